@@ -1,0 +1,200 @@
+// The configuration snapshot: parsed once from XML, validated in one place, immutable afterwards.
+// A reload builds a new snapshot and swaps the shared_ptr (see gateway/).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acl/acl.hpp"
+#include "acl/address.hpp"
+
+namespace icegate::conf {
+
+using Duration = std::chrono::milliseconds;
+
+// Where something was defined: file and 1-based line.
+struct Location {
+  std::string file;
+  unsigned line = 0;
+  std::string to_string() const { return file + ":" + std::to_string(line); }
+};
+
+enum class Transport : std::uint8_t { udp, tcp, tls };
+std::string_view to_string(Transport t);
+
+struct Listener {
+  std::string name;
+  Transport transport = Transport::udp;
+  acl::Address address;
+  std::uint16_t port = 5060;
+  Location where;
+};
+
+struct Registrar {
+  std::string realm = "icegate";
+  Duration min_expires = std::chrono::seconds(60);
+  Duration default_expires = std::chrono::seconds(600);
+  Duration max_expires = std::chrono::seconds(3600);
+};
+
+struct Sip {
+  std::vector<Listener> listeners;
+  Registrar registrar;
+  std::string user_agent = "icegate";
+};
+
+struct Media {
+  acl::Address address = acl::Address::v4(0x7f000001);  // 127.0.0.1
+  std::uint16_t rtp_min = 30000;
+  std::uint16_t rtp_max = 33000;
+  Duration media_timeout = std::chrono::seconds(60);
+  Duration consent_timeout = std::chrono::seconds(30);  // RFC 7675 §5.1
+  Duration port_quarantine = std::chrono::seconds(10);
+  bool pinhole_puncher = false;  // binding requests to every client candidate, not just the first
+  bool latching = true;          // learn the trunk's RTP source from its first packets
+  unsigned workers = 0;          // 0 = one per core
+  // Static public address (until / instead of STUN discovery); srflx candidate when set.
+  std::optional<acl::Address> public_address;
+  Location where;
+};
+
+struct StunServer {
+  std::string name;
+  std::string host;  // IP literal or FQDN, resolved at lookup time
+  std::uint16_t port = 3478;
+  std::string comment;
+  Location where;
+};
+
+struct Stun {
+  bool enabled = false;
+  std::vector<StunServer> servers;  // in order of preference: the first answer is used
+  Location where;
+};
+
+struct TurnServer {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 3478;
+  Transport transport = Transport::udp;
+  // Either long-term credentials or a shared secret (TURN REST API, coturn use-auth-secret).
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::optional<std::string> shared_secret;
+  Duration credential_ttl = std::chrono::hours(24);
+  std::string comment;
+  Location where;
+};
+
+// A group of users that is handed the same TURN servers.
+struct Group {
+  std::string name;
+  std::vector<std::string> turn_servers;
+  Location where;
+};
+
+struct User {
+  std::string name;  // SIP user part and digest username
+  std::string password;
+  std::string group;  // may be empty
+  Location where;
+};
+
+enum class MediaProfile : std::uint8_t { rtp, sdes };
+std::string_view to_string(MediaProfile p);
+
+struct TrunkAddress {
+  std::string host;  // IP literal or FQDN
+  std::uint16_t port = 5060;
+};
+
+struct TrunkRegistration {
+  std::string username;
+  std::string password;
+  std::string domain;  // defaults to the first address' host
+  Duration expires = std::chrono::seconds(3600);
+};
+
+struct Trunk {
+  std::string name;
+  Transport transport = Transport::udp;
+  std::vector<TrunkAddress> addresses;  // tried in order (fail-over)
+  std::optional<TrunkRegistration> registration;
+  MediaProfile media_profile = MediaProfile::rtp;
+  Duration options_interval = std::chrono::seconds(30);  // 0 = no OPTIONS keep-alive
+  Location where;
+};
+
+// Calls from users to a number that is not a user go to the trunk with the longest matching
+// prefix. Calls from a trunk go to the user named in the Request-URI.
+struct Route {
+  std::string prefix;  // "" matches everything
+  std::string trunk;
+  Location where;
+};
+
+// Which ACL applies where (names resolved to the ACL objects; null = no ACL = allow all).
+struct AclPolicy {
+  std::shared_ptr<const acl::Acl> sip_inbound;
+  std::shared_ptr<const acl::Acl> sip_register;
+  std::shared_ptr<const acl::Acl> remote_candidates;
+  std::shared_ptr<const acl::Acl> public_candidate;
+};
+
+struct Logging {
+  std::string level = "info";  // trace, debug, info, warn, error
+  std::string sofia_level = "warn";
+};
+
+struct Config {
+  std::vector<std::string> files;  // the main file first, then includes in load order
+  Logging logging;
+  Sip sip;
+  Media media;
+  Stun stun;
+  std::vector<TurnServer> turn_servers;
+  std::vector<Group> groups;
+  std::map<std::string, std::shared_ptr<const acl::Acl>> acls;
+  AclPolicy policy;
+  std::vector<User> users;
+  std::vector<Trunk> trunks;
+  std::vector<Route> routes;
+
+  const User* find_user(std::string_view name) const;
+  const Trunk* find_trunk(std::string_view name) const;
+  const TurnServer* find_turn_server(std::string_view name) const;
+  const Group* find_group(std::string_view name) const;
+  std::shared_ptr<const acl::Acl> find_acl(std::string_view name) const;
+  // The route with the longest prefix of `number`, or nullptr.
+  const Route* route_for(std::string_view number) const;
+};
+
+enum class Severity : std::uint8_t { error, warning };
+
+struct Diagnostic {
+  Severity severity = Severity::error;
+  Location where;
+  std::string message;
+  // "file:line: error: message"
+  std::string to_string() const;
+};
+
+struct Loaded {
+  std::shared_ptr<const Config> config;
+  std::vector<Diagnostic> warnings;
+};
+
+// Loads and validates `path` and its includes. On failure every error found is returned (not
+// just the first), each naming file, line and reason.
+Expected<Loaded, std::vector<Diagnostic>> load_file(const std::string& path);
+// The same over an in-memory document; `name` is used as the file name in diagnostics and
+// includes are resolved relative to `base_dir`.
+Expected<Loaded, std::vector<Diagnostic>> load_string(std::string_view xml, const std::string& name,
+                                                      const std::string& base_dir = ".");
+
+}  // namespace icegate::conf
