@@ -264,7 +264,7 @@ class Loader {
     value(n, "transport", true, l.transport, parse_transport);
     value(n, "address", true, l.address, address);
     value(n, "port", false, l.port, parse_port);
-    l.name = to_string(l.transport) + ":" + l.address.to_string() + ":" + std::to_string(l.port);
+    l.name = std::string(to_string(l.transport)) + ":" + l.address.to_string() + ":" + std::to_string(l.port);
     value(n, "name", false, l.name, parse_name);
     st_.cfg.sip.listeners.push_back(std::move(l));
   }

@@ -1,0 +1,157 @@
+// check-config and acl-check: offline commands over a configuration file.
+#include <boost/program_options.hpp>
+
+#include <ostream>
+#include <sstream>
+
+#include "conf/config.hpp"
+#include "conf/values.hpp"
+#include "gateway/cli.hpp"
+#include "gateway/options.hpp"
+
+namespace icegate::gateway {
+namespace po = boost::program_options;
+namespace {
+
+std::string join_listeners(const conf::Config& c) {
+  std::ostringstream os;
+  for (std::size_t i = 0; i < c.sip.listeners.size(); ++i) {
+    const auto& l = c.sip.listeners[i];
+    os << (i ? ", " : "") << conf::to_string(l.transport) << " " << l.address.to_string() << ":"
+       << l.port << " (" << l.name << ")";
+  }
+  return os.str();
+}
+
+std::string acl_name(const std::shared_ptr<const acl::Acl>& a) {
+  return a ? "\"" + a->name() + "\"" : "(none: allow all)";
+}
+
+void print_summary(const conf::Config& c, std::ostream& out) {
+  const auto& m = c.media;
+  out << "  files          : " << c.files.size() << "\n";
+  out << "  sip listeners  : " << join_listeners(c) << "\n";
+  out << "  media          : " << m.address.to_string() << ", RTP " << m.rtp_min << "-" << m.rtp_max
+      << " (" << (unsigned(m.rtp_max) - m.rtp_min + 1) / 2 << " port pairs), media timeout "
+      << conf::format_duration(m.media_timeout) << ", consent timeout "
+      << conf::format_duration(m.consent_timeout) << ", pin-hole puncher "
+      << (m.pinhole_puncher ? "on" : "off");
+  if (m.public_address) out << ", static public address " << m.public_address->to_string();
+  out << "\n  stun           : " << (c.stun.enabled ? "on" : "off");
+  for (const auto& s : c.stun.servers) out << ", " << s.name << " " << s.host << ":" << s.port;
+  out << "\n  turn servers   : " << c.turn_servers.size() << "\n";
+  out << "  acls           :";
+  for (const auto& [name, a] : c.acls) {
+    std::size_t white = 0;
+    for (const auto& e : a->entries()) white += e.kind == acl::ListKind::whitelist;
+    out << " " << name << " (" << white << " whitelist, " << a->size() - white << " blacklist)";
+  }
+  out << "\n  acl policy     : sip-inbound " << acl_name(c.policy.sip_inbound) << ", sip-register "
+      << acl_name(c.policy.sip_register) << ", remote-candidates "
+      << acl_name(c.policy.remote_candidates) << ", public-candidate "
+      << acl_name(c.policy.public_candidate) << "\n";
+  out << "  users          : " << c.users.size() << "\n";
+  out << "  trunks         :";
+  for (const auto& t : c.trunks) {
+    out << " " << t.name << " (" << conf::to_string(t.transport);
+    for (const auto& a : t.addresses) out << " " << a.host << ":" << a.port;
+    out << (t.registration ? ", registers" : "") << ")";
+  }
+  out << "\n  routes         :";
+  for (const auto& r : c.routes) out << " \"" << r.prefix << "\"->" << r.trunk;
+  out << "\n";
+}
+
+}  // namespace
+
+std::optional<conf::Loaded> load_and_report(const std::string& file, std::ostream& err) {
+  auto loaded = conf::load_file(file);
+  if (!loaded) {
+    for (const auto& d : loaded.error()) err << d.to_string() << "\n";
+    err << file << ": " << loaded.error().size() << " error(s), configuration refused\n";
+    return std::nullopt;
+  }
+  for (const auto& w : loaded->warnings) err << w.to_string() << "\n";
+  return std::move(*loaded);
+}
+
+int cmd_check_config(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description desc("icegate check-config FILE");
+  desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
+                                             "configuration file (or give it as the argument)");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  auto vm = parse_options(args, desc, pos, err);
+  if (!vm) return kExitUsage;
+  if (vm->count("help")) {
+    out << desc;
+    return kExitOk;
+  }
+  if (!vm->count("config")) {
+    err << "icegate check-config: no configuration file given\n" << desc;
+    return kExitUsage;
+  }
+  const auto file = (*vm)["config"].as<std::string>();
+  auto loaded = load_and_report(file, err);
+  if (!loaded) return kExitFailure;
+  out << file << ": configuration is valid, " << loaded->warnings.size() << " warning(s)\n";
+  print_summary(*loaded->config, out);
+  return kExitOk;
+}
+
+int cmd_acl_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description desc("icegate acl-check -c FILE [--acl NAME] ADDRESS...");
+  desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
+                                             "configuration file")(
+      "acl", po::value<std::string>(), "the ACL to ask (default: every ACL)")(
+      "address", po::value<std::vector<std::string>>(), "addresses to check");
+  po::positional_options_description pos;
+  pos.add("address", -1);
+  auto vm = parse_options(args, desc, pos, err);
+  if (!vm) return kExitUsage;
+  if (vm->count("help")) {
+    out << desc
+        << "\nPrints allow/deny for every address and the entry (file:line) that decided.\n"
+           "Exit code 0 when every address could be checked, 1 on a configuration error, an\n"
+           "unknown ACL or an address that does not parse.\n";
+    return kExitOk;
+  }
+  if (!vm->count("config") || !vm->count("address")) {
+    err << "icegate acl-check: needs -c FILE and at least one ADDRESS\n" << desc;
+    return kExitUsage;
+  }
+  auto loaded = load_and_report((*vm)["config"].as<std::string>(), err);
+  if (!loaded) return kExitFailure;
+  const auto& cfg = *loaded->config;
+  std::vector<std::shared_ptr<const acl::Acl>> acls;
+  if (vm->count("acl")) {
+    const auto name = (*vm)["acl"].as<std::string>();
+    auto a = cfg.find_acl(name);
+    if (!a) {
+      err << "icegate acl-check: no acl named \"" << name << "\" (known:";
+      for (const auto& [n, unused] : cfg.acls) err << " " << n;
+      err << ")\n";
+      return kExitFailure;
+    }
+    acls.push_back(std::move(a));
+  } else {
+    for (const auto& [n, a] : cfg.acls) acls.push_back(a);
+  }
+  int rc = kExitOk;
+  for (const auto& text : (*vm)["address"].as<std::vector<std::string>>()) {
+    auto addr = acl::Address::parse(text);
+    if (!addr) {
+      err << text << ": " << addr.error() << "\n";
+      rc = kExitFailure;
+      continue;
+    }
+    for (const auto& a : acls) {
+      const auto d = a->check(*addr);
+      out << text << ": " << (d.allowed() ? "allow" : "deny") << " by acl \"" << a->name()
+          << "\": " << d.explain() << "\n";
+    }
+  }
+  return rc;
+}
+
+}  // namespace icegate::gateway
