@@ -55,6 +55,9 @@ struct Media {
   Duration media_timeout = std::chrono::seconds(60);
   Duration consent_timeout = std::chrono::seconds(30);  // RFC 7675 §5.1
   Duration port_quarantine = std::chrono::seconds(10);
+  // How long a softphone leg may take to pass ICE after the answer before the call is ended
+  // (behaviour.md §4: a call whose ICE never succeeds must not hang in silence).
+  Duration ice_timeout = std::chrono::seconds(15);
   bool pinhole_puncher = false;  // binding requests to every client candidate, not just the first
   bool latching = true;          // learn the trunk's RTP source from its first packets
   unsigned workers = 0;          // 0 = one per core

@@ -272,7 +272,7 @@ class Loader {
   void media(const Node& n) {
     if (!once(n)) return;
     check_attributes(n, {"address", "rtp-min", "rtp-max", "media-timeout", "consent-timeout",
-                         "port-quarantine", "pinhole-puncher", "latching", "workers",
+                         "port-quarantine", "ice-timeout", "pinhole-puncher", "latching", "workers",
                          "public-address"});
     no_children(n);
     auto& m = st_.cfg.media;
@@ -283,6 +283,7 @@ class Loader {
     value(n, "media-timeout", false, m.media_timeout, parse_duration);
     value(n, "consent-timeout", false, m.consent_timeout, parse_duration);
     value(n, "port-quarantine", false, m.port_quarantine, parse_duration);
+    value(n, "ice-timeout", false, m.ice_timeout, parse_duration);
     value(n, "pinhole-puncher", false, m.pinhole_puncher, parse_bool);
     value(n, "latching", false, m.latching, parse_bool);
     value(n, "workers", false, m.workers, [](std::string_view s) { return parse_unsigned(s, 256); });

@@ -99,8 +99,8 @@ void check_media(LoaderState& st) {
     st.warning(where, "rtp-min " + std::to_string(m.rtp_min) +
                           " is odd: RTP takes even ports, so the first port is never used");
   }
-  if (m.media_timeout.count() == 0 || m.consent_timeout.count() == 0) {
-    st.error(where, "media-timeout and consent-timeout must be above zero");
+  if (m.media_timeout.count() == 0 || m.consent_timeout.count() == 0 || m.ice_timeout.count() == 0) {
+    st.error(where, "media-timeout, consent-timeout and ice-timeout must be above zero");
   }
   if (m.address.is_unspecified()) {
     st.error(where, "media address " + m.address.to_string() +

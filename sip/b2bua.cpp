@@ -1,0 +1,219 @@
+// Event dispatch, the SIP ACL, the registrar and OPTIONS.
+#include "sip/b2bua.hpp"
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/su_addrinfo.h>
+#include <sofia-sip/url.h>
+
+#include <netinet/in.h>
+
+#include "sip/log.hpp"
+#include "sip/request_info.hpp"
+
+namespace icegate::sip {
+
+B2bua::B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config> cfg)
+    : stack_(stack),
+      media_(media),
+      cfg_(std::move(cfg)),
+      auth_(cfg_->sip.registrar.realm),
+      registrar_(cfg_->sip.registrar) {
+  media_.set_event_sink([this](const MediaEvent& ev) {
+    // Media events arrive on a media worker; calls live on the signalling thread.
+    stack_.post([this, ev] { on_media_event(ev); });
+  });
+}
+
+B2bua::~B2bua() = default;
+
+void B2bua::reload(std::shared_ptr<const conf::Config> cfg) {
+  // Users, ACLs, routes and timeouts take effect for new requests; listeners need a restart.
+  cfg_ = std::move(cfg);
+  registrar_ = [&] {
+    Registrar r(cfg_->sip.registrar);
+    return r;
+  }();
+  log().info("SIP configuration reloaded: {} users, {} trunks, {} routes", cfg_->users.size(),
+             cfg_->trunks.size(), cfg_->routes.size());
+}
+
+void B2bua::on_started() { start_trunks(); }
+
+void B2bua::on_stopping() {
+  stopping_ = true;
+  stop_trunks();
+  std::vector<Call*> live;
+  for (auto& [id, c] : calls_) live.push_back(c.get());
+  for (Call* c : live) end_call(*c, "icegate shutting down");
+}
+
+void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* phrase,
+                         nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) {
+  switch (event) {
+    case nua_i_register:
+      return on_register(p, nh, sip);
+    case nua_i_options:
+      return on_options(p, nh, sip);
+    case nua_i_invite:
+      if (leg) return on_reinvite(*leg, sip);
+      return on_invite(p, nh, sip);
+    case nua_r_invite:
+      if (leg) on_invite_response(*leg, status, phrase, sip);
+      return;
+    case nua_i_cancel:
+      if (leg) on_cancel(*leg);
+      return;
+    case nua_i_bye:
+      if (leg) on_bye(*leg);
+      return;
+    case nua_i_state:
+      if (leg) on_state(*leg, tags);
+      return;
+    case nua_r_register:
+    case nua_r_unregister:
+    case nua_r_options:
+      for (auto& [name, t] : trunks_) {
+        const bool reg = event != nua_r_options;
+        if ((reg ? t.register_handle.get() : t.options_handle.get()) == nh) {
+          return on_trunk_response(t, reg, nh, status, sip);
+        }
+      }
+      return;
+    case nua_i_terminated:
+    case nua_i_ack:
+    case nua_r_bye:
+    case nua_r_cancel:
+    case nua_i_active:
+    case nua_i_prack:
+    case nua_i_update:
+    case nua_i_info:
+      return;
+    default:
+      // Requests we do not serve: nua_i_message, nua_i_subscribe, ... Handles nua created for
+      // them are released; nua answers 501/405 itself for methods we did not enable.
+      if (nh && !leg && event >= nua_i_error && event <= nua_i_network_changed) {
+        log().debug("ignoring {} ({} {})", nua_event_name(event), status, phrase ? phrase : "");
+      }
+      return;
+  }
+}
+
+bool B2bua::acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,
+                       const std::shared_ptr<const acl::Acl>& acl, const char* what) {
+  if (!acl) return true;
+  const auto src = request_source(p.nua);
+  if (!src) return true;  // no address (cannot happen for network requests)
+  const auto d = acl->check(src->address);
+  if (d.allowed()) return true;
+  // behaviour.md §6 / §9 pattern 4: this exact line is what support engineers grep for.
+  log().warn("IP {} Rejected by acl \"{}\" ({} {}, {})", src->address.to_string(), acl->name(),
+             what, sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-", d.explain());
+  ++stats_.rejected_acl;
+  nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());
+  return false;
+}
+
+void B2bua::on_options(Profile& p, nua_handle_t* nh, const sip_t* sip) {
+  Handle owned(nh);  // nua created this handle for the request: release it when answered
+  if (!acl_allows(p, nh, sip, cfg_->policy.sip_inbound, "OPTIONS")) return;
+  nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(p.nua),
+              SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+}
+
+void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
+  Handle owned(nh);
+  const auto& acl = cfg_->policy.sip_register ? cfg_->policy.sip_register
+                                              : cfg_->policy.sip_inbound;
+  // The ACL comes before any challenge: a blocked source learns nothing about users.
+  if (!acl_allows(p, nh, sip, acl, "REGISTER")) return;
+  if (!sip || !sip->sip_to || !sip->sip_to->a_url->url_user || !sip->sip_call_id ||
+      !sip->sip_cseq) {
+    nua_respond(nh, SIP_400_BAD_REQUEST, NUTAG_WITH_THIS(p.nua), TAG_END());
+    return;
+  }
+  const std::string aor_user = sip->sip_to->a_url->url_user;
+  const auto now_wall = DigestAuth::Clock::now();
+  const auto challenge = [&](bool stale) {
+    const std::string c = auth_.challenge(now_wall, stale);
+    nua_respond(nh, SIP_401_UNAUTHORIZED, NUTAG_WITH_THIS(p.nua),
+                SIPTAG_WWW_AUTHENTICATE_STR(c.c_str()), TAG_END());
+  };
+  if (!sip->sip_authorization) return challenge(false);
+  std::string user;
+  const auto result = auth_.verify(
+      sip->sip_authorization->au_params, "REGISTER",
+      [&](std::string_view name) -> std::optional<std::string> {
+        if (const auto* u = cfg_->find_user(name)) return u->password;
+        return std::nullopt;
+      },
+      now_wall, &user);
+  if (result == DigestAuth::Result::stale_nonce) return challenge(true);
+  if (result != DigestAuth::Result::ok) {
+    const auto src = request_source(p.nua);
+    log().warn("REGISTER for {} from {} refused: {}", aor_user,
+               src ? src->to_string() : std::string("?"), to_string(result));
+    if (result == DigestAuth::Result::malformed) {
+      nua_respond(nh, SIP_400_BAD_REQUEST, NUTAG_WITH_THIS(p.nua), TAG_END());
+      return;
+    }
+    return challenge(false);
+  }
+  if (user != aor_user) {
+    log().warn("REGISTER: user {} may not register {}", user, aor_user);
+    nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());
+    return;
+  }
+  RegisterRequest req;
+  req.user = aor_user;
+  req.call_id = sip->sip_call_id->i_id;
+  req.cseq = sip->sip_cseq->cs_seq;
+  if (sip->sip_expires) req.expires = static_cast<std::uint32_t>(sip->sip_expires->ex_delta);
+  const auto src = request_source(p.nua);
+  if (src) {
+    req.source = src->address;
+    req.source_port = src->port;
+    req.transport = src->transport;
+  }
+  req.profile = p.name;
+  su_home_t* home = nua_handle_home(nh);
+  for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+    if (m->m_url->url_type == url_any) {
+      req.star = true;
+      continue;
+    }
+    ContactUpdate c;
+    char* uri = url_as_string(home, m->m_url);
+    c.uri = uri ? uri : "";
+    if (m->m_expires) c.expires = static_cast<std::uint32_t>(std::strtoul(m->m_expires, nullptr, 10));
+    req.contacts.push_back(std::move(c));
+  }
+  if (req.star && !req.contacts.empty()) req.contacts.clear(), req.star = true;
+  const auto out = registrar_.apply(req, Registrar::Clock::now());
+  if (out.status == 423) {
+    const std::string min = std::to_string(out.min_expires);
+    nua_respond(nh, 423, "Interval Too Brief", NUTAG_WITH_THIS(p.nua),
+                SIPTAG_MIN_EXPIRES_STR(min.c_str()), TAG_END());
+    return;
+  }
+  if (out.status != 200) {
+    nua_respond(nh, out.status, out.reason.c_str(), NUTAG_WITH_THIS(p.nua), TAG_END());
+    return;
+  }
+  ++stats_.registrations;
+  std::string contacts;
+  const auto now = Registrar::Clock::now();
+  for (const auto& b : out.bindings) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count();
+    contacts += (contacts.empty() ? "" : ", ") + ("<" + b.contact + ">;expires=" +
+                                                  std::to_string(std::max<long long>(left, 0)));
+  }
+  if (req.star || req.contacts.empty() == false) {
+    log().info("REGISTER {} from {}: {} binding(s){}", aor_user,
+               src ? src->to_string() : std::string("?"), out.bindings.size(),
+               out.bindings.empty() ? "" : ", calls go to " + registrar_.lookup(aor_user, now)->route_uri);
+  }
+  nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(p.nua),
+              TAG_IF(!contacts.empty(), SIPTAG_CONTACT_STR(contacts.c_str())), TAG_END());
+}
+
+}  // namespace icegate::sip

@@ -1,0 +1,103 @@
+// What the SIP layer needs from the media engine, in SIP-free and socket-free terms. The gateway
+// implements it on top of media/ (ports, ICE-lite agent, relay); tests implement it in memory.
+// Every call is made on the signalling thread; events come back through the sink, also on the
+// signalling thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acl/address.hpp"
+#include "acl/expected.hpp"
+
+namespace icegate::sip {
+
+struct TransportAddress {
+  acl::Address address;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+  friend bool operator==(const TransportAddress&, const TransportAddress&) = default;
+};
+
+struct IceCredentials {
+  std::string ufrag;
+  std::string pwd;
+};
+
+// Local ports of one leg. rtcp is 0 when RTCP is multiplexed on the RTP port.
+struct LocalPorts {
+  std::uint16_t rtp = 0;
+  std::uint16_t rtcp = 0;
+};
+
+// A call has two legs, A (the caller's side) and B (the callee's side). A leg toward a softphone
+// speaks ICE-lite; a leg toward a trunk speaks plain RTP.
+enum class Side : std::uint8_t { a, b };
+
+struct LegSetup {
+  bool ice = false;      // softphone leg: ICE-lite agent on the port
+  bool rtcp_mux = false;
+};
+
+struct MediaCallSetup {
+  std::string label;  // for logs: the call's id
+  LegSetup a;
+  LegSetup b;
+};
+
+struct LocalLeg {
+  LocalPorts ports;
+  IceCredentials ice;  // our ufrag/pwd on an ICE leg (empty otherwise)
+};
+
+struct MediaCall {
+  std::uint64_t id = 0;
+  LocalLeg a;
+  LocalLeg b;
+  const LocalLeg& leg(Side s) const { return s == Side::a ? a : b; }
+};
+
+// The far end of a leg as learned from its SDP. For an ICE leg: its credentials and valid
+// candidates in SDP order. For a plain leg: one RTP address (c=/m=) and its RTCP address.
+struct RemoteMedia {
+  std::optional<IceCredentials> ice;
+  std::vector<TransportAddress> rtp;   // ICE: component-1 candidates; plain: one address
+  std::vector<TransportAddress> rtcp;  // ICE: component-2 candidates; plain: a=rtcp or port+1
+  bool rtcp_mux = false;
+};
+
+enum class MediaEventKind { ice_connected, path_changed, consent_lost, media_timeout };
+
+struct MediaEvent {
+  std::uint64_t call = 0;
+  Side side = Side::a;
+  MediaEventKind kind = MediaEventKind::ice_connected;
+  std::string detail;  // e.g. the selected pair, or what timed out
+};
+
+struct MediaError {
+  enum Kind { ports_exhausted, internal } kind = internal;
+  std::string message;
+};
+
+class MediaPort {
+ public:
+  virtual ~MediaPort() = default;
+  // Allocates ports for both legs. ports_exhausted maps to 503.
+  virtual Expected<MediaCall, MediaError> create_call(const MediaCallSetup& setup) = 0;
+  // First answer/offer from a leg's far end, and every later change (re-INVITE).
+  virtual void set_remote(std::uint64_t call, Side side, const RemoteMedia& remote) = 0;
+  // Releases the ports (into quarantine) and the relay session.
+  virtual void destroy_call(std::uint64_t call) = 0;
+  // Per-call diagnostics for logs (counters, selected pair, drops by reason).
+  virtual std::string describe(std::uint64_t call) = 0;
+  // The public address for srflx candidates (STUN-learned or static), if known now.
+  virtual std::optional<acl::Address> public_address() = 0;
+  // Where events for every call go (set once by the SIP layer before the first call).
+  virtual void set_event_sink(std::function<void(const MediaEvent&)> sink) = 0;
+};
+
+}  // namespace icegate::sip

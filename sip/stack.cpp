@@ -1,0 +1,229 @@
+#include "sip/stack.hpp"
+
+#include <sofia-sip/su_log.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <map>
+
+#include "sip/log.hpp"
+
+namespace icegate::sip {
+namespace {
+
+void nua_callback(nua_event_t event, int status, char const* phrase, nua_t* /*nua*/,
+                  Profile* profile, nua_handle_t* nh, Leg* leg, sip_t const* sip, tagi_t tags[]) {
+  if (profile == nullptr) return;
+  profile->stack->dispatch(*profile, event, status, phrase, nh, leg, sip, tags);
+}
+
+int on_wake(Stack* stack, su_wait_t* /*w*/, su_wakeup_arg_t* /*arg*/) {
+  stack->drain_posted();
+  return 0;
+}
+
+// Sofia logs in fragments (a line may come in several calls); whole lines go to "sofia".
+void sofia_logger(void* /*stream*/, char const* fmt, va_list ap) {
+  static thread_local std::string pending;
+  char buf[1024];
+  va_list copy;
+  va_copy(copy, ap);
+  const int n = vsnprintf(buf, sizeof buf, fmt, copy);
+  va_end(copy);
+  if (n < 0) return;
+  pending.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+    if (nl > 0) named_logger("sofia")->info("{}", pending.substr(0, nl));
+    pending.erase(0, nl + 1);
+  }
+}
+
+std::string host_for_url(const acl::Address& a) {
+  return a.is_v4() ? a.to_string() : "[" + a.to_string() + "]";
+}
+
+}  // namespace
+
+bool Profile::has(conf::Transport t) const {
+  return std::find(transports.begin(), transports.end(), t) != transports.end();
+}
+
+Stack::Stack() = default;
+
+Stack::~Stack() { stop(); }
+
+bool Stack::start(const conf::Sip& sip, EventSink& sink, int sofia_level, std::string& error) {
+  sink_ = &sink;
+  std::promise<std::string> started;
+  auto result = started.get_future();
+  thread_ = std::thread([this, &sip, sofia_level, &started] { run(sip, sofia_level, started); });
+  error = result.get();
+  if (!error.empty()) {
+    thread_.join();
+    return false;
+  }
+  running_ = true;
+  return true;
+}
+
+void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>& started) {
+  thread_id_ = std::this_thread::get_id();
+  su_init();
+  su_log_redirect(su_log_default, sofia_logger, nullptr);
+  su_log_set_level(su_log_default, static_cast<unsigned>(sofia_level));
+  root_.reset(su_root_create(this));
+  std::string error;
+  if (!root_) error = "cannot create the Sofia-SIP event loop";
+  // One thread for the whole stack: no internal worker threads (halves Sofia's CPU).
+  if (error.empty()) su_root_threading(root_.get(), 0);
+  if (error.empty()) {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    su_wait_t w;
+    if (wake_fd_ < 0 || su_wait_create(&w, wake_fd_, SU_WAIT_IN) < 0 ||
+        su_root_register(root_.get(), &w, on_wake, nullptr, 0) < 0) {
+      error = "cannot register the signalling wake-up descriptor";
+    }
+  }
+  if (error.empty()) create_profiles(sip, error);
+  if (!error.empty()) {
+    for (auto& p : profiles_) {
+      if (p->nua) nua_destroy(p->nua);
+    }
+    profiles_.clear();
+    root_.reset();
+    if (wake_fd_ >= 0) close(wake_fd_);
+    wake_fd_ = -1;
+    su_deinit();
+    started.set_value(error);
+    return;
+  }
+  sink_->on_started();
+  started.set_value({});
+  su_root_run(root_.get());
+  // All profiles have answered nua_shutdown: destroy them, then the root.
+  for (auto& p : profiles_) {
+    nua_destroy(p->nua);
+    p->nua = nullptr;
+  }
+  root_.reset();
+  su_deinit();
+}
+
+bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
+  // Listeners on the same address and port share one nua (one URL binds UDP and TCP).
+  std::map<std::pair<acl::Address, std::uint16_t>, Profile*> by_addr;
+  for (const auto& l : sip.listeners) {
+    auto key = std::pair{l.address, l.port};
+    auto it = by_addr.find(key);
+    if (it == by_addr.end()) {
+      profiles_.push_back(std::make_unique<Profile>());
+      Profile* p = profiles_.back().get();
+      p->address = l.address;
+      p->port = l.port;
+      p->stack = this;
+      it = by_addr.emplace(key, p).first;
+    }
+    Profile* p = it->second;
+    p->name += (p->name.empty() ? "" : "+") + l.name;
+    p->transports.push_back(l.transport);
+  }
+  for (auto& p : profiles_) {
+    p->url = "sip:" + host_for_url(p->address) + ":" + std::to_string(p->port);
+    if (p->transports.size() == 1) {
+      p->url += ";transport=" + std::string(conf::to_string(p->transports.front()));
+    }
+    p->nua = nua_create(root_.get(), nua_callback, p.get(), NUTAG_URL(p->url.c_str()),
+                        NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
+                        NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
+                        NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
+                        NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
+                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"),
+                        SIPTAG_USER_AGENT_STR(sip.user_agent.c_str()), TAG_END());
+    if (p->nua == nullptr) {
+      error = "cannot listen on " + p->url + " (listener " + p->name +
+              "): address in use or not local";
+      return false;
+    }
+    log().info("listening on {} ({})", p->url, p->name);
+  }
+  return true;
+}
+
+void Stack::dispatch(Profile& p, nua_event_t event, int status, const char* phrase,
+                     nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) {
+  if (event == nua_r_shutdown) {
+    if (status >= 200) {
+      p.shut_down = true;
+      if (std::all_of(profiles_.begin(), profiles_.end(),
+                      [](const auto& x) { return x->shut_down; })) {
+        su_root_break(root_.get());
+      }
+    }
+    return;
+  }
+  sink_->on_nua_event(p, event, status, phrase, nh, leg, sip, tags);
+}
+
+void Stack::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) return;
+    queue_.push_back(std::move(fn));
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
+}
+
+void Stack::drain_posted() {
+  std::uint64_t count;
+  [[maybe_unused]] auto n = read(wake_fd_, &count, sizeof count);
+  std::deque<std::function<void()>> work;
+  {
+    std::lock_guard lock(mutex_);
+    work.swap(queue_);
+  }
+  for (auto& fn : work) fn();
+  if (stopping_) return;
+}
+
+void Stack::stop() {
+  if (!thread_.joinable()) return;
+  if (running_) {
+    post([this] {
+      stopping_ = true;
+      sink_->on_stopping();
+      for (auto& p : profiles_) nua_shutdown(p->nua);
+    });
+  }
+  thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    running_ = false;
+    queue_.clear();
+  }
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+Profile* Stack::profile_for(conf::Transport t) {
+  for (auto& p : profiles_) {
+    if (p->has(t)) return p.get();
+  }
+  return nullptr;
+}
+
+Profile* Stack::profile_named(const std::string& listener_name) {
+  for (auto& p : profiles_) {
+    const std::string& n = p->name;
+    for (std::size_t start = 0; start <= n.size();) {
+      const auto end = std::min(n.find('+', start), n.size());
+      if (n.compare(start, end - start, listener_name) == 0) return p.get();
+      start = end + 1;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace icegate::sip

@@ -1,0 +1,91 @@
+// The signalling thread: one su_root, one nua per listener address (all on that root), the
+// Sofia log routed into ours, and a queue through which other threads post work to it.
+#pragma once
+
+#include "sip/sofia.hpp"
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "conf/config.hpp"
+
+namespace icegate::sip {
+
+// One nua instance bound to one address:port (UDP and/or TCP), like a FreeSWITCH profile.
+class Profile {
+ public:
+  std::string name;                      // the listener name(s), joined with '+'
+  acl::Address address;                  // where it listens
+  std::uint16_t port = 0;
+  std::vector<conf::Transport> transports;
+  std::string url;                       // the NUTAG_URL it was created with
+  nua_t* nua = nullptr;                  // owned by Stack (nua_destroy after shutdown)
+  bool shut_down = false;
+  Stack* stack = nullptr;
+
+  bool has(conf::Transport t) const;
+};
+
+// Receives every nua event, on the signalling thread.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void on_nua_event(Profile& profile, nua_event_t event, int status, const char* phrase,
+                            nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) = 0;
+  // Called once on the signalling thread after every profile is up.
+  virtual void on_started() {}
+  // Called on the signalling thread before the profiles shut down (end calls here).
+  virtual void on_stopping() {}
+};
+
+class Stack {
+ public:
+  Stack();
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // Starts the signalling thread and binds every listener; false (with `error` set) when a
+  // listener cannot be bound. `sofia_level` is 0-9 (Sofia's own verbosity).
+  bool start(const conf::Sip& sip, EventSink& sink, int sofia_level, std::string& error);
+  // Ends every nua cleanly (nua_shutdown until nua_r_shutdown) and joins the thread.
+  void stop();
+
+  // Runs `fn` on the signalling thread (from any thread). Dropped after stop().
+  void post(std::function<void()> fn);
+
+  std::vector<std::unique_ptr<Profile>>& profiles() { return profiles_; }
+  Profile* profile_for(conf::Transport t);  // first profile serving transport t
+  Profile* profile_named(const std::string& listener_name);
+  su_root_t* root() const { return root_.get(); }
+  bool on_signalling_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  // Internal (C callback trampolines).
+  void dispatch(Profile& p, nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
+                Leg* leg, const sip_t* sip, tagi_t tags[]);
+  void drain_posted();
+
+ private:
+  void run(const conf::Sip& sip, int sofia_level, std::promise<std::string>& started);
+  bool create_profiles(const conf::Sip& sip, std::string& error);
+
+  EventSink* sink_ = nullptr;
+  RootPtr root_;
+  std::vector<std::unique_ptr<Profile>> profiles_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::deque<std::function<void()>> queue_;
+  std::atomic<bool> running_{false};
+  bool stopping_ = false;
+};
+
+}  // namespace icegate::sip
