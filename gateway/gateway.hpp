@@ -1,5 +1,5 @@
-// The running gateway: owns the configuration snapshot and, as later issues land, the SIP
-// signalling thread and the media workers.
+// The running gateway: owns the configuration snapshot, the media engine (ports, ICE-lite,
+// relay workers) and the SIP signalling thread with the B2BUA on it.
 #pragma once
 
 #include <memory>
@@ -7,7 +7,14 @@
 
 #include "conf/config.hpp"
 
+namespace icegate::sip {
+class Stack;
+class B2bua;
+}  // namespace icegate::sip
+
 namespace icegate::gateway {
+
+class MediaEngine;
 
 class Gateway {
  public:
@@ -18,7 +25,8 @@ class Gateway {
 
   // Starts serving with `cfg`; false (after logging why) when a component cannot start.
   bool start(std::shared_ptr<const conf::Config> cfg);
-  // Swaps in a new snapshot; components pick up what they can change at run time.
+  // Swaps in a new snapshot; components pick up what they can change at run time (users,
+  // ACLs, routes, timeouts). Listeners, the media address and the port range need a restart.
   void reload(std::shared_ptr<const conf::Config> cfg);
   void stop();
 
@@ -27,6 +35,9 @@ class Gateway {
  private:
   std::string file_;
   std::shared_ptr<const conf::Config> cfg_;
+  std::unique_ptr<MediaEngine> media_;
+  std::unique_ptr<sip::Stack> stack_;
+  std::unique_ptr<sip::B2bua> b2bua_;
 };
 
 }  // namespace icegate::gateway

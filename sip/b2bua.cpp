@@ -6,11 +6,19 @@
 #include <sofia-sip/url.h>
 
 #include <netinet/in.h>
+#include <strings.h>
 
 #include "sip/log.hpp"
 #include "sip/request_info.hpp"
 
 namespace icegate::sip {
+
+std::string challenge_realm(const msg_auth_t* challenge) {
+  for (const char* const* p = challenge ? challenge->au_params : nullptr; p && *p; ++p) {
+    if (strncasecmp(*p, "realm=", 6) == 0) return *p + 6;
+  }
+  return "\"\"";
+}
 
 B2bua::B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config> cfg)
     : stack_(stack),
@@ -18,26 +26,29 @@ B2bua::B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config>
       cfg_(std::move(cfg)),
       auth_(cfg_->sip.registrar.realm),
       registrar_(cfg_->sip.registrar) {
-  media_.set_event_sink([this](const MediaEvent& ev) {
-    // Media events arrive on a media worker; calls live on the signalling thread.
-    stack_.post([this, ev] { on_media_event(ev); });
-  });
+  media_.set_event_sink([this](const MediaEvent& ev) { on_media_event(ev); });
 }
 
 B2bua::~B2bua() = default;
 
 void B2bua::reload(std::shared_ptr<const conf::Config> cfg) {
   // Users, ACLs, routes and timeouts take effect for new requests; listeners need a restart.
+  // Trunk state points into the configuration: rebuild it with the new snapshot.
+  stop_trunks();
+  trunks_.clear();
   cfg_ = std::move(cfg);
-  registrar_ = [&] {
-    Registrar r(cfg_->sip.registrar);
-    return r;
-  }();
+  registrar_.set_limits(cfg_->sip.registrar);  // bindings survive a reload
+  if (cfg_->sip.registrar.realm != auth_.realm()) auth_ = DigestAuth(cfg_->sip.registrar.realm);
+  start_trunks();
   log().info("SIP configuration reloaded: {} users, {} trunks, {} routes", cfg_->users.size(),
              cfg_->trunks.size(), cfg_->routes.size());
 }
 
-void B2bua::on_started() { start_trunks(); }
+void B2bua::on_started() {
+  // Media events are drained on this thread, where the calls live.
+  stack_.watch(media_.event_fd(), [this] { media_.dispatch_events(); });
+  start_trunks();
+}
 
 void B2bua::on_stopping() {
   stopping_ = true;

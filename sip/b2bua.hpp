@@ -13,6 +13,7 @@
 #include "sip/digest.hpp"
 #include "sip/media_port.hpp"
 #include "sip/registrar.hpp"
+#include "sip/sdp/description.hpp"
 #include "sip/stack.hpp"
 
 namespace icegate::sip {
@@ -37,6 +38,8 @@ class Leg {
   // A re-INVITE received on this leg and forwarded to the other one, waiting for its answer.
   bool reinvite_pending = false;
   bool ice_connected = false;  // phone legs: the ICE-lite agent answered a valid check
+  acl::Address party;          // the far end's signalling address (public-candidate ACL)
+  unsigned sdp_version = 0;    // o= version of the SDP we send on this leg
   bool ringing_sent = false;   // A: a 180 went out (ringback while ICE completes)
 };
 
@@ -62,6 +65,7 @@ class Call {
 };
 
 struct TrunkState {
+  B2bua* owner = nullptr;  // reached from su_timer callbacks (the map keeps this address stable)
   const conf::Trunk* cfg = nullptr;
   std::vector<acl::Address> resolved;  // addresses resolved at start (for "call from trunk")
   std::size_t current = 0;             // address in use (fail-over moves it)
@@ -69,6 +73,7 @@ struct TrunkState {
   Handle options_handle;
   Handle register_handle;
   bool registered = false;
+  bool auth_sent = false;  // one digest round per registration attempt
   TimerPtr options_timer;
   TimerPtr register_timer;
   std::chrono::seconds register_backoff{5};
@@ -82,6 +87,9 @@ struct B2buaStats {
   std::uint64_t rejected_candidates = 0;
   std::uint64_t registrations = 0;
 };
+
+// The realm of a 401/407 challenge, still quoted (the form NUTAG_AUTH wants).
+std::string challenge_realm(const msg_auth_t* challenge);
 
 class B2bua : public EventSink {
  public:
@@ -98,6 +106,9 @@ class B2bua : public EventSink {
   void on_stopping() override;
   // The ICE deadline of a call passed (su_timer callback).
   void on_ice_timeout(const std::string& call_id);
+  // A trunk's OPTIONS interval or registration back-off passed (su_timer callbacks).
+  void trunk_options(TrunkState& t);
+  void trunk_register(TrunkState& t);
 
  private:
   // Requests outside calls.
@@ -120,12 +131,14 @@ class B2bua : public EventSink {
   void end_call(Call& call, const std::string& reason);
   void maybe_destroy(Call& call);
   Call* find_call(std::uint64_t media_id);
+  // SDP for `target`, derived from the other leg's `from`; `answering` when it answers an offer
+  // `target` made. nullopt (logged) when it cannot be built.
+  std::optional<std::string> sdp_toward(Call& call, Leg& target, const sdp::Description& from,
+                                        bool answering);
 
   // Trunks (b2bua_trunk.cpp).
   void start_trunks();
   void stop_trunks();
-  void trunk_options(TrunkState& t);
-  void trunk_register(TrunkState& t);
   void on_trunk_response(TrunkState& t, bool is_register, nua_handle_t* nh, int status,
                          const sip_t* sip);
   TrunkState* trunk_of_source(const acl::Address& a);

@@ -157,20 +157,20 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   media_.set_remote(media->id, Side::a, remote->media);
 
   // The offer for B, derived from A's offer.
-  const auto& m = cfg_->media;
+  a.party = src->address;
+  a.remote_sdp = offer_text;
   if (b.phone) {
-    std::optional<acl::Address> pub = media_.public_address();
-    if (pub && cfg_->policy.public_candidate &&
-        !cfg_->policy.public_candidate->check(phone_party).allowed()) {
-      pub.reset();
-    }
-    call->b_offer = sdp_for_phone(*offer, *call->media, Side::b, m.address, true, pub);
+    b.party = phone_party;
     b.profile = stack_.profile_named(callee->profile);
     if (!b.profile) b.profile = &p;
     call->target_uri = callee->route_uri;
-  } else {
-    call->b_offer = sdp_for_trunk(*offer, *call->media, Side::b, m.address);
   }
+  auto b_offer = sdp_toward(*call, b, *offer, false);
+  if (!b_offer) {
+    media_.destroy_call(call->media->id);
+    return reject(488, "Not Acceptable Here", "cannot build the offer for the callee");
+  }
+  call->b_offer = *b_offer;
   a.handle = Handle(nh);
   nua_handle_bind(nh, &a);
   nua_respond(nh, SIP_100_TRYING, NUTAG_WITH_THIS(p.nua), TAG_END());
@@ -225,9 +225,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
         if (auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get())) {
           media_.set_remote(call.media->id, leg.side, r->media);
         }
-        answer = other->phone ? sdp_for_phone(*d, *call.media, other->side, cfg_->media.address,
-                                              offers_rtcp_mux(*d), media_.public_address())
-                              : sdp_for_trunk(*d, *call.media, other->side, cfg_->media.address);
+        answer = sdp_toward(call, *other, *d, true).value_or("");
       }
     }
     nua_respond(other->handle.get(), status, phrase,
@@ -246,9 +244,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
         if (r) {
           media_.set_remote(call.media->id, Side::b, r->media);
           leg.remote_sdp = payload_of(sip);
-          early = a.phone ? sdp_for_phone(*d, *call.media, Side::a, cfg_->media.address,
-                                          offers_rtcp_mux(*d), media_.public_address())
-                          : sdp_for_trunk(*d, *call.media, Side::a, cfg_->media.address);
+          early = sdp_toward(call, a, *d, true).value_or("");
         }
       }
     }
@@ -275,10 +271,9 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
     }
     leg.remote_sdp = body;
     media_.set_remote(call.media->id, Side::b, r->media);
-    const std::string answer =
-        a.phone ? sdp_for_phone(*d, *call.media, Side::a, cfg_->media.address,
-                                offers_rtcp_mux(*d), media_.public_address())
-                : sdp_for_trunk(*d, *call.media, Side::a, cfg_->media.address);
+    const auto built = sdp_toward(call, a, *d, true);
+    if (!built) return end_call(call, "cannot build the answer for the caller");
+    const std::string answer = *built;
     if (leg.phone && !leg.ice_connected) {
       // behaviour.md §7: the phone's leg is connected only once ICE succeeded; until then the
       // caller hears ringback.
@@ -302,11 +297,8 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
     TrunkState* t = trunk_named(leg.trunk);
     if (t && (status == 401 || status == 407) && t->cfg->registration && !leg.auth_tried) {
       leg.auth_tried = true;
-      std::string realm = "\"\"";
-      const msg_auth_t* ch = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-      for (const char* const* p = ch ? ch->au_params : nullptr; p && *p; ++p) {
-        if (strncasecmp(*p, "realm=", 6) == 0) realm = *p + 6;
-      }
+      const std::string realm = challenge_realm(status == 401 ? sip->sip_www_authenticate
+                                                        : sip->sip_proxy_authenticate);
       const std::string cred = "Digest:" + realm + ":" + t->cfg->registration->username + ":" +
                                t->cfg->registration->password;
       nua_authenticate(leg.handle.get(), NUTAG_AUTH(cred.c_str()), TAG_END());
@@ -378,10 +370,12 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   }
   media_.set_remote(call.media->id, leg.side, r->media);
   leg.remote_sdp = body;
-  const std::string offer =
-      other->phone ? sdp_for_phone(*d, *call.media, other->side, cfg_->media.address, true,
-                                   media_.public_address())
-                   : sdp_for_trunk(*d, *call.media, other->side, cfg_->media.address);
+  const auto built = sdp_toward(call, *other, *d, false);
+  if (!built) {
+    nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
+    return;
+  }
+  const std::string& offer = *built;
   // The other leg's answer comes back as nua_r_invite on it (on_invite_response).
   leg.reinvite_pending = true;
   nua_invite(other->handle.get(), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
@@ -454,6 +448,40 @@ void B2bua::maybe_destroy(Call& call) {
   const auto done = [](const Leg* l) { return !l || !l->handle || l->terminated; };
   if (!call.ending || !done(call.a.get()) || !done(call.b.get())) return;
   calls_.erase(call.id);  // destroys the legs, releasing their handles
+}
+
+std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp::Description& from,
+                                             bool answering) {
+  const std::string session_id = std::to_string(call.media->id);
+  const unsigned version = ++target.sdp_version;
+  Expected<std::string, std::string> out = unexpected(std::string());
+  if (target.phone) {
+    PhoneSdpPolicy p;
+    p.media_address = cfg_->media.address;
+    p.session_id = session_id;
+    p.version = version;
+    p.public_address = media_.public_address();
+    // The public (srflx) candidate only for parties the public-candidate ACL allows.
+    if (p.public_address && cfg_->policy.public_candidate &&
+        !cfg_->policy.public_candidate->check(target.party).allowed()) {
+      p.public_address.reset();
+    }
+    std::optional<sdp::Description> offer;
+    if (answering) {
+      auto parsed = sdp::parse(target.remote_sdp);
+      if (parsed) offer = std::move(*parsed);
+      if (offer) p.phone_offer = &*offer;
+    }
+    out = sdp_for_phone(from, *call.media, target.side, p);
+  } else {
+    out = sdp_for_trunk(from, *call.media, target.side, cfg_->media.address, session_id, version);
+  }
+  if (!out) {
+    log().warn("call {}: cannot build SDP for {}: {}", call.id, target.side == Side::a ? "A" : "B",
+               out.error());
+    return std::nullopt;
+  }
+  return *out;
 }
 
 Call* B2bua::find_call(std::uint64_t media_id) {

@@ -98,6 +98,10 @@ class MediaPort {
   virtual std::optional<acl::Address> public_address() = 0;
   // Where events for every call go (set once by the SIP layer before the first call).
   virtual void set_event_sink(std::function<void(const MediaEvent&)> sink) = 0;
+  // Readable when events wait; the SIP layer then calls dispatch_events() on its thread, which
+  // hands each event to the sink.
+  virtual int event_fd() const = 0;
+  virtual void dispatch_events() = 0;
 };
 
 }  // namespace icegate::sip

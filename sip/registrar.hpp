@@ -59,6 +59,7 @@ class Registrar {
  public:
   using Clock = std::chrono::steady_clock;
   explicit Registrar(conf::Registrar limits) : limits_(limits) {}
+  void set_limits(conf::Registrar limits) { limits_ = limits; }
 
   RegisterOutcome apply(const RegisterRequest& req, Clock::time_point now);
   // The binding a call to `user` goes to, or nullopt when not registered.

@@ -19,6 +19,11 @@ void nua_callback(nua_event_t event, int status, char const* phrase, nua_t* /*nu
   profile->stack->dispatch(*profile, event, status, phrase, nh, leg, sip, tags);
 }
 
+int on_watched(Stack* /*stack*/, su_wait_t* /*w*/, su_wakeup_arg_t* arg) {
+  (*reinterpret_cast<std::function<void()>*>(arg))();
+  return 0;
+}
+
 int on_wake(Stack* stack, su_wait_t* /*w*/, su_wakeup_arg_t* /*arg*/) {
   stack->drain_posted();
   return 0;
@@ -103,6 +108,7 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
   started.set_value({});
   su_root_run(root_.get());
   // All profiles have answered nua_shutdown: destroy them, then the root.
+  watchers_.clear();
   for (auto& p : profiles_) {
     nua_destroy(p->nua);
     p->nua = nullptr;
@@ -174,6 +180,14 @@ void Stack::post(std::function<void()> fn) {
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
+}
+
+bool Stack::watch(int fd, std::function<void()> fn) {
+  watchers_.push_back(std::make_unique<std::function<void()>>(std::move(fn)));
+  su_wait_t w;
+  return su_wait_create(&w, fd, SU_WAIT_IN) == 0 &&
+         su_root_register(root_.get(), &w, on_watched,
+                          reinterpret_cast<su_wakeup_arg_t*>(watchers_.back().get()), 0) >= 0;
 }
 
 void Stack::drain_posted() {

@@ -60,6 +60,8 @@ class Stack {
 
   // Runs `fn` on the signalling thread (from any thread). Dropped after stop().
   void post(std::function<void()> fn);
+  // Calls `fn` on the signalling thread whenever `fd` is readable (call on that thread).
+  bool watch(int fd, std::function<void()> fn);
 
   std::vector<std::unique_ptr<Profile>>& profiles() { return profiles_; }
   Profile* profile_for(conf::Transport t);  // first profile serving transport t
@@ -84,6 +86,7 @@ class Stack {
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::deque<std::function<void()>> queue_;
+  std::vector<std::unique_ptr<std::function<void()>>> watchers_;
   std::atomic<bool> running_{false};
   bool stopping_ = false;
 };

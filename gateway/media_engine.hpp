@@ -1,0 +1,55 @@
+// sip::MediaPort on top of media/: ports from the allocator, an ICE-lite agent per softphone
+// leg, sessions on the relay workers. Used from the signalling thread only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "conf/config.hpp"
+#include "media/ports/port_allocator.hpp"
+#include "media/relay/relay.hpp"
+#include "sip/media_port.hpp"
+
+namespace icegate::gateway {
+
+class MediaEngine final : public sip::MediaPort {
+ public:
+  // Throws std::runtime_error when the port range or the workers cannot be set up (start-up).
+  explicit MediaEngine(const conf::Media& cfg);
+  ~MediaEngine() override;
+
+  Expected<sip::MediaCall, sip::MediaError> create_call(const sip::MediaCallSetup& setup) override;
+  void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
+  void destroy_call(std::uint64_t call) override;
+  std::string describe(std::uint64_t call) override;
+  std::optional<acl::Address> public_address() override;
+  void set_event_sink(std::function<void(const sip::MediaEvent&)> sink) override;
+  int event_fd() const override;
+  void dispatch_events() override;
+
+  // The cached public address (STUN discovery or the static setting). Thread-safe.
+  void set_public_address(std::optional<acl::Address> a);
+  // Settings that may change on reload without touching running calls.
+  void reload(const conf::Media& cfg);
+  std::size_t active_sessions() const { return calls_.size(); }
+
+ private:
+  struct CallState {
+    std::string label;
+    bool ice[2] = {false, false};
+    std::string history;  // ICE / pin-hole / path events, for diagnostics
+  };
+
+  conf::Media cfg_;
+  media::ports::PortAllocator allocator_;
+  media::relay::Relay relay_;
+  std::map<std::uint64_t, CallState> calls_;
+  std::function<void(const sip::MediaEvent&)> sink_;
+  std::uint64_t next_id_ = 1;
+  mutable std::mutex public_mutex_;  // the STUN thread writes, the signalling thread reads
+  std::optional<acl::Address> public_address_;
+};
+
+}  // namespace icegate::gateway

@@ -1,0 +1,127 @@
+#include "sip/call_sdp.hpp"
+
+#include "sip/sdp/attributes.hpp"
+#include "sip/sdp/candidate_filter.hpp"
+#include "sip/sdp/rewrite.hpp"
+
+namespace icegate::sip {
+namespace {
+
+// The first active section: what the relay carries.
+std::optional<std::size_t> relayed_section(const sdp::Description& d) {
+  const auto active = sdp::trunk_media_sections(d);
+  if (active.empty()) return std::nullopt;
+  return active.front();
+}
+
+std::vector<std::uint16_t> ports_for(const sdp::Description& d, std::uint16_t port) {
+  std::vector<std::uint16_t> ports(d.media.size(), 0);
+  if (auto s = relayed_section(d)) ports[*s] = port;
+  return ports;
+}
+
+sdp::Origin origin_for(const acl::Address& a, const std::string& session_id, unsigned version) {
+  sdp::Origin o;
+  o.username = "icegate";
+  o.session_id = session_id;
+  o.session_version = std::to_string(version);
+  o.addrtype = a.is_v4() ? "IP4" : "IP6";
+  o.address = a.to_string();
+  return o;
+}
+
+}  // namespace
+
+bool offers_rtcp_mux(const sdp::Description& d) {
+  auto s = relayed_section(d);
+  return s && sdp::rtcp_mux(d.media[*s]);
+}
+
+Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, bool phone,
+                                                     const acl::Acl* candidate_acl) {
+  const auto section = relayed_section(d);
+  if (!section) return unexpected(std::string("no active RTP media section in the SDP"));
+  const sdp::MediaSection& m = d.media[*section];
+  RemoteAnalysis out;
+  out.section = *section;
+  out.media.rtcp_mux = sdp::rtcp_mux(m);
+  if (phone) {
+    auto filtered = sdp::filter_remote_candidates(d, candidate_acl);
+    if (filtered.reject()) return unexpected(*filtered.reject_reason);
+    const auto& mc = filtered.media.at(*section);
+    for (const auto& dropped : mc.dropped) {
+      out.dropped += (out.dropped.empty() ? "dropped remote candidates: " : "; ") + dropped.to_string();
+    }
+    const auto ufrag = sdp::ice_ufrag(d, m);
+    const auto pwd = sdp::ice_pwd(d, m);
+    if (mc.ice && ufrag && pwd && !mc.destination_from_connection) {
+      out.media.ice = IceCredentials{std::string(*ufrag), std::string(*pwd)};
+      for (const auto& c : mc.usable) {
+        auto ip = c.ip();
+        if (!ip) continue;
+        (c.component == 1 ? out.media.rtp : out.media.rtcp).push_back({*ip, c.port});
+      }
+      return out;
+    }
+    if (mc.destination) out.media.rtp.push_back({mc.destination->address, mc.destination->port});
+    if (out.media.rtp.empty()) return unexpected(std::string("no usable media address"));
+    return out;
+  }
+  // A trunk: c= (media or session level) and the m= port; RTCP from a=rtcp or port + 1.
+  auto conn = m.connection();
+  if (!conn) conn = d.connection();
+  const auto ip = conn ? conn->ip() : std::nullopt;
+  if (!ip) return unexpected(std::string("no usable c= address in the SDP"));
+  out.media.rtp.push_back({*ip, m.m.port});
+  if (!out.media.rtcp_mux) {
+    const auto rtcp = sdp::rtcp(m);
+    acl::Address rtcp_ip = *ip;
+    if (rtcp && rtcp->connection && rtcp->connection->ip()) rtcp_ip = *rtcp->connection->ip();
+    const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(m.m.port + 1);
+    out.media.rtcp.push_back({rtcp_ip, rtcp_port});
+  }
+  return out;
+}
+
+Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
+                                                 const MediaCall& call, Side side,
+                                                 const PhoneSdpPolicy& policy) {
+  const LocalLeg& leg = call.leg(side);
+  sdp::SoftphonePolicy p;
+  p.media_address = policy.media_address;
+  p.ice_ufrag = leg.ice.ufrag;
+  p.ice_pwd = leg.ice.pwd;
+  p.public_address = policy.public_address;
+  p.rtcp_mux = true;  // the phone leg is one port (RFC 5761)
+  p.origin = origin_for(policy.media_address, policy.session_id, policy.version);
+  if (policy.phone_offer) {
+    // Answering the phone: the answer has the offer's sections, mids and BUNDLE.
+    sdp::mirror_offer(p, *policy.phone_offer);
+    p.ports = ports_for(*policy.phone_offer, leg.ports.rtp);
+    if (peer.media.size() != policy.phone_offer->media.size()) {
+      return unexpected(std::string("the answer has a different number of m= sections"));
+    }
+  } else {
+    p.ports = ports_for(peer, leg.ports.rtp);
+  }
+  auto out = sdp::rewrite_for_softphone(peer, p);
+  if (!out) return unexpected(out.error());
+  return sdp::serialise(*out);
+}
+
+Expected<std::string, std::string> sdp_for_trunk(const sdp::Description& peer,
+                                                 const MediaCall& call, Side side,
+                                                 const acl::Address& media_address,
+                                                 const std::string& session_id, unsigned version) {
+  const LocalLeg& leg = call.leg(side);
+  sdp::TrunkPolicy p;
+  p.media_address = media_address;
+  p.ports = ports_for(peer, leg.ports.rtp);
+  p.rtcp_mux = leg.ports.rtcp == 0;
+  p.origin = origin_for(media_address, session_id, version);
+  auto out = sdp::rewrite_for_trunk(peer, p);
+  if (!out) return unexpected(out.error());
+  return sdp::serialise(*out);
+}
+
+}  // namespace icegate::sip
