@@ -20,6 +20,21 @@ bool is_crypto_attribute(std::string_view name) {
 bool is_rtp_proto(std::string_view proto) { return proto.find("RTP/") != std::string_view::npos; }
 bool is_avpf(std::string_view proto) { return proto.ends_with("AVPF"); }
 
+// The B2BUA owns each leg's session: without an explicit o=, at least the other side's address
+// does not leak (RFC 8866 §5.2: the address of the machine that created the session).
+void rewrite_origin(Description& out, const std::optional<Origin>& given, const acl::Address& media_address) {
+  if (given) {
+    out.set_origin(*given);
+    return;
+  }
+  Origin o = out.origin();
+  const Connection c = Connection::of(media_address);
+  o.nettype = c.nettype;
+  o.addrtype = c.addrtype;
+  o.address = c.address;
+  out.set_origin(o);
+}
+
 void remove_key_fields(Block& b) {
   // RFC 8866 §5.12: k= is obsolete and would carry the other leg's key in clear.
   std::erase_if(b.fields, [](const Field& f) { return f.type == 'k'; });
@@ -32,6 +47,17 @@ void rewrite_connections(Description& out, const Connection& conn) {
   for (auto& m : out.media) {
     if (!session_level || m.field('c') != nullptr) m.set_connection(conn);
   }
+}
+
+// RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX)
+bool is_fingerprint(std::string_view v) {
+  if (v.size() < 2 || v.size() % 3 != 2) return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    const bool ok = i % 3 == 2 ? c == ':' : ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
+    if (!ok) return false;
+  }
+  return true;
 }
 
 Unexpected<std::string> bad(std::string reason) { return unexpected(std::move(reason)); }
@@ -99,14 +125,14 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in, 
     return bad("ICE pwd must be 22-256 ice-chars (RFC 8839 §5.4)");
   }
   if (p.proto.empty() || p.proto.find(' ') != std::string::npos) return bad("bad proto '" + p.proto + "'");
-  if (p.dtls && (!is_token(p.dtls->fingerprint.hash_function) || !is_token(p.dtls->fingerprint.value))) {
-    return bad("bad DTLS fingerprint");
+  if (p.dtls && (!is_token(p.dtls->fingerprint.hash_function) || !is_fingerprint(p.dtls->fingerprint.value))) {
+    return bad("bad DTLS fingerprint (RFC 8122 §5: <hash-func> <hex pairs separated by ':'>)");
   }
 
   Description out = in;
   out.line_ending = LineEnding::crlf;
   out.trailing_empty_lines = 0;
-  if (p.origin) out.set_origin(*p.origin);
+  rewrite_origin(out, p.origin, p.media_address);
 
   const auto strip = [&](const Attribute& a) {
     return is_ice_attribute(a.name) || is_crypto_attribute(a.name) || a.name == "rtcp" ||
@@ -125,7 +151,8 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in, 
     std::erase_if(m.attributes, strip);
     remove_key_fields(m);
     if (!p.mids.empty() && !p.mids[i].empty()) m.attributes.push_back(Attribute{"mid", p.mids[i]});
-    if (m.rejected() || p.ports[i] == 0) {
+    // Non-RTP sections (data channels) cannot be relayed: the gateway terminates DTLS.
+    if (m.rejected() || p.ports[i] == 0 || !is_rtp_proto(m.m.proto)) {
       m.m.port = 0;  // RFC 3264 §6: a rejected stream keeps its m= line with port 0
       continue;
     }
@@ -193,7 +220,7 @@ Expected<Description, std::string> rewrite_for_trunk(const Description& in, cons
   Description out = in;
   out.line_ending = LineEnding::crlf;
   out.trailing_empty_lines = 0;
-  if (p.origin) out.set_origin(*p.origin);
+  rewrite_origin(out, p.origin, p.media_address);
   const bool avpf = is_avpf(p.proto);
   const auto strip = [&](const Attribute& a) {
     return is_ice_attribute(a.name) || is_crypto_attribute(a.name) ||

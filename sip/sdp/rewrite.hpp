@@ -36,7 +36,9 @@ struct SoftphonePolicy {
   bool rtcp_mux = true;
   std::string proto = "RTP/AVP";       // later "UDP/TLS/RTP/SAVPF"
   std::optional<DtlsAttributes> dtls;  // a=fingerprint + a=setup of the gateway's certificate
-  std::optional<Origin> origin;        // replaces o= (the B2BUA's own session id and version)
+  // Replaces o= (the B2BUA's own session id and version). Without it the input's o= is kept
+  // with the media address in place of the other side's address.
+  std::optional<Origin> origin;
   // When answering an offer with a=mid: the offer's mids by section (RFC 5888 §9.1: the answer
   // echoes them); empty keeps the input's a=mid lines. With `bundle`, the answer groups the
   // accepted sections in a=group:BUNDLE.
@@ -53,7 +55,9 @@ void mirror_offer(SoftphonePolicy& p, const Description& offer);
 // attributes in every accepted section. Removed from the input: every ICE attribute and
 // candidate, a=fingerprint / a=setup / a=tls-id / a=connection, a=crypto / a=key-mgmt / k= (the
 // gateway terminates crypto on each leg), a=rtcp (the other side's RTCP address), and a=rtcp-mux
-// unless the policy multiplexes. Everything else, codecs included, is kept in order.
+// unless the policy multiplexes. Everything else, codecs included, is kept in order. Sections
+// that are disabled in the input, have port 0 in the policy, or are not RTP (a data channel
+// cannot be relayed once DTLS is terminated) keep their m= line with port 0 (RFC 3264 §6).
 // Errors: a policy that does not fit the description (port count, bad ICE credentials, ...).
 Expected<Description, std::string> rewrite_for_softphone(const Description& in, const SoftphonePolicy& p);
 
@@ -64,7 +68,7 @@ struct TrunkPolicy {
   std::vector<std::uint16_t> ports;
   std::string proto = "RTP/AVP";  // RTP/SAVP once SDES is supported
   bool rtcp_mux = false;
-  std::optional<Origin> origin;
+  std::optional<Origin> origin;  // as in SoftphonePolicy
 };
 
 // The indexes of the m= sections that stay active toward the trunk: RTP sections with a non-zero

@@ -111,7 +111,8 @@ TEST(ConfigLoader, FullDocumentRoundTripsIntoTypedSnapshot) {
 )");
   // The <media> of doc() is replaced by a fuller one.
   std::string full = xml;
-  full.replace(full.find("<media address=\"127.0.0.1\"/>"), 29,
+  const std::string basic_media = "<media address=\"127.0.0.1\"/>";
+  full.replace(full.find(basic_media), basic_media.size(),
                "<media address=\"192.0.2.50\" rtp-min=\"40000\" rtp-max=\"40999\" "
                "media-timeout=\"90s\" consent-timeout=\"20000ms\" pinhole-puncher=\"yes\" "
                "latching=\"false\" workers=\"3\" public-address=\"203.0.113.7\"/>");
@@ -162,7 +163,7 @@ TEST(ConfigLoader, FullDocumentRoundTripsIntoTypedSnapshot) {
   EXPECT_EQ(c.route_for("0033")->prefix, "00");
   EXPECT_EQ(c.route_for("123"), nullptr);
   // Locations point at the defining lines.
-  EXPECT_EQ(c.find_user("alice")->where.line, 18u);
+  EXPECT_EQ(c.find_user("alice")->where.line, 20u);
   EXPECT_EQ(c.find_user("alice")->where.file, "/tmp/full.xml");
 }
 
@@ -213,8 +214,9 @@ TEST(ConfigLoader, RtpRangeInvertedOrTooSmall) {
 }
 
 TEST(ConfigLoader, XmlSyntaxErrorHasLine) {
+  // pugixml notices the unterminated tag where the next tag starts.
   expect_error("<icegate>\n<sip>\n<listener transport=\"udp\" address=\"127.0.0.1\"\n</sip>\n",
-               3, "XML syntax error");
+               4, "XML syntax error");
 }
 
 TEST(ConfigLoader, AllErrorsAreReportedNotJustTheFirst) {
