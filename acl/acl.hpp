@@ -71,6 +71,8 @@ class Acl {
 
   Decision check(const Address& a) const noexcept;
   std::vector<SuspectOverlap> suspect_overlaps() const;
+  // Heap bytes of the lookup structure (not of entries()), for capacity planning and benchmarks.
+  std::size_t index_memory_bytes() const noexcept;
 
   ~Acl();
   Acl(const Acl&) = delete;

@@ -21,7 +21,8 @@ std::optional<std::string_view> value_of(const Attribute* a) {
 
 }  // namespace
 
-const Attribute* find_effective(const Description& d, const MediaSection& m, std::string_view name) {
+const Attribute* find_effective(const Description& d, const MediaSection& m,
+                                std::string_view name) {
   if (const Attribute* a = m.attribute(name)) return a;
   return d.attribute(name);
 }
@@ -72,10 +73,14 @@ std::vector<std::string_view> rtcp_fb(const MediaSection& m, unsigned payload_ty
 
 std::string_view to_string(Direction d) {
   switch (d) {
-    case Direction::sendrecv: return "sendrecv";
-    case Direction::sendonly: return "sendonly";
-    case Direction::recvonly: return "recvonly";
-    case Direction::inactive: return "inactive";
+    case Direction::sendrecv:
+      return "sendrecv";
+    case Direction::sendonly:
+      return "sendonly";
+    case Direction::recvonly:
+      return "recvonly";
+    case Direction::inactive:
+      return "inactive";
   }
   return "sendrecv";
 }
@@ -83,7 +88,8 @@ std::string_view to_string(Direction d) {
 Direction direction(const Description& d, const MediaSection& m) {
   for (const Block* level : {static_cast<const Block*>(&m), static_cast<const Block*>(&d)}) {
     for (const auto& a : level->attributes) {
-      for (auto dir : {Direction::sendrecv, Direction::sendonly, Direction::recvonly, Direction::inactive}) {
+      for (auto dir :
+           {Direction::sendrecv, Direction::sendonly, Direction::recvonly, Direction::inactive}) {
         if (!a.value && a.name == to_string(dir)) return dir;
       }
     }
@@ -91,7 +97,9 @@ Direction direction(const Description& d, const MediaSection& m) {
   return Direction::sendrecv;
 }
 
-bool rtcp_mux(const MediaSection& m) { return m.has_attribute("rtcp-mux"); }
+bool rtcp_mux(const MediaSection& m) {
+  return m.has_attribute("rtcp-mux");
+}
 
 std::optional<Rtcp> rtcp(const MediaSection& m) {
   const auto v = value_of(m.attribute("rtcp"));
@@ -127,7 +135,9 @@ std::vector<std::string_view> ice_options(const Description& d, const MediaSecti
   return out;
 }
 
-bool ice_lite(const Description& d, const MediaSection& m) { return find_effective(d, m, "ice-lite") != nullptr; }
+bool ice_lite(const Description& d, const MediaSection& m) {
+  return find_effective(d, m, "ice-lite") != nullptr;
+}
 
 std::vector<Candidate> candidates(const MediaSection& m) {
   std::vector<Candidate> out;
@@ -146,7 +156,8 @@ bool is_ice_attribute(std::string_view name) {
 }
 
 std::vector<Fingerprint> fingerprints(const Description& d, const MediaSection& m) {
-  const Block& level = m.has_attribute("fingerprint") ? static_cast<const Block&>(m) : static_cast<const Block&>(d);
+  const Block& level =
+      m.has_attribute("fingerprint") ? static_cast<const Block&>(m) : static_cast<const Block&>(d);
   std::vector<Fingerprint> out;
   for (const Attribute* a : level.attributes_named("fingerprint")) {
     if (!a->value) continue;
@@ -159,10 +170,14 @@ std::vector<Fingerprint> fingerprints(const Description& d, const MediaSection& 
 
 std::string_view to_string(Setup s) {
   switch (s) {
-    case Setup::active: return "active";
-    case Setup::passive: return "passive";
-    case Setup::actpass: return "actpass";
-    case Setup::holdconn: return "holdconn";
+    case Setup::active:
+      return "active";
+    case Setup::passive:
+      return "passive";
+    case Setup::actpass:
+      return "actpass";
+    case Setup::holdconn:
+      return "holdconn";
   }
   return "actpass";
 }
@@ -176,7 +191,9 @@ std::optional<Setup> setup(const Description& d, const MediaSection& m) {
   return std::nullopt;
 }
 
-std::optional<std::string_view> mid(const MediaSection& m) { return value_of(m.attribute("mid")); }
+std::optional<std::string_view> mid(const MediaSection& m) {
+  return value_of(m.attribute("mid"));
+}
 
 std::vector<std::string_view> bundle_group(const Description& d) {
   std::vector<std::string_view> out;

@@ -11,7 +11,8 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -29,19 +30,28 @@ bool is_fqdn(std::string_view s) {
   return true;
 }
 
-bool is_connection_address(std::string_view s) { return acl::Address::parse(s).has_value() || is_fqdn(s); }
+bool is_connection_address(std::string_view s) {
+  return acl::Address::parse(s).has_value() || is_fqdn(s);
+}
 
-Unexpected<std::string> bad(std::string reason) { return unexpected(std::move(reason)); }
+Unexpected<std::string> bad(std::string reason) {
+  return unexpected(std::move(reason));
+}
 
 }  // namespace
 
 std::string_view to_string(CandidateType t) {
   switch (t) {
-    case CandidateType::host: return "host";
-    case CandidateType::srflx: return "srflx";
-    case CandidateType::prflx: return "prflx";
-    case CandidateType::relay: return "relay";
-    case CandidateType::other: return "other";
+    case CandidateType::host:
+      return "host";
+    case CandidateType::srflx:
+      return "srflx";
+    case CandidateType::prflx:
+      return "prflx";
+    case CandidateType::relay:
+      return "relay";
+    case CandidateType::other:
+      return "other";
   }
   return "other";
 }
@@ -56,22 +66,28 @@ Expected<Candidate, std::string> Candidate::parse(std::string_view text) {
   if (text.starts_with("a=")) text.remove_prefix(2);
   if (text.starts_with("candidate:")) text.remove_prefix(10);
   const auto p = split_spaces(text);
-  if (p.size() < 8) return bad("too few fields: <foundation> <component> <transport> <priority> <address> <port> typ <type>");
+  if (p.size() < 8)
+    return bad(
+        "too few fields: <foundation> <component> <transport> <priority> <address> <port> typ "
+        "<type>");
   if (std::any_of(p.begin(), p.end(), [](std::string_view x) { return x.empty(); })) {
     return bad("fields must be separated by single spaces");
   }
   Candidate c;
-  if (p[0].size() > 32 || !is_ice_chars(p[0])) return bad("bad foundation '" + std::string(p[0]) + "' (1-32 ice-chars)");
+  if (p[0].size() > 32 || !is_ice_chars(p[0]))
+    return bad("bad foundation '" + std::string(p[0]) + "' (1-32 ice-chars)");
   c.foundation = p[0];
   const auto component = parse_decimal(p[1], 256);
-  if (!component || *component == 0) return bad("bad component id '" + std::string(p[1]) + "' (1-256)");
+  if (!component || *component == 0)
+    return bad("bad component id '" + std::string(p[1]) + "' (1-256)");
   c.component = static_cast<std::uint32_t>(*component);
   if (!is_token(p[2])) return bad("bad transport '" + std::string(p[2]) + "'");
   c.transport = p[2];
   const auto priority = parse_decimal(p[3], std::numeric_limits<std::uint32_t>::max());
   if (!priority) return bad("bad priority '" + std::string(p[3]) + "'");
   c.priority = static_cast<std::uint32_t>(*priority);
-  if (!is_connection_address(p[4])) return bad("bad connection address '" + std::string(p[4]) + "'");
+  if (!is_connection_address(p[4]))
+    return bad("bad connection address '" + std::string(p[4]) + "'");
   c.address = p[4];
   const auto port = parse_decimal(p[5], 65535);
   if (!port) return bad("bad port '" + std::string(p[5]) + "'");
@@ -97,10 +113,12 @@ Expected<Candidate, std::string> Candidate::parse(std::string_view text) {
     if (i + 1 == p.size()) return bad("extension '" + std::string(p[i]) + "' has no value");
     if (!is_token(p[i])) return bad("bad extension name '" + std::string(p[i]) + "'");
     if (p[i] == "raddr" || p[i] == "rport" || p[i] == "typ") {
-      return bad("'" + std::string(p[i]) + "' out of place (RFC 8839 §5.1 order: typ, raddr, rport, extensions)");
+      return bad("'" + std::string(p[i]) +
+                 "' out of place (RFC 8839 §5.1 order: typ, raddr, rport, extensions)");
     }
     // extension-att-value = *VCHAR (RFC 8839 §5.1)
-    if (!std::all_of(p[i + 1].begin(), p[i + 1].end(), [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
+    if (!std::all_of(p[i + 1].begin(), p[i + 1].end(),
+                     [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
       return bad("bad value for extension '" + std::string(p[i]) + "'");
     }
     c.extensions.emplace_back(std::string(p[i]), std::string(p[i + 1]));
@@ -109,11 +127,17 @@ Expected<Candidate, std::string> Candidate::parse(std::string_view text) {
 }
 
 std::string Candidate::to_string() const {
-  std::string s = foundation + " " + std::to_string(component) + " " + transport + " " + std::to_string(priority) +
-                  " " + address + " " + std::to_string(port) + " typ " + type;
+  std::string s = foundation + " " + std::to_string(component) + " " + transport + " " +
+                  std::to_string(priority) + " " + address + " " + std::to_string(port) + " typ " +
+                  type;
   if (related_address) s += " raddr " + *related_address;
   if (related_port) s += " rport " + std::to_string(*related_port);
-  for (const auto& [name, value] : extensions) s += " " + name + " " + value;
+  for (const auto& [name, value] : extensions) {
+    s += ' ';
+    s += name;
+    s += ' ';
+    s += value;
+  }
   return s;
 }
 
@@ -140,7 +164,8 @@ std::optional<acl::Address> Candidate::ip() const {
 
 bool Candidate::is_mdns() const noexcept {
   constexpr std::string_view kSuffix = ".local";
-  return address.size() > kSuffix.size() && iequals(std::string_view(address).substr(address.size() - kSuffix.size()), kSuffix);
+  return address.size() > kSuffix.size() &&
+         iequals(std::string_view(address).substr(address.size() - kSuffix.size()), kSuffix);
 }
 
 std::optional<std::string_view> Candidate::extension(std::string_view name) const {

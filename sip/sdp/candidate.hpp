@@ -28,8 +28,8 @@ enum class CandidateType : std::uint8_t { host, srflx, prflx, relay, other };
 std::string_view to_string(CandidateType t);
 
 struct Candidate {
-  std::string foundation;  // 1-32 ice-chars
-  std::uint32_t component = 1;  // 1 = RTP, 2 = RTCP (RFC 8839: 1-256)
+  std::string foundation;         // 1-32 ice-chars
+  std::uint32_t component = 1;    // 1 = RTP, 2 = RTCP (RFC 8839: 1-256)
   std::string transport = "udp";  // as written: "UDP", "udp", "tcp", ...
   std::uint32_t priority = 0;
   std::string address;  // IPv4, IPv6 or FQDN (e.g. an mDNS "<uuid>.local" name), as written
@@ -58,8 +58,10 @@ struct Candidate {
   friend bool operator==(const Candidate&, const Candidate&) = default;
 };
 
-// RFC 8445 §5.1.2.1: priority = 2^24 * type preference + 2^8 * local preference + (256 - component).
-constexpr std::uint32_t candidate_priority(std::uint32_t type_preference, std::uint32_t local_preference,
+// RFC 8445 §5.1.2.1: priority = 2^24 * type preference + 2^8 * local preference + (256 -
+// component).
+constexpr std::uint32_t candidate_priority(std::uint32_t type_preference,
+                                           std::uint32_t local_preference,
                                            std::uint32_t component) {
   return (type_preference << 24) + (local_preference << 8) + (256 - component);
 }

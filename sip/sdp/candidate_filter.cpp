@@ -13,7 +13,8 @@ std::string acl_detail(const acl::Acl& acl, const acl::Decision& d) {
 }
 
 // The checks every remote media address goes through, candidate or c=/m=.
-Verdict check_address(const std::optional<acl::Address>& ip, std::uint16_t port, const acl::Acl* acl) {
+Verdict check_address(const std::optional<acl::Address>& ip, std::uint16_t port,
+                      const acl::Acl* acl) {
   if (!ip) return {DropReason::unresolved_name, "not an IP address; names are not resolved"};
   if (ip->is_unspecified()) return {DropReason::unspecified_address, ip->to_string()};
   if (port == 0) return {DropReason::zero_port, {}};
@@ -27,7 +28,8 @@ Verdict check_address(const std::optional<acl::Address>& ip, std::uint16_t port,
 Verdict check_candidate(const Candidate& c, const acl::Acl* acl) {
   if (c.transport_kind() != CandidateTransport::udp) return {DropReason::not_udp, c.transport};
   if (!c.ip()) {
-    return {DropReason::unresolved_name, c.is_mdns() ? "mDNS name, not resolved" : "FQDN, not resolved"};
+    return {DropReason::unresolved_name,
+            c.is_mdns() ? "mDNS name, not resolved" : "FQDN, not resolved"};
   }
   if (c.component != 1 && c.component != 2) {
     return {DropReason::unsupported_component, std::to_string(c.component)};
@@ -36,10 +38,12 @@ Verdict check_candidate(const Candidate& c, const acl::Acl* acl) {
 }
 
 std::string describe_failure(const MediaSection& m, const MediaCandidates& mc) {
-  std::string s = "no usable remote media address in m= section " + std::to_string(mc.index) + " (" + m.m.media + ")";
+  std::string s = "no usable remote media address in m= section " + std::to_string(mc.index) +
+                  " (" + m.m.media + ")";
   if (mc.dropped.empty()) return s;
   s += ":";
-  for (std::size_t i = 0; i < mc.dropped.size(); ++i) s += (i == 0 ? " " : "; ") + mc.dropped[i].to_string();
+  for (std::size_t i = 0; i < mc.dropped.size(); ++i)
+    s += (i == 0 ? " " : "; ") + mc.dropped[i].to_string();
   return s;
 }
 
@@ -47,13 +51,20 @@ std::string describe_failure(const MediaSection& m, const MediaCandidates& mc) {
 
 std::string_view to_string(DropReason r) {
   switch (r) {
-    case DropReason::malformed: return "malformed";
-    case DropReason::not_udp: return "not UDP";
-    case DropReason::unresolved_name: return "not an IP address";
-    case DropReason::unspecified_address: return "unspecified address";
-    case DropReason::zero_port: return "port 0";
-    case DropReason::unsupported_component: return "unsupported component";
-    case DropReason::blocked_by_acl: return "rejected by acl";
+    case DropReason::malformed:
+      return "malformed";
+    case DropReason::not_udp:
+      return "not UDP";
+    case DropReason::unresolved_name:
+      return "not an IP address";
+    case DropReason::unspecified_address:
+      return "unspecified address";
+    case DropReason::zero_port:
+      return "port 0";
+    case DropReason::unsupported_component:
+      return "unsupported component";
+    case DropReason::blocked_by_acl:
+      return "rejected by acl";
   }
   return "dropped";
 }
@@ -109,7 +120,8 @@ CandidateFilterResult filter_remote_candidates(const Description& phone, const a
       const std::optional<acl::Address> ip = conn ? conn->ip() : std::nullopt;
       auto v = check_address(ip, m.m.port, acl);
       if (v.reason) {
-        const std::string where = conn ? conn->address + ":" + std::to_string(m.m.port) : "(no c= line)";
+        const std::string where =
+            conn ? conn->address + ":" + std::to_string(m.m.port) : "(no c= line)";
         mc.dropped.push_back({"c=/m= " + where, *v.reason, std::move(v.detail)});
       } else {
         mc.destination = RemoteAddress{*ip, m.m.port};

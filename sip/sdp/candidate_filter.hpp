@@ -43,9 +43,9 @@ struct RemoteAddress {
 };
 
 struct MediaCandidates {
-  std::size_t index = 0;  // m= section index
-  bool disabled = false;  // port 0: nothing to check
-  bool ice = false;       // the section has a=candidate lines
+  std::size_t index = 0;          // m= section index
+  bool disabled = false;          // port 0: nothing to check
+  bool ice = false;               // the section has a=candidate lines
   std::vector<Candidate> usable;  // components 1 and 2, SDP order
   std::vector<DroppedCandidate> dropped;
   // The initial media destination and pin-hole target: the first usable component-1 candidate,

@@ -1,47 +1,38 @@
 #include "sip/sdp/description.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
 
 namespace icegate::sip::sdp {
 namespace {
 
-// RFC 8866 §5: the order of fields at each level. Equal ranks may interleave (t= and r= form
-// time descriptions). -1: the type is not allowed at that level.
-int session_rank(char type) {
-  switch (type) {
-    case 'v': return 0;
-    case 'o': return 1;
-    case 's': return 2;
-    case 'i': return 3;
-    case 'u': return 4;
-    case 'e': return 5;
-    case 'p': return 6;
-    case 'c': return 7;
-    case 'b': return 8;
-    case 't': case 'r': return 9;
-    case 'z': return 10;
-    case 'k': return 11;
-    case 'a': return 12;
-    default: return -1;
+// RFC 8866 §5: the order of fields at each level, one group of letters per rank. Letters of one
+// group may interleave (t= and r= form time descriptions). -1: not allowed at that level.
+int rank_in(std::initializer_list<std::string_view> order, char type) {
+  int rank = 0;
+  for (std::string_view group : order) {
+    if (group.find(type) != std::string_view::npos) return rank;
+    ++rank;
   }
+  return -1;
 }
 
+int session_rank(char type) {
+  return rank_in({"v", "o", "s", "i", "u", "e", "p", "c", "b", "tr", "z", "k", "a"}, type);
+}
 int media_rank(char type) {
-  switch (type) {
-    case 'i': return 1;
-    case 'c': return 2;
-    case 'b': return 3;
-    case 'k': return 4;
-    case 'a': return 5;
-    default: return -1;
-  }
+  return rank_in({"i", "c", "b", "k", "a"}, type);
 }
 
 // Fields that may appear at most once per level. RFC 8866 §5.7 allows several c= per media
 // section only for multicast, which a unicast gateway does not take part in.
-bool single_per_session(char type) { return std::string_view("vosiuczk").find(type) != std::string_view::npos; }
-bool single_per_media(char type) { return std::string_view("ick").find(type) != std::string_view::npos; }
+bool single_per_session(char type) {
+  return std::string_view("vosiuczk").find(type) != std::string_view::npos;
+}
+bool single_per_media(char type) {
+  return std::string_view("ick").find(type) != std::string_view::npos;
+}
 
 bool is_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -50,7 +41,8 @@ bool is_digits(std::string_view s) {
 bool is_token_char(unsigned char c) {
   // RFC 8866 §9: token-char = %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
   return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2A || c == 0x2B || c == 0x2D ||
-         c == 0x2E || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x5E && c <= 0x7E);
+         c == 0x2E || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) ||
+         (c >= 0x5E && c <= 0x7E);
 }
 
 // proto = token *("/" token)
@@ -74,17 +66,21 @@ void upsert_field(std::vector<Field>& fields, Field f, int (*rank)(char)) {
     }
   }
   const int r = rank(f.type);
-  auto pos = std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return rank(x.type) > r; });
+  auto pos =
+      std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return rank(x.type) > r; });
   fields.insert(pos, std::move(f));
 }
 
 }  // namespace
 
-std::string ParseError::to_string() const { return "line " + std::to_string(line) + ": " + reason; }
+std::string ParseError::to_string() const {
+  return "line " + std::to_string(line) + ": " + reason;
+}
 
 bool is_token(std::string_view s) noexcept {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_token_char(static_cast<unsigned char>(c));
+  });
 }
 
 std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) noexcept {
@@ -104,20 +100,24 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
   std::size_t start = 0;
   while (true) {
     const auto sp = s.find(' ', start);
-    out.push_back(s.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start));
+    out.push_back(
+        s.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start));
     if (sp == std::string_view::npos) return out;
     start = sp + 1;
   }
 }
 
-std::string Attribute::to_string() const { return value ? name + ":" + *value : name; }
+std::string Attribute::to_string() const {
+  return value ? name + ":" + *value : name;
+}
 
 // ---- c= ----
 
 Expected<Connection, std::string> Connection::parse(std::string_view value) {
   const auto parts = split_spaces(value);
   if (parts.size() != 3) return unexpected(std::string("c= needs <nettype> <addrtype> <address>"));
-  if (!is_token(parts[0]) || !is_token(parts[1])) return unexpected(std::string("bad c= nettype or addrtype"));
+  if (!is_token(parts[0]) || !is_token(parts[1]))
+    return unexpected(std::string("bad c= nettype or addrtype"));
   if (parts[2].empty()) return unexpected(std::string("empty c= address"));
   return Connection{std::string(parts[0]), std::string(parts[1]), std::string(parts[2])};
 }
@@ -126,13 +126,16 @@ Connection Connection::of(const acl::Address& a) {
   return Connection{"IN", a.is_v4() ? "IP4" : "IP6", a.to_string()};
 }
 
-std::string Connection::to_string() const { return nettype + " " + addrtype + " " + address; }
+std::string Connection::to_string() const {
+  return nettype + " " + addrtype + " " + address;
+}
 
 std::optional<acl::Address> Connection::ip() const {
   if (nettype != "IN" || address.find('/') != std::string::npos) return std::nullopt;
   auto a = acl::Address::parse(address);
   if (!a) return std::nullopt;
-  if ((addrtype == "IP4") != a->is_v4() || (addrtype != "IP4" && addrtype != "IP6")) return std::nullopt;
+  if ((addrtype == "IP4") != a->is_v4() || (addrtype != "IP4" && addrtype != "IP6"))
+    return std::nullopt;
   return *a;
 }
 
@@ -145,13 +148,15 @@ Expected<Origin, std::string> Origin::parse(std::string_view value) {
         "o= needs <username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>"));
   }
   // RFC 8866 §5.2: sess-id and sess-version are numeric.
-  if (!is_digits(p[1]) || !is_digits(p[2])) return unexpected(std::string("o= session id and version must be numeric"));
+  if (!is_digits(p[1]) || !is_digits(p[2]))
+    return unexpected(std::string("o= session id and version must be numeric"));
   return Origin{std::string(p[0]), std::string(p[1]), std::string(p[2]),
                 std::string(p[3]), std::string(p[4]), std::string(p[5])};
 }
 
 std::string Origin::to_string() const {
-  return username + " " + session_id + " " + session_version + " " + nettype + " " + addrtype + " " + address;
+  return username + " " + session_id + " " + session_version + " " + nettype + " " + addrtype +
+         " " + address;
 }
 
 // ---- m= ----
@@ -164,8 +169,10 @@ Expected<MediaLine, std::string> MediaLine::parse(std::string_view value) {
   m.media = p[0];
   std::string_view port = p[1];
   if (const auto slash = port.find('/'); slash != std::string_view::npos) {
-    const auto count = parse_decimal(port.substr(slash + 1), std::numeric_limits<std::uint32_t>::max());
-    if (!count || *count == 0) return unexpected("bad number of ports in '" + std::string(port) + "'");
+    const auto count =
+        parse_decimal(port.substr(slash + 1), std::numeric_limits<std::uint32_t>::max());
+    if (!count || *count == 0)
+      return unexpected("bad number of ports in '" + std::string(port) + "'");
     m.port_count = static_cast<std::uint32_t>(*count);
     port = port.substr(0, slash);
   }
@@ -193,12 +200,14 @@ std::string MediaLine::to_string() const {
 // ---- blocks ----
 
 const Field* Block::field(char type) const {
-  auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.type == type; });
+  auto it =
+      std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.type == type; });
   return it == fields.end() ? nullptr : &*it;
 }
 
 const Attribute* Block::attribute(std::string_view name) const {
-  auto it = std::find_if(attributes.begin(), attributes.end(), [&](const Attribute& a) { return a.name == name; });
+  auto it = std::find_if(attributes.begin(), attributes.end(),
+                         [&](const Attribute& a) { return a.name == name; });
   return it == attributes.end() ? nullptr : &*it;
 }
 
@@ -222,7 +231,9 @@ std::optional<Connection> Block::connection() const {
   return *parsed;
 }
 
-void MediaSection::set_connection(const Connection& c) { upsert_field(fields, Field{'c', c.to_string()}, media_rank); }
+void MediaSection::set_connection(const Connection& c) {
+  upsert_field(fields, Field{'c', c.to_string()}, media_rank);
+}
 
 Origin Description::origin() const {
   const Field* o = field('o');
@@ -232,7 +243,9 @@ Origin Description::origin() const {
   return Origin{};
 }
 
-void Description::set_origin(const Origin& o) { upsert_field(fields, Field{'o', o.to_string()}, session_rank); }
+void Description::set_origin(const Origin& o) {
+  upsert_field(fields, Field{'o', o.to_string()}, session_rank);
+}
 
 void Description::set_connection(const Connection& c) {
   upsert_field(fields, Field{'c', c.to_string()}, session_rank);
@@ -271,7 +284,8 @@ Expected<Description, ParseError> parse(std::string_view text) {
   while (pos < text.size()) {
     ++lineno;
     const auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     LineEnding eol = LineEnding::lf;
     if (!line.empty() && line.back() == '\r') {
@@ -297,11 +311,13 @@ Expected<Description, ParseError> parse(std::string_view text) {
     // RFC 8866 §5: v=, o= and s= are the first three lines, in that order.
     static constexpr std::string_view kHead = "vos";
     if (fields_seen <= kHead.size() && type != kHead[fields_seen - 1]) {
-      return fail(lineno, std::string("expected ") + kHead[fields_seen - 1] + "= here (RFC 8866 §5: v=, o=, s= come first)");
+      return fail(lineno, std::string("expected ") + kHead[fields_seen - 1] +
+                              "= here (RFC 8866 §5: v=, o=, s= come first)");
     }
 
     if (type == 'm') {
-      if (!seen_t) return fail(lineno, "m= before any t= (RFC 8866 §5.9: a time description is required)");
+      if (!seen_t)
+        return fail(lineno, "m= before any t= (RFC 8866 §5.9: a time description is required)");
       auto m = MediaLine::parse(value);
       if (!m) return fail(lineno, m.error());
       d.media.push_back(MediaSection{{}, std::move(*m)});
@@ -312,15 +328,19 @@ Expected<Description, ParseError> parse(std::string_view text) {
     const bool in_media = !d.media.empty();
     const int rank = in_media ? media_rank(type) : session_rank(type);
     if (rank < 0) {
-      if (session_rank(type) < 0) return fail(lineno, std::string("unknown type letter '") + type + "' (RFC 8866 §5: MUST reject)");
+      if (session_rank(type) < 0)
+        return fail(lineno,
+                    std::string("unknown type letter '") + type + "' (RFC 8866 §5: MUST reject)");
       return fail(lineno, std::string(1, type) + "= is not allowed in a media section");
     }
     if (rank < level.last_rank) {
-      return fail(lineno, std::string(1, type) + "= out of order (RFC 8866 §5 fixes the order of fields)");
+      return fail(lineno,
+                  std::string(1, type) + "= out of order (RFC 8866 §5 fixes the order of fields)");
     }
     level.last_rank = rank;
     if (in_media ? single_per_media(type) : single_per_session(type)) {
-      if (level.seen.find(type) != std::string::npos) return fail(lineno, std::string("repeated ") + type + "=");
+      if (level.seen.find(type) != std::string::npos)
+        return fail(lineno, std::string("repeated ") + type + "=");
       level.seen += type;
     }
     Block& block = in_media ? static_cast<Block&>(d.media.back()) : static_cast<Block&>(d);
@@ -328,7 +348,8 @@ Expected<Description, ParseError> parse(std::string_view text) {
     if (type == 'a') {
       const auto colon = value.find(':');
       const std::string_view name = value.substr(0, colon);
-      if (!is_token(name)) return fail(lineno, "attribute name '" + std::string(name) + "' is not a token");
+      if (!is_token(name))
+        return fail(lineno, "attribute name '" + std::string(name) + "' is not a token");
       Attribute a{std::string(name), std::nullopt};
       if (colon != std::string_view::npos) a.value = std::string(value.substr(colon + 1));
       block.attributes.push_back(std::move(a));
@@ -337,7 +358,8 @@ Expected<Description, ParseError> parse(std::string_view text) {
 
     switch (type) {
       case 'v':
-        if (value != "0") return fail(lineno, "unsupported SDP version '" + std::string(value) + "'");
+        if (value != "0")
+          return fail(lineno, "unsupported SDP version '" + std::string(value) + "'");
         break;
       case 'o':
         if (auto o = Origin::parse(value); !o) return fail(lineno, o.error());

@@ -17,12 +17,17 @@ bool is_crypto_attribute(std::string_view name) {
   return one_of(name, {"fingerprint", "setup", "tls-id", "connection", "crypto", "key-mgmt"});
 }
 
-bool is_rtp_proto(std::string_view proto) { return proto.find("RTP/") != std::string_view::npos; }
-bool is_avpf(std::string_view proto) { return proto.ends_with("AVPF"); }
+bool is_rtp_proto(std::string_view proto) {
+  return proto.find("RTP/") != std::string_view::npos;
+}
+bool is_avpf(std::string_view proto) {
+  return proto.ends_with("AVPF");
+}
 
 // The B2BUA owns each leg's session: without an explicit o=, at least the other side's address
 // does not leak (RFC 8866 §5.2: the address of the machine that created the session).
-void rewrite_origin(Description& out, const std::optional<Origin>& given, const acl::Address& media_address) {
+void rewrite_origin(Description& out, const std::optional<Origin>& given,
+                    const acl::Address& media_address) {
   if (given) {
     out.set_origin(*given);
     return;
@@ -60,10 +65,13 @@ bool is_fingerprint(std::string_view v) {
   return true;
 }
 
-Unexpected<std::string> bad(std::string reason) { return unexpected(std::move(reason)); }
+Unexpected<std::string> bad(std::string reason) {
+  return unexpected(std::move(reason));
+}
 
-std::string candidate_line(std::string_view foundation, std::uint32_t component, std::uint32_t type_pref,
-                           const acl::Address& addr, std::uint16_t port, std::string_view type,
+std::string candidate_line(std::string_view foundation, std::uint32_t component,
+                           std::uint32_t type_pref, const acl::Address& addr, std::uint16_t port,
+                           std::string_view type,
                            const std::optional<std::pair<acl::Address, std::uint16_t>>& related) {
   Candidate c;
   c.foundation = foundation;
@@ -80,10 +88,12 @@ std::string candidate_line(std::string_view foundation, std::uint32_t component,
   return c.to_string();
 }
 
-std::optional<std::string> check_ports(const std::vector<std::uint16_t>& ports, std::size_t index, bool rtcp_mux) {
+std::optional<std::string> check_ports(const std::vector<std::uint16_t>& ports, std::size_t index,
+                                       bool rtcp_mux) {
   if (index >= ports.size()) return "no port allocated for media section " + std::to_string(index);
   if (ports[index] == 65535 && !rtcp_mux) {
-    return "port 65535 of media section " + std::to_string(index) + " leaves no room for RTCP on port + 1";
+    return "port 65535 of media section " + std::to_string(index) +
+           " leaves no room for RTCP on port + 1";
   }
   return std::nullopt;
 }
@@ -111,12 +121,14 @@ void mirror_offer(SoftphonePolicy& p, const Description& offer) {
   p.bundle = !bundle_group(offer).empty();
 }
 
-Expected<Description, std::string> rewrite_for_softphone(const Description& in, const SoftphonePolicy& p) {
+Expected<Description, std::string> rewrite_for_softphone(const Description& in,
+                                                         const SoftphonePolicy& p) {
   if (p.ports.size() != in.media.size()) {
-    return bad("policy has " + std::to_string(p.ports.size()) + " ports for " + std::to_string(in.media.size()) +
-               " media sections");
+    return bad("policy has " + std::to_string(p.ports.size()) + " ports for " +
+               std::to_string(in.media.size()) + " media sections");
   }
-  if (!p.mids.empty() && p.mids.size() != in.media.size()) return bad("policy mids do not match the media sections");
+  if (!p.mids.empty() && p.mids.size() != in.media.size())
+    return bad("policy mids do not match the media sections");
   // RFC 8839 §5.4: ice-ufrag is 4-256 ice-chars, ice-pwd 22-256.
   if (p.ice_ufrag.size() < 4 || p.ice_ufrag.size() > 256 || !is_ice_chars(p.ice_ufrag)) {
     return bad("ICE ufrag must be 4-256 ice-chars (RFC 8839 §5.4)");
@@ -124,8 +136,10 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in, 
   if (p.ice_pwd.size() < 22 || p.ice_pwd.size() > 256 || !is_ice_chars(p.ice_pwd)) {
     return bad("ICE pwd must be 22-256 ice-chars (RFC 8839 §5.4)");
   }
-  if (p.proto.empty() || p.proto.find(' ') != std::string::npos) return bad("bad proto '" + p.proto + "'");
-  if (p.dtls && (!is_token(p.dtls->fingerprint.hash_function) || !is_fingerprint(p.dtls->fingerprint.value))) {
+  if (p.proto.empty() || p.proto.find(' ') != std::string::npos)
+    return bad("bad proto '" + p.proto + "'");
+  if (p.dtls && (!is_token(p.dtls->fingerprint.hash_function) ||
+                 !is_fingerprint(p.dtls->fingerprint.value))) {
     return bad("bad DTLS fingerprint (RFC 8122 §5: <hash-func> <hex pairs separated by ':'>)");
   }
 
@@ -136,7 +150,8 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in, 
 
   const auto strip = [&](const Attribute& a) {
     return is_ice_attribute(a.name) || is_crypto_attribute(a.name) || a.name == "rtcp" ||
-           (a.name == "rtcp-mux" && !p.rtcp_mux) || (!p.mids.empty() && (a.name == "mid" || a.name == "group"));
+           (a.name == "rtcp-mux" && !p.rtcp_mux) ||
+           (!p.mids.empty() && (a.name == "mid" || a.name == "group"));
   };
   std::erase_if(out.attributes, strip);
   remove_key_fields(out);
@@ -160,27 +175,29 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in, 
     if (!p.mids.empty() && !p.mids[i].empty()) bundled.push_back(p.mids[i]);
     m.m.port = p.ports[i];
     m.m.proto = p.proto;
-    if (p.rtcp_mux && !m.has_attribute("rtcp-mux")) m.attributes.push_back(Attribute{"rtcp-mux", std::nullopt});
+    if (p.rtcp_mux && !m.has_attribute("rtcp-mux"))
+      m.attributes.push_back(Attribute{"rtcp-mux", std::nullopt});
     m.attributes.push_back(Attribute{"ice-ufrag", p.ice_ufrag});
     m.attributes.push_back(Attribute{"ice-pwd", p.ice_pwd});
     if (p.dtls) {
-      m.attributes.push_back(
-          Attribute{"fingerprint", p.dtls->fingerprint.hash_function + " " + p.dtls->fingerprint.value});
+      m.attributes.push_back(Attribute{
+          "fingerprint", p.dtls->fingerprint.hash_function + " " + p.dtls->fingerprint.value});
       m.attributes.push_back(Attribute{"setup", std::string(to_string(p.dtls->setup))});
     }
     // RFC 8445 §5.1.1.3: candidates of one type and base share a foundation across components.
     const std::uint32_t components = p.rtcp_mux ? 1 : 2;
     for (std::uint32_t c = 1; c <= components; ++c) {
       const auto port = static_cast<std::uint16_t>(p.ports[i] + c - 1);
-      m.attributes.push_back(Attribute{
-          "candidate", candidate_line("1", c, kHostTypePreference, p.media_address, port, "host", std::nullopt)});
+      m.attributes.push_back(
+          Attribute{"candidate", candidate_line("1", c, kHostTypePreference, p.media_address, port,
+                                                "host", std::nullopt)});
     }
     // The srflx candidate assumes the server-side NAT keeps ports (RTP range forwarded 1:1).
     for (std::uint32_t c = 1; add_srflx && c <= components; ++c) {
       const auto port = static_cast<std::uint16_t>(p.ports[i] + c - 1);
-      m.attributes.push_back(Attribute{"candidate", candidate_line("2", c, kSrflxTypePreference, *p.public_address,
-                                                                   port, "srflx",
-                                                                   std::pair{p.media_address, port})});
+      m.attributes.push_back(
+          Attribute{"candidate", candidate_line("2", c, kSrflxTypePreference, *p.public_address,
+                                                port, "srflx", std::pair{p.media_address, port})});
     }
   }
   if (p.bundle && !bundled.empty()) {
@@ -210,11 +227,13 @@ std::vector<std::size_t> trunk_media_sections(const Description& in) {
 }
 
 Expected<Description, std::string> rewrite_for_trunk(const Description& in, const TrunkPolicy& p) {
-  if (p.proto.empty() || p.proto.find(' ') != std::string::npos) return bad("bad proto '" + p.proto + "'");
+  if (p.proto.empty() || p.proto.find(' ') != std::string::npos)
+    return bad("bad proto '" + p.proto + "'");
   const auto active = trunk_media_sections(in);
   for (std::size_t i : active) {
     if (auto err = check_ports(p.ports, i, p.rtcp_mux)) return bad(*err);
-    if (p.ports[i] == 0) return bad("port 0 allocated for active media section " + std::to_string(i));
+    if (p.ports[i] == 0)
+      return bad("port 0 allocated for active media section " + std::to_string(i));
   }
 
   Description out = in;
@@ -224,9 +243,9 @@ Expected<Description, std::string> rewrite_for_trunk(const Description& in, cons
   const bool avpf = is_avpf(p.proto);
   const auto strip = [&](const Attribute& a) {
     return is_ice_attribute(a.name) || is_crypto_attribute(a.name) ||
-           one_of(a.name, {"rtcp", "rtcp-mux", "rtcp-mux-only", "mid", "bundle-only", "extmap", "extmap-allow-mixed",
-                       "msid", "ssrc", "ssrc-group", "rid", "simulcast", "sctp-port", "sctpmap",
-                       "max-message-size", "group", "msid-semantic"}) ||
+           one_of(a.name, {"rtcp", "rtcp-mux", "rtcp-mux-only", "mid", "bundle-only", "extmap",
+                           "extmap-allow-mixed", "msid", "ssrc", "ssrc-group", "rid", "simulcast",
+                           "sctp-port", "sctpmap", "max-message-size", "group", "msid-semantic"}) ||
            (!avpf && one_of(a.name, {"rtcp-fb", "rtcp-rsize"}));
   };
   std::erase_if(out.attributes, strip);

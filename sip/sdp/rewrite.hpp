@@ -59,7 +59,8 @@ void mirror_offer(SoftphonePolicy& p, const Description& offer);
 // that are disabled in the input, have port 0 in the policy, or are not RTP (a data channel
 // cannot be relayed once DTLS is terminated) keep their m= line with port 0 (RFC 3264 §6).
 // Errors: a policy that does not fit the description (port count, bad ICE credentials, ...).
-Expected<Description, std::string> rewrite_for_softphone(const Description& in, const SoftphonePolicy& p);
+Expected<Description, std::string> rewrite_for_softphone(const Description& in,
+                                                         const SoftphonePolicy& p);
 
 // Toward a PBX or SIP trunk: plain RTP, no ICE, no DTLS.
 struct TrunkPolicy {

@@ -1,0 +1,183 @@
+// ICE-lite agent for one media component (RFC 8445 §2.5, §6.1.1, §7.3, §8.2), sans I/O.
+//
+// The relay feeds it STUN datagrams (already demultiplexed, media/demux.hpp) and timer ticks;
+// it returns the datagrams to send and the events to act on. It never touches a socket or the
+// clock: `now` is always passed in.
+//
+// What it does:
+//  * answers every valid Binding Request (short-term credentials, RFC 8445 §7.3) with a
+//    Binding Success carrying XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and FINGERPRINT, and bad
+//    ones with 400 / 401 / 420 / 487 as RFC 5389 §10.1.2 and RFC 8445 §7.3.1.1 say;
+//  * picks the media path: the first remote address whose check it answered, replaced by a
+//    check carrying USE-CANDIDATE from another address (RFC 8445 §8.2: a lite agent accepts the
+//    controlling agent's nomination);
+//  * consent freshness (RFC 7675 §5.1 adapted to a lite agent, which sends no checks of its own
+//    on the media path): valid checks from the selected address keep consent; when none arrives
+//    for consent_timeout, consent_lost is reported once. The clock starts at set_remote() (or
+//    the first answered check), so a call whose ICE never succeeds is reported too;
+//  * pin-hole punching (behaviour.md §4): after set_remote(), Binding Requests to the first (or
+//    every) remote candidate, retransmitted with doubling interval. Their answers are
+//    diagnostics only (event pinhole_answered); they NEVER select the media path.
+//
+// Roles: a lite agent is controlled (RFC 8445 §6.1.1). A request carrying ICE-CONTROLLED means
+// the peer thinks it is controlled too: a role conflict, resolved by RFC 8445 §7.3.1.1 — if our
+// tie-breaker is >= the peer's we switch to the controlling role and answer success, otherwise
+// we answer 487 Role Conflict and stay controlled (the peer then switches, §7.2.5.1). Once
+// controlling, an ICE-CONTROLLING request is the mirror conflict. The role only changes the
+// role attribute of our own pin-hole requests and how later conflicts resolve: a lite agent
+// has no nomination procedure, so path selection is the same in both roles.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "media/endpoint.hpp"
+#include "media/ice/credentials.hpp"
+#include "media/stun/message.hpp"
+
+namespace icegate::media::ice {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+struct Transmit {
+  Endpoint to;
+  std::vector<std::byte> bytes;
+};
+
+enum class EventKind : std::uint8_t {
+  connected,              // first media path chosen
+  selected_pair_changed,  // another remote address took over (nomination, or after restart)
+  consent_lost,           // no valid check for consent_timeout: end the call
+  pinhole_answered,       // one of our pin-hole requests was answered (diagnostics only)
+};
+std::string_view to_string(EventKind k) noexcept;
+
+struct Event {
+  EventKind kind;
+  // The address concerned: the new media path; for consent_lost the media path, or the first
+  // punched candidate when ICE never connected; for pinhole_answered the punched candidate.
+  Endpoint remote;
+  std::string detail;  // human-readable, for the call's log
+};
+
+struct Output {
+  std::vector<Transmit> transmits;
+  std::vector<Event> events;
+};
+
+struct AgentConfig {
+  std::chrono::milliseconds consent_timeout{30000};
+  bool punch_all = false;  // "pin-hole puncher": every candidate instead of the first only
+  int punch_attempts = 3;  // requests per candidate in total (first one included); 0 disables
+  std::chrono::milliseconds punch_initial_interval{100};  // doubles after each attempt
+  std::uint64_t tie_breaker = 0;  // RFC 8445 §16.1; 0 = draw one from the RandomSource
+  std::uint16_t component = 1;    // component id, for the PRIORITY of our requests
+};
+
+enum class Role : std::uint8_t { controlled, controlling };
+
+// What happened to the pin-hole requests sent to one remote candidate.
+struct PunchTarget {
+  Endpoint target;
+  int sent = 0;
+  bool answered = false;  // an authenticated Binding Success came back
+  std::optional<TimePoint> answered_at;
+  std::optional<Endpoint> answered_from;  // differs from target when the path is asymmetric
+  std::optional<Endpoint> mapped;         // XOR-MAPPED-ADDRESS: how the peer sees us
+  int error_code = 0;                     // last error response (401, 487...), 0 if none
+};
+
+struct AgentStats {
+  std::uint64_t checks_answered = 0;     // Binding Success responses sent
+  std::uint64_t bad_integrity = 0;       // 401: MESSAGE-INTEGRITY did not match our password
+  std::uint64_t bad_username = 0;        // 401: USERNAME not "ourufrag:theirufrag"
+  std::uint64_t bad_request = 0;         // 400: no USERNAME/MESSAGE-INTEGRITY/PRIORITY, bad values
+  std::uint64_t unknown_attributes = 0;  // 420
+  std::uint64_t malformed = 0;           // dropped silently: unparsable or bad FINGERPRINT
+  std::uint64_t role_conflicts = 0;      // requests whose role clashed with ours
+  std::uint64_t role_switches = 0;
+  std::uint64_t nominations = 0;  // answered checks carrying USE-CANDIDATE
+  std::uint64_t ignored = 0;      // indications, other methods, stray responses
+  std::uint64_t punches_sent = 0;
+  std::uint64_t punches_answered = 0;
+  std::uint64_t punch_responses_rejected = 0;  // matched a punch but failed integrity
+  std::optional<TimePoint> last_check;         // last answered check, any source
+  std::optional<Endpoint> last_check_from;
+  std::optional<Endpoint> selected;  // current media path
+  bool nominated = false;            // selected by USE-CANDIDATE
+  Role role = Role::controlled;
+  std::vector<PunchTarget> punches;  // since the last set_remote()
+};
+
+// One line for the call log, e.g. for failure pattern 1 of behaviour.md §9 ("Binding
+// requests sent but no Binding Success").
+std::string summary(const AgentStats& s);
+
+class LiteAgent {
+ public:
+  // `rng` must outlive the agent; it supplies transaction ids (and the tie-breaker if unset).
+  LiteAgent(AgentConfig config, Credentials local, RandomSource& rng = default_random());
+
+  // The peer's credentials and its usable UDP candidates, in SDP order (already filtered by
+  // the candidate ACL). Starts pin-hole punching. Called again after an ICE restart.
+  void set_remote(Credentials remote, std::vector<Endpoint> candidates_in_sdp_order, TimePoint now,
+                  Output& out);
+  // One datagram already classified as STUN.
+  void on_stun(std::span<const std::byte> datagram, const Endpoint& from, TimePoint now,
+               Output& out);
+  void on_timer(TimePoint now, Output& out);
+  std::optional<TimePoint> next_timer() const;
+
+  std::optional<Endpoint> selected() const { return stats_.selected; }
+  const AgentStats& stats() const noexcept { return stats_; }
+  const Credentials& local() const noexcept { return local_; }
+  const std::optional<Credentials>& remote() const noexcept { return remote_; }
+  const std::vector<Endpoint>& remote_candidates() const noexcept { return candidates_; }
+  Role role() const noexcept { return stats_.role; }
+  std::uint64_t tie_breaker() const noexcept { return tie_breaker_; }
+  bool consent_lost() const noexcept { return consent_lost_; }
+
+  // ICE restart (RFC 8445 §9): new local credentials; checks with the old ones now fail. Media
+  // keeps flowing on the current path until a check with the new credentials is answered,
+  // which then selects the path afresh. Punching stops until the next set_remote().
+  void restart(Credentials new_local);
+
+ private:
+  struct Pending {
+    stun::TransactionId tid;
+    std::size_t target;  // index into stats_.punches
+  };
+
+  void handle_request(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
+  void handle_response(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
+  void answer_error(const stun::Message& req, const Endpoint& to, int code, bool sign,
+                    Output& out) const;
+  void select(const Endpoint& from, bool use_candidate, TimePoint now, Output& out);
+  void send_punch_round(TimePoint now, Output& out);
+  stun::TransactionId new_transaction_id();
+
+  AgentConfig config_;
+  Credentials local_;
+  std::optional<Credentials> remote_;
+  std::vector<Endpoint> candidates_;  // as given to set_remote(), for diagnostics
+  RandomSource& rng_;
+  std::uint64_t tie_breaker_;
+
+  std::vector<Pending> pending_;
+  int punch_round_ = 0;
+  std::optional<TimePoint> next_punch_;
+
+  bool reselect_ = false;  // after restart(): the next answered check picks the path
+  std::optional<TimePoint> consent_deadline_;
+  bool consent_lost_ = false;
+
+  AgentStats stats_;
+};
+
+}  // namespace icegate::media::ice

@@ -1,0 +1,334 @@
+#include "media/relay/session.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "media/demux.hpp"
+#include "media/rtp/rtp.hpp"
+
+namespace icegate::media::relay {
+namespace {
+
+std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexcept {
+  return {buf.data(), len};
+}
+
+std::optional<EventKind> to_media_event(ice::EventKind k) noexcept {
+  switch (k) {
+    case ice::EventKind::connected: return EventKind::ice_connected;
+    case ice::EventKind::selected_pair_changed: return EventKind::nominated_changed;
+    case ice::EventKind::consent_lost: return EventKind::consent_lost;
+    case ice::EventKind::pinhole_answered: return EventKind::pinhole_answered;
+  }
+  return std::nullopt;
+}
+
+std::optional<Endpoint> default_rtcp(const std::optional<Endpoint>& rtcp,
+                                     const std::optional<Endpoint>& rtp) {
+  if (rtcp) return rtcp;
+  // RFC 3550 §11: without a=rtcp, RTCP uses the next higher (odd) port.
+  if (rtp && rtp->port != 0 && rtp->port != 0xffff) {
+    return Endpoint{rtp->address, static_cast<std::uint16_t>(rtp->port + 1)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Session::Destination::set(const std::optional<Endpoint>& e) noexcept {
+  remote = e;
+  len = e ? e->to_sockaddr(sa) : 0;
+}
+
+bool Session::Destination::matches(const sockaddr_storage& from) const noexcept {
+  // Per packet: compare the raw socket address with the cached one instead of converting.
+  if (len == 0 || from.ss_family != sa.ss_family) return false;
+  if (sa.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(from);
+    const auto& b = reinterpret_cast<const sockaddr_in&>(sa);
+    return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
+  const auto& b = reinterpret_cast<const sockaddr_in6&>(sa);
+  return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, 16) == 0;
+}
+
+Expected<std::unique_ptr<Session>, std::string> Session::create(SessionConfig config,
+                                                                Clock::time_point now) {
+  for (const LegConfig* l : {&config.a, &config.b}) {
+    const char* name = l == &config.a ? "leg A" : "leg B";
+    if (!l->sockets.valid()) return unexpected(std::string(name) + ": no RTP socket");
+    if (!l->rtcp_mux && (l->sockets.rtcp() == nullptr || !l->sockets.rtcp()->valid())) {
+      return unexpected(std::string(name) + ": no RTCP socket and no rtcp-mux");
+    }
+    // A lite agent here serves component 1 only; WebRTC peers always mux (RFC 8829 §4.1.1).
+    if (l->ice && !l->rtcp_mux) return unexpected(std::string(name) + ": ICE needs rtcp-mux");
+  }
+  return std::unique_ptr<Session>(new Session(std::move(config), now));
+}
+
+Session::Session(SessionConfig&& c, Clock::time_point now)
+    : id_(c.id), media_timeout_(c.media_timeout), last_media_(now) {
+  legs_[0].cfg = std::move(c.a);
+  legs_[1].cfg = std::move(c.b);
+  for (std::uint8_t i = 0; i < 2; ++i) {
+    LegState& l = legs_[i];
+    const auto* rtcp = l.cfg.rtcp_mux ? nullptr : l.cfg.sockets.rtcp();
+    l.tags = {SocketTag{this, l.cfg.sockets.rtp().fd(), i, Component::rtp},
+              SocketTag{this, rtcp ? rtcp->fd() : -1, i, Component::rtcp}};
+    l.stream.set_clock_rate(l.cfg.clock_rate);
+    reset_remotes(l);
+  }
+}
+
+void Session::reset_remotes(LegState& l) noexcept {
+  l.rtp_latched = l.rtcp_latched = false;
+  if (l.cfg.ice) {
+    l.rtp.set(l.cfg.ice->selected());
+    l.rtcp.set(std::nullopt);
+    return;
+  }
+  l.rtp.set(l.cfg.remote_rtp);
+  l.rtcp.set(default_rtcp(l.cfg.remote_rtcp, l.cfg.remote_rtp));
+}
+
+void Session::start(Clock::time_point now, std::vector<MediaEvent>& events) {
+  for (std::uint8_t i = 0; i < 2; ++i) {
+    LegState& l = legs_[i];
+    if (!l.cfg.ice || !l.cfg.ice_remote) continue;
+    l.cfg.ice->set_remote(l.cfg.ice_remote->credentials, l.cfg.ice_remote->candidates, now,
+                          l.ice_out);
+    flush_ice(l, i, events);
+  }
+}
+
+void Session::count_drop(const SocketTag& tag, Drop reason) noexcept {
+  ++legs_[tag.leg].stats.dropped[static_cast<std::size_t>(reason)];
+}
+
+const Session::Destination* Session::destination(LegState& l, bool rtcp) noexcept {
+  return (rtcp && !l.cfg.rtcp_mux) ? &l.rtcp : &l.rtp;
+}
+
+int Session::out_fd(LegState& l, bool rtcp) noexcept {
+  if (rtcp && !l.cfg.rtcp_mux) return l.cfg.sockets.rtcp()->fd();
+  return l.cfg.sockets.rtp().fd();
+}
+
+bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
+                          const sockaddr_storage& from_sa, socklen_t from_len,
+                          Clock::time_point now, Outgoing& out, std::vector<MediaEvent>& events) {
+  LegState& in = legs_[tag.leg];
+  LegState& other = legs_[tag.leg ^ 1u];
+  const auto data = view(buf, len);
+  // RFC 7983 §7: the first octet says which protocol shares this port.
+  const PacketKind kind = classify(data);
+  switch (kind) {
+    case PacketKind::rtp:
+    case PacketKind::rtcp:
+      break;
+    case PacketKind::stun:
+      if (in.cfg.ice && tag.component == Component::rtp) {
+        const auto from = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+        if (from) handle_stun(in, tag.leg, data, *from, now, events);
+      } else {
+        count_drop(tag, Drop::stun_unhandled);
+      }
+      return false;
+    case PacketKind::dtls:
+      // Hook point for the DTLS-SRTP engine: it will take these like ICE takes STUN.
+      count_drop(tag, Drop::dtls_unhandled);
+      return false;
+    default:
+      count_drop(tag, Drop::unknown_protocol);
+      return false;
+  }
+  // On a separate RTCP port everything must be RTCP; on a muxed port RFC 5761 §4 decides.
+  const bool rtcp = kind == PacketKind::rtcp || tag.component == Component::rtcp;
+  std::optional<rtp::RtpHeader> header;
+  if (rtcp) {
+    if (!rtp::parse_rtcp_header(data)) {
+      count_drop(tag, Drop::malformed);
+      return false;
+    }
+  } else {
+    // Header only: the payload (and padding octet) may be SRTP ciphertext at this point.
+    auto h = rtp::parse_rtp_header(data);
+    if (!h) {
+      count_drop(tag, Drop::malformed);
+      return false;
+    }
+    header = *h;
+  }
+
+  // Strict source (behaviour.md §5, no RTP bleed): only the selected / signalled / latched
+  // remote of this component is accepted. Latching learns it from the first valid packet, once.
+  Destination& accepted = tag.component == Component::rtcp ? in.rtcp : in.rtp;
+  if (!accepted.matches(from_sa)) {
+    // The slow path also covers an IPv4 peer seen as ::ffff:a.b.c.d on a dual-stack socket.
+    const auto from = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+    if (!from || !accepted.remote || *accepted.remote != *from) {
+      bool& latched = tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched;
+      if (!from || in.cfg.ice || !in.cfg.latching || latched) {
+        count_drop(tag, Drop::wrong_source);
+        return false;
+      }
+      accepted.set(*from);
+    }
+  }
+  if (!in.cfg.ice && in.cfg.latching) {
+    (tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched) = true;
+  }
+
+  if (in.cfg.srtp) {
+    const auto n = in.cfg.srtp->unprotect(buf, len, rtcp);
+    if (!n || *n > buf.size()) {
+      count_drop(tag, Drop::transform_failed);
+      return false;
+    }
+    len = *n;
+  }
+
+  LegStats& s = in.stats;
+  ++s.packets_in;
+  s.bytes_in += len;
+  if (!s.first_packet) s.first_packet = now;
+  s.last_packet = now;
+  last_media_ = now;
+  timed_out_ = false;
+  if (rtcp) {
+    ++s.rtcp_in;
+  } else {
+    in.stream.on_packet(header->ssrc, header->sequence, header->timestamp, now);
+  }
+
+  const Destination* d = destination(other, rtcp);
+  if (!d->remote) {
+    count_drop(tag, Drop::no_destination);
+    return false;
+  }
+  if (other.cfg.srtp) {
+    const auto n = other.cfg.srtp->protect(buf, len, rtcp);
+    if (!n || *n > buf.size()) {
+      count_drop(tag, Drop::transform_failed);
+      return false;
+    }
+    len = *n;
+  }
+  out = Outgoing{out_fd(other, rtcp), &d->sa, d->len, len, &other.stats};
+  return true;
+}
+
+void Session::handle_stun(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
+                          const Endpoint& from, Clock::time_point now,
+                          std::vector<MediaEvent>& events) {
+  ++l.stats.stun_in;
+  l.cfg.ice->on_stun(datagram, from, now, l.ice_out);
+  flush_ice(l, leg, events);
+}
+
+void Session::flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events) {
+  // Agent transmits (check answers, pin-hole requests) leave from the leg's own socket, so the
+  // peer sees the address it checked (RFC 8445 §7.3.1.2: responses go back to the source).
+  for (const auto& t : l.ice_out.transmits) {
+    sockaddr_storage sa;
+    const socklen_t salen = t.to.to_sockaddr(sa);
+    const auto n = ::sendto(l.cfg.sockets.rtp().fd(), t.bytes.data(), t.bytes.size(),
+                            MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa), salen);
+    if (n == static_cast<ssize_t>(t.bytes.size())) {
+      ++l.stats.stun_out;
+    } else {
+      ++l.stats.dropped[static_cast<std::size_t>(Drop::send_failed)];
+    }
+  }
+  for (const auto& e : l.ice_out.events) {
+    const auto kind = to_media_event(e.kind);
+    if (!kind) continue;
+    events.push_back(MediaEvent{*kind, id_, static_cast<Leg>(leg), e.remote, e.detail, {}});
+  }
+  l.ice_out.transmits.clear();
+  l.ice_out.events.clear();
+  timers_dirty_ = true;
+  const auto sel = l.cfg.ice->selected();
+  if (sel != l.rtp.remote) l.rtp.set(sel);
+}
+
+void Session::update(Leg leg, LegUpdate u, Clock::time_point now,
+                     std::vector<MediaEvent>& events) {
+  const auto i = static_cast<std::uint8_t>(leg);
+  LegState& l = legs_[i];
+  if (u.latching) l.cfg.latching = *u.latching;
+  if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
+  if (u.srtp) l.cfg.srtp = std::move(u.srtp);
+  if (u.remote_rtp || u.remote_rtcp) {
+    // A new offer/answer describes RTP and RTCP together: a new RTP address without a=rtcp
+    // means "RTP port + 1" again, not the old RTCP address.
+    if (u.remote_rtp) l.cfg.remote_rtp = u.remote_rtp;
+    l.cfg.remote_rtcp = u.remote_rtcp;
+    reset_remotes(l);
+  }
+  if (l.cfg.ice) {
+    if (u.ice_restart) l.cfg.ice->restart(*u.ice_restart);
+    if (u.ice_remote) {
+      l.cfg.ice->set_remote(u.ice_remote->credentials, u.ice_remote->candidates, now, l.ice_out);
+    }
+    flush_ice(l, i, events);
+  }
+}
+
+void Session::on_timer(Clock::time_point now, std::vector<MediaEvent>& events) {
+  for (std::uint8_t i = 0; i < 2; ++i) {
+    LegState& l = legs_[i];
+    if (!l.cfg.ice) continue;
+    const auto t = l.cfg.ice->next_timer();
+    if (!t || *t > now) continue;
+    l.cfg.ice->on_timer(now, l.ice_out);
+    flush_ice(l, i, events);
+  }
+  // behaviour.md §5: no media for the configured time ends the call. Reported once; media
+  // flowing again re-arms it.
+  if (media_timeout_.count() > 0 && !timed_out_ && now - last_media_ >= media_timeout_) {
+    timed_out_ = true;
+    events.push_back(MediaEvent{EventKind::media_timeout, id_, std::nullopt, std::nullopt,
+                                "no media for " + std::to_string(media_timeout_.count()) + " ms",
+                                stats()});
+  }
+}
+
+std::optional<Clock::time_point> Session::next_deadline() const {
+  std::optional<Clock::time_point> next;
+  auto consider = [&next](std::optional<Clock::time_point> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  for (const auto& l : legs_) {
+    if (l.cfg.ice) consider(l.cfg.ice->next_timer());
+  }
+  if (media_timeout_.count() > 0 && !timed_out_) consider(last_media_ + media_timeout_);
+  return next;
+}
+
+SessionStats Session::stats() const {
+  SessionStats out;
+  out.worker = worker;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const LegState& l = legs_[i];
+    LegStats s = l.stats;
+    const auto& seq = l.stream.sequence();
+    s.ssrc = l.stream.ssrc();
+    s.ssrc_changes = l.stream.ssrc_changes();
+    s.rtp_received = seq.received();
+    s.rtp_expected = seq.expected();
+    s.rtp_lost = seq.lost();
+    s.seq_gaps = seq.gaps();
+    s.late = seq.late();
+    s.jitter_units = l.stream.jitter_units();
+    s.jitter = l.stream.jitter();
+    s.remote_rtp = l.rtp.remote;
+    s.remote_rtcp = l.cfg.rtcp_mux ? l.rtp.remote : l.rtcp.remote;
+    s.latched = l.rtp_latched || l.rtcp_latched;
+    out.legs[i] = s;
+  }
+  return out;
+}
+
+}  // namespace icegate::media::relay

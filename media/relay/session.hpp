@@ -1,0 +1,162 @@
+// One relayed call: two legs and the forwarding decision for each datagram. Runs on exactly one
+// worker thread for its whole life; nothing in here is shared.
+//
+// A packet that arrives on leg X is, in order: demultiplexed (RFC 7983), checked (RTP/RTCP
+// header), checked against X's accepted source (strict source; latching learns it once when
+// allowed), unprotected (X's transform), counted (RFC 3550 A.1/A.8), protected for leg Y and
+// sent from Y's socket to Y's remote. STUN on an ICE leg goes to the leg's agent instead.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "media/endpoint.hpp"
+#include "media/events.hpp"
+#include "media/ice/agent.hpp"
+#include "media/ports/port_allocator.hpp"
+#include "media/relay/stats.hpp"
+#include "media/relay/transform.hpp"
+#include "media/rtp/stream_stats.hpp"
+
+namespace icegate::media::relay {
+
+// The peer's ICE parameters from SDP (a=ice-ufrag/pwd, a=candidate), for LiteAgent::set_remote.
+struct IceRemote {
+  ice::Credentials credentials;
+  std::vector<Endpoint> candidates;  // usable UDP candidates in SDP order, ACL already applied
+};
+
+struct LegConfig {
+  ports::PortLease sockets;              // RTP socket, plus the RTCP socket unless rtcp_mux
+  std::optional<Endpoint> remote_rtp;    // from SDP; unused when ICE is on
+  std::optional<Endpoint> remote_rtcp;   // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
+  bool rtcp_mux = false;                 // RFC 5761: RTCP on the RTP socket
+  bool latching = false;                 // learn the remote from the first valid packet
+  std::uint32_t clock_rate = 8000;       // of the payload, for the jitter estimate
+  std::unique_ptr<ice::LiteAgent> ice;   // set: ICE-lite on this leg (needs rtcp_mux)
+  std::optional<IceRemote> ice_remote;   // given to the agent when the session starts
+  std::unique_ptr<PacketTransform> srtp; // SRTP hook; nullptr relays packets as they are
+};
+
+// A re-INVITE: only the fields that are set change.
+struct LegUpdate {
+  std::optional<Endpoint> remote_rtp;   // new SDP address; clears what latching learnt
+  std::optional<Endpoint> remote_rtcp;
+  std::optional<bool> latching;
+  std::optional<std::uint32_t> clock_rate;
+  std::optional<IceRemote> ice_remote;  // new candidates/credentials (LiteAgent::set_remote)
+  std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
+  std::unique_ptr<PacketTransform> srtp;        // new keys; nullptr keeps the current one
+};
+
+struct SessionConfig {
+  SessionId id = 0;
+  LegConfig a, b;
+  // No media from either leg for this long reports media_timeout; zero disables it.
+  std::chrono::milliseconds media_timeout{60'000};
+};
+
+// A datagram the worker is to send. `to` points into the session (stable while it lives).
+struct Outgoing {
+  int fd = -1;
+  const sockaddr_storage* to = nullptr;
+  socklen_t to_len = 0;
+  std::size_t len = 0;
+  LegStats* counters = nullptr;  // of the leg it leaves on
+};
+
+class Session {
+ public:
+  enum class Component : std::uint8_t { rtp = 0, rtcp = 1 };
+  // What epoll hands back for a socket of this session.
+  struct SocketTag {
+    Session* session;
+    int fd;
+    std::uint8_t leg;
+    Component component;
+  };
+
+  // Validates the legs; on error returns the reason (the caller reports session_failed).
+  static Expected<std::unique_ptr<Session>, std::string> create(SessionConfig config,
+                                                               Clock::time_point now);
+
+  SessionId id() const noexcept { return id_; }
+  // Sockets to register with epoll (up to four), as their tags.
+  template <class F>
+  void for_each_socket(F&& f) {
+    for (std::uint8_t l = 0; l < 2; ++l) {
+      for (auto& tag : legs_[l].tags) {
+        if (tag.fd >= 0) f(tag);
+      }
+    }
+  }
+
+  // Gives the ICE agents their remote parameters (first transmits, pin-hole punching).
+  void start(Clock::time_point now, std::vector<MediaEvent>& events);
+
+  // One received datagram in `buf[0, len)` (the buffer may be written up to its full size).
+  // Returns true when it is to be forwarded as described by `out`.
+  bool on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
+                   const sockaddr_storage& from, socklen_t from_len, Clock::time_point now,
+                   Outgoing& out, std::vector<MediaEvent>& events);
+  void count_drop(const SocketTag& tag, Drop reason) noexcept;
+
+  void update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<MediaEvent>& events);
+
+  // Timers: ICE agents and the media timeout. Returns nothing; next_deadline() says when next.
+  void on_timer(Clock::time_point now, std::vector<MediaEvent>& events);
+  std::optional<Clock::time_point> next_deadline() const;
+
+  SessionStats stats() const;
+  // True once after an ICE agent ran: its timer may have moved earlier.
+  bool take_timers_dirty() noexcept { return std::exchange(timers_dirty_, false); }
+
+  // Worker bookkeeping: the deadline of the timer entry that is live for this session.
+  Clock::time_point armed = Clock::time_point::max();
+  unsigned worker = 0;
+
+ private:
+  struct Destination {
+    std::optional<Endpoint> remote;
+    sockaddr_storage sa{};
+    socklen_t len = 0;
+    void set(const std::optional<Endpoint>& e) noexcept;
+    bool matches(const sockaddr_storage& from) const noexcept;
+  };
+  struct LegState {
+    LegConfig cfg;
+    std::array<SocketTag, 2> tags{};
+    // Non-ICE legs: where media goes and what source is accepted, per component.
+    // ICE legs: rtp mirrors agent.selected() (RTCP is muxed).
+    Destination rtp, rtcp;
+    bool rtp_latched = false, rtcp_latched = false;
+    LegStats stats;
+    rtp::StreamStats stream;
+    ice::Output ice_out;  // reused to keep allocations off the STUN path
+  };
+
+  Session(SessionConfig&& c, Clock::time_point now);
+  void reset_remotes(LegState& l) noexcept;
+  void handle_stun(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
+                   const Endpoint& from, Clock::time_point now, std::vector<MediaEvent>& events);
+  void flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events);
+  const Destination* destination(LegState& l, bool rtcp) noexcept;
+  int out_fd(LegState& l, bool rtcp) noexcept;
+
+  SessionId id_;
+  std::chrono::milliseconds media_timeout_;
+  Clock::time_point last_media_;
+  bool timed_out_ = false;
+  bool timers_dirty_ = false;
+  std::array<LegState, 2> legs_;
+};
+
+}  // namespace icegate::media::relay

@@ -1,0 +1,85 @@
+// Per-leg and per-session counters of the relay. Owned and written by the session's worker only;
+// the owner gets copies (snapshots) through the event queue, never a reference.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "media/endpoint.hpp"
+
+namespace icegate::media::relay {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Drop : std::uint8_t {
+  wrong_source,      // not from the leg's selected / latched / signalled remote (RTP bleed)
+  malformed,         // not a valid RTP/RTCP header (RFC 3550 A.1/A.2 checks)
+  no_destination,    // the other leg has nowhere to send yet (ICE not selected, no remote)
+  stun_unhandled,    // STUN on a leg without ICE
+  dtls_unhandled,    // DTLS before a DTLS-SRTP engine is attached (RFC 7983 20..63)
+  unknown_protocol,  // first octet in no RFC 7983 range we relay
+  truncated,         // datagram larger than the receive buffer
+  transform_failed,  // SRTP unprotect/protect refused the packet
+  send_failed,       // sendmmsg refused it (buffer full, unreachable)
+};
+inline constexpr std::size_t kDropReasons = 9;
+constexpr std::string_view to_string(Drop d) noexcept {
+  switch (d) {
+    case Drop::wrong_source: return "wrong-source";
+    case Drop::malformed: return "malformed";
+    case Drop::no_destination: return "no-destination";
+    case Drop::stun_unhandled: return "stun-unhandled";
+    case Drop::dtls_unhandled: return "dtls-unhandled";
+    case Drop::unknown_protocol: return "unknown-protocol";
+    case Drop::truncated: return "truncated";
+    case Drop::transform_failed: return "transform-failed";
+    case Drop::send_failed: return "send-failed";
+  }
+  return "unknown";
+}
+
+struct LegStats {
+  std::uint64_t packets_in = 0;   // accepted and forwarded towards the other leg
+  std::uint64_t bytes_in = 0;
+  std::uint64_t packets_out = 0;  // sent from this leg's sockets to its remote
+  std::uint64_t bytes_out = 0;
+  std::uint64_t rtcp_in = 0;      // of packets_in, RTCP
+  std::uint64_t stun_in = 0;      // STUN handed to the ICE agent
+  std::uint64_t stun_out = 0;     // agent transmits sent
+  std::array<std::uint64_t, kDropReasons> dropped{};
+  std::optional<Clock::time_point> first_packet;  // first accepted media packet
+  std::optional<Clock::time_point> last_packet;
+
+  // RTP receive statistics of the current SSRC (RFC 3550 A.1, A.3, A.8).
+  std::uint32_t ssrc = 0;
+  std::uint32_t ssrc_changes = 0;
+  std::uint32_t rtp_received = 0;
+  std::uint32_t rtp_expected = 0;
+  std::int64_t rtp_lost = 0;
+  std::uint32_t seq_gaps = 0;
+  std::uint32_t late = 0;  // reordered or duplicated
+  std::uint32_t jitter_units = 0;
+  std::chrono::microseconds jitter{0};
+
+  // Where media currently goes and is accepted from (nullopt: nowhere yet).
+  std::optional<Endpoint> remote_rtp;
+  std::optional<Endpoint> remote_rtcp;
+  bool latched = false;
+
+  std::uint64_t dropped_total() const noexcept {
+    std::uint64_t n = 0;
+    for (auto d : dropped) n += d;
+    return n;
+  }
+  std::uint64_t drops(Drop d) const noexcept { return dropped[static_cast<std::size_t>(d)]; }
+};
+
+struct SessionStats {
+  std::array<LegStats, 2> legs{};  // [0] = leg A, [1] = leg B
+  unsigned worker = 0;
+};
+
+}  // namespace icegate::media::relay

@@ -1,0 +1,379 @@
+"""Shared driver for the call tests: one icegate per test, sipp peers, the ice_phone helper.
+
+Every test script does
+    env = Env("phone_to_trunk", net=41)
+    with env:                       # kills everything it started, prints logs on failure
+        env.start_icegate(env.config())
+        ...
+        env.check(condition, "what went wrong")
+
+Addresses: each test owns 127.0.<net>.0/24 (README.md has the plan). Inside it:
+    .1  icegate (SIP listeners, media address)
+    .2  the trunk (sipp UAS/UAC, -rtp_echo on .2:6000)
+    .3  the phone (sipp, SIP on .3:5060; ice_phone on .3:40000)
+Waiting is always polling with a deadline; nothing sleeps to let time pass.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+class TestFailure(Exception):
+    pass
+
+
+def poll(predicate, timeout, interval=0.05):
+    """predicate() until truthy or `timeout` seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)  # the poll period, not a wait for the condition itself
+
+
+class Sipp:
+    """One sipp process: its scenario, command line and log files."""
+
+    def __init__(self, env, name, scenario, args):
+        self.env, self.name, self.scenario = env, name, scenario
+        self.out = os.path.join(env.work, name + ".out")
+        self.messages = os.path.join(env.work, name + ".messages")
+        self.errors = os.path.join(env.work, name + ".errors")
+        self.cmd = ([env.sipp, "-sf", os.path.join(HERE, scenario), "-nostdin", "-trace_msg",
+                     "-message_file", self.messages, "-trace_err", "-error_file", self.errors]
+                    + [str(a) for a in args])
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.out, "w"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     cwd=env.work, start_new_session=True)
+        env.procs.append(self.proc)
+
+    def wait(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure("sipp %s did not finish within %s s" % (self.name, timeout))
+
+    def expect_success(self, timeout=30):
+        rc = self.wait(timeout)
+        if rc != 0:
+            raise TestFailure("sipp %s (%s) exited %d, expected 0 (every call succeeded)"
+                              % (self.name, self.scenario, rc))
+
+    def text(self, which="messages"):
+        path = {"messages": self.messages, "errors": self.errors, "out": self.out}[which]
+        try:
+            with open(path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def received(self):
+        """Start lines of the SIP messages sipp received, in order."""
+        lines = []
+        blocks = re.split(r"-{10,} [^\n]*\n", self.text())
+        for i, block in enumerate(re.findall(r"-{10,} [^\n]*\n", self.text())):
+            if "message received" in block:
+                body = blocks[i + 1].lstrip("\r\n")
+                lines.append(body.split("\n", 1)[0].strip())
+        return lines
+
+
+class Env:
+    def __init__(self, name, net):
+        self.name = name
+        self.net = net
+        self.args = self._parse_args(sys.argv[1:])
+        self.icegate_bin = self.args["--icegate"]
+        self.ice_phone_bin = self.args.get("--ice-phone", "")
+        self.source = self.args["--source"]
+        self.sipp = shutil.which("sipp") or ""
+        self.work = tempfile.mkdtemp(prefix="icegate-%s-" % name)
+        self.procs = []
+        self.icegate = None
+        self.log_path = os.path.join(self.work, "icegate.log")
+        self.notes = []
+
+    @staticmethod
+    def _parse_args(argv):
+        out = {}
+        for i in range(0, len(argv) - 1, 2):
+            out[argv[i]] = argv[i + 1]
+        return out
+
+    # -- addresses -------------------------------------------------------------------------
+    def ip(self, host):
+        return "127.0.%d.%d" % (self.net, host)
+
+    @property
+    def icegate_ip(self):
+        return self.ip(1)
+
+    @property
+    def trunk_ip(self):
+        return self.ip(2)
+
+    @property
+    def phone_ip(self):
+        return self.ip(3)
+
+    @property
+    def rtp_range(self):
+        base = 31000 + (self.net - 40) * 100
+        return base, base + 99
+
+    # -- life cycle ------------------------------------------------------------------------
+    def __enter__(self):
+        if not self.sipp and self.needs_sipp:
+            print("SKIP: sipp is not installed (apt-get install sip-tester)")
+            sys.exit(SKIP)
+        return self
+
+    needs_sipp = True
+
+    def __exit__(self, exc_type, exc, tb):
+        failed = exc_type is not None
+        rc = self.stop_icegate(check=not failed) if self.icegate else 0
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+        if not failed and rc != 0:
+            failed = True
+            exc = TestFailure("icegate exited with %d (sanitizer report or crash?)" % rc)
+        for n in self.notes:
+            print(n)
+        if failed:
+            print("FAIL [%s]: %s" % (self.name, exc))
+            self.dump()
+            sys.stdout.flush()
+            os._exit(1)
+        shutil.rmtree(self.work, ignore_errors=True)
+        print("PASS [%s]" % self.name)
+        return False
+
+    def dump(self):
+        print("---- work directory: %s" % self.work)
+        for fn in sorted(os.listdir(self.work)):
+            path = os.path.join(self.work, fn)
+            if fn.endswith((".xml",)) or not os.path.isfile(path):
+                continue
+            with open(path, errors="replace") as f:
+                text = f.read()
+            if len(text) > 20000:
+                text = "...(cut)...\n" + text[-20000:]
+            print("---- %s ----\n%s" % (fn, text))
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def check(self, cond, what):
+        if not cond:
+            raise TestFailure(what)
+
+    # -- icegate ---------------------------------------------------------------------------
+    def config(self, media_extra=None, acls=None, policy=None, trunk_addresses=None,
+               trunk_extra=None, log_level="debug", registrar=None):
+        """conf/icegate.xml adapted to this test's addresses; returns the file path."""
+        tree = ET.parse(os.path.join(self.source, "conf", "icegate.xml"))
+        root = tree.getroot()
+        root.find("logging").set("level", log_level)
+        for listener in root.find("sip").findall("listener"):
+            listener.set("address", self.icegate_ip)
+        if registrar:
+            for k, v in registrar.items():
+                root.find("sip/registrar").set(k, v)
+        media = root.find("media")
+        media.set("address", self.icegate_ip)
+        lo, hi = self.rtp_range
+        media.set("rtp-min", str(lo))
+        media.set("rtp-max", str(hi))
+        media.set("ice-timeout", "10s")
+        media.set("port-quarantine", "0s")
+        for k, v in (media_extra or {}).items():
+            media.set(k, v)
+        if acls is not None:
+            acls_el = root.find("acls")
+            for name, entries in acls.items():
+                acl = ET.SubElement(acls_el, "acl", name=name)
+                for kind, cidr in entries:
+                    ET.SubElement(acl, kind, cidr=cidr)
+        if policy is not None:
+            pol = root.find("acl-policy")
+            for k, v in policy.items():
+                pol.set(k, v)
+        trunk = root.find("trunks/trunk")
+        trunk.set("options-interval", "0s")  # the sipp trunks play one scenario, no OPTIONS
+        for k, v in (trunk_extra or {}).items():
+            trunk.set(k, v)
+        for a in trunk.findall("address"):
+            trunk.remove(a)
+        for host, port in trunk_addresses or [(self.trunk_ip, 5080)]:
+            ET.SubElement(trunk, "address", host=host, port=str(port))
+        path = os.path.join(self.work, "icegate.xml")
+        tree.write(path, encoding="UTF-8", xml_declaration=True)
+        return path
+
+    def start_icegate(self, config_path):
+        check = subprocess.run([self.icegate_bin, "check-config", config_path],
+                               capture_output=True, text=True, timeout=60)
+        if check.returncode != 0:
+            raise TestFailure("generated configuration refused:\n" + check.stdout + check.stderr)
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.icegate = subprocess.Popen(
+            [self.icegate_bin, "run", "-c", config_path], stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.procs.append(self.icegate)
+        self.wait_log(r"SIP listener udp-lo: udp %s:5060" % re.escape(self.icegate_ip), 30)
+
+    def stop_icegate(self, check=True):
+        p, self.icegate = self.icegate, None
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                return p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                return -9
+        return p.returncode
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=15, count=1):
+        """Waits until `pattern` (a regex) matches `count` times in icegate's log."""
+        rx = re.compile(pattern)
+
+        def seen():
+            if self.icegate is not None and self.icegate.poll() is not None:
+                raise TestFailure("icegate exited (%d) while waiting for /%s/"
+                                  % (self.icegate.returncode, pattern))
+            hits = rx.findall(self.log())
+            return hits if len(hits) >= count else None
+
+        hits = poll(seen, timeout)
+        if not hits:
+            raise TestFailure("timed out after %s s waiting for /%s/ in icegate's log"
+                              % (timeout, pattern))
+        return hits
+
+    def alive(self):
+        return self.icegate is not None and self.icegate.poll() is None
+
+    # -- peers -----------------------------------------------------------------------------
+    def sipp_run(self, name, scenario, local_ip, local_port, remote=None, extra=()):
+        args = ["-i", local_ip, "-p", local_port, "-m", 1, "-timeout", "40s", "-timeout_error",
+                "-max_recv_loops", 1000]
+        args += list(extra)
+        if remote:
+            args.append(remote)
+        return Sipp(self, name, scenario, args)
+
+    def trunk_uas(self, scenario="trunk_uas.xml", name="trunk", ip=None, port=5080, media_port=6000,
+                  extra=()):
+        ip = ip or self.trunk_ip
+        return self.sipp_run(name, scenario, ip, port,
+                             extra=["-mi", ip, "-mp", media_port, "-rtp_echo"] + list(extra))
+
+    def register(self, user, password, expires=600, name=None, ip=None, port=5060,
+                 scenario="phone_register.xml", extra=()):
+        """A REGISTER with digest auth from the phone's address; returns the finished Sipp."""
+        s = self.sipp_run(name or "register-%s" % user, scenario, ip or self.phone_ip, port,
+                          remote="%s:5060" % self.icegate_ip,
+                          extra=["-s", user, "-au", user, "-ap", password,
+                                 "-key", "expires", expires] + list(extra))
+        s.expect_success()
+        return s
+
+    def wait_file(self, path, timeout=20):
+        """Key=value lines a sipp <exec> wrote once (atomically, via mv)."""
+        if not poll(lambda: os.path.exists(path), timeout):
+            raise TestFailure("timed out waiting for %s (written by a sipp <exec> action)" % path)
+        values = {}
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.strip().split("=", 1)
+                    values[k] = v
+        return values
+
+    def ice_phone(self, icegate_addr, icegate_port, ufrag, pwd, port=40000, packets=25,
+                  min_rtp=20, local_ufrag="phoneufrag", local_pwd="phonepassword0123456789",
+                  timeout=30):
+        cmd = [self.ice_phone_bin, "--local", "%s:%d" % (self.phone_ip, port),
+               "--remote", "%s:%s" % (icegate_addr, icegate_port), "--remote-ufrag", ufrag,
+               "--remote-pwd", pwd, "--local-ufrag", local_ufrag, "--local-pwd", local_pwd,
+               "--packets", str(packets), "--min-rtp", str(min_rtp)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        summary = (r.stdout.strip().splitlines() or [""])[-1]
+        with open(os.path.join(self.work, "ice_phone.out"), "a") as f:
+            f.write(" ".join(cmd) + "\n" + r.stdout + r.stderr + "exit %d\n" % r.returncode)
+        import json
+        try:
+            data = json.loads(summary)
+        except ValueError:
+            data = {}
+        return r.returncode, data, summary
+
+    def send_go(self, sipp_ip, sipp_port, call_id):
+        """The test driver's cue to a waiting sipp scenario (<recv request="INFO">): sent
+        straight to sipp, not through icegate, once the media check is done."""
+        msg = ("INFO sip:go@{ip}:{port} SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP {me}:9;branch=z9hG4bK-go-{t}\r\n"
+               "From: <sip:driver@{me}>;tag=driver\r\n"
+               "To: <sip:sipp@{ip}>\r\n"
+               "Call-ID: {cid}\r\n"
+               "CSeq: 1 INFO\r\n"
+               "Max-Forwards: 70\r\n"
+               "X-Test: go\r\n"
+               "Content-Length: 0\r\n\r\n").format(ip=sipp_ip, port=sipp_port, me=self.ip(9),
+                                                    cid=call_id, t=time.monotonic_ns())
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((self.ip(9), 0))
+            s.sendto(msg.encode(), (sipp_ip, int(sipp_port)))
+        finally:
+            s.close()
+
+    # -- log helpers -----------------------------------------------------------------------
+    def media_closed(self):
+        """[(a_in, b_in)] packet counters of every 'media closed' line."""
+        out = []
+        for m in re.finditer(r"media closed: A in (\d+) pkts.*?\| B in (\d+) pkts", self.log()):
+            out.append((int(m.group(1)), int(m.group(2))))
+        return out
+
+
+def sip_request(addr, data, source, timeout=2.0):
+    """Sends one datagram from `source` (ip, port) and returns the first answer or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(source)
+        s.settimeout(timeout)
+        s.sendto(data, addr)
+        try:
+            return s.recvfrom(65535)[0]
+        except socket.timeout:
+            return None
+    finally:
+        s.close()

@@ -1,0 +1,370 @@
+// bench_relay: what forwarding RTP through icegate's relay costs, against the floor of this
+// machine measured in the same run (a minimal recvmmsg/sendmmsg forwarder, floor_forwarder.hpp).
+//
+// Scenarios: N concurrent sessions (default 1, 100, 1000) at 50 packets/s per direction with
+// 172-byte RTP packets; a flood (as fast as the generator can send); ICE Binding round trips.
+// Reports forwarded packets/s, loss, CPU seconds of the forwarding threads per million packets
+// (CLOCK_THREAD_CPUTIME_ID of the worker threads), one-way latency, and the relay's memory per
+// session (heap, excluding kernel socket buffers). Loopback only; JSON on stdout.
+//
+// Usage: bench_relay [--sessions 1,100,1000] [--seconds 3] [--flood-sessions 100]
+//                    [--flood-seconds 2] [--workers 1] [--no-flood] [--no-ice]
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "floor_forwarder.hpp"
+#include "media/ice/agent.hpp"
+#include "media/ports/port_allocator.hpp"
+#include "media/relay/relay.hpp"
+#include "media/stun/builder.hpp"
+#include "media/stun/integrity.hpp"
+#include "media/stun/message.hpp"
+#include "traffic.hpp"
+
+namespace icegate::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using media::Endpoint;
+using media::EventKind;
+namespace relay = media::relay;
+namespace ports = media::ports;
+
+const acl::Address kRelayAddr = acl::Address::v4(0x7f4d0001);  // 127.77.0.1
+const acl::Address kFloorAddr = acl::Address::v4(0x7f4d0002);
+const acl::Address kPeerAddr = acl::Address::v4(0x7f4d0003);
+
+struct Options {
+  std::vector<unsigned> sessions{1, 100, 1000};
+  double seconds = 3.0;
+  unsigned flood_sessions = 100;
+  double flood_seconds = 2.0;
+  unsigned workers = 1;
+  bool flood = true;
+  bool ice = true;
+};
+
+struct Row {
+  std::string mode, impl;
+  unsigned sessions = 0;
+  TrafficResult traffic;
+  double cpu_s = 0;
+  std::map<std::string, std::uint64_t> drops;
+  double bytes_per_session = 0;
+};
+
+double seconds_of(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+
+// The relay under test, with `n` sessions whose legs are muxed ports from the allocator.
+class RelayUnderTest {
+ public:
+  RelayUnderTest(unsigned n, const Peers& peers, unsigned workers)
+      : relay_(relay::RelayConfig{workers, 32, {}}), alloc_(make_allocator()) {
+    const auto before = mallinfo2().uordblks;
+    for (unsigned i = 0; i < n; ++i) {
+      relay::SessionConfig cfg;
+      cfg.id = i + 1;
+      cfg.media_timeout = 0ms;
+      for (auto* leg : {&cfg.a, &cfg.b}) {
+        auto lease = relay_.allocate(alloc_, cfg.id, ports::PortShape::single);
+        if (!lease) throw std::runtime_error(lease.error().detail);
+        (leg == &cfg.a ? a_in_ : b_in_).push_back(lease->rtp().local());
+        leg->sockets = std::move(*lease);
+        leg->rtcp_mux = true;
+        leg->remote_rtp = leg == &cfg.a ? peers.a.local() : peers.b.local();
+      }
+      if (!relay_.create(std::move(cfg))) throw std::runtime_error("create failed");
+    }
+    unsigned started = 0;
+    while (started < n) {
+      relay_.wait_events(1s);
+      for (const auto& e : relay_.drain_events()) {
+        if (e.kind == EventKind::session_started) ++started;
+        if (e.kind == EventKind::session_failed) throw std::runtime_error(e.detail);
+      }
+    }
+    bytes_per_session_ = static_cast<double>(mallinfo2().uordblks - before) / n;
+  }
+
+  const std::vector<Endpoint>& a_in() const { return a_in_; }
+  const std::vector<Endpoint>& b_in() const { return b_in_; }
+  double bytes_per_session() const { return bytes_per_session_; }
+  std::chrono::nanoseconds cpu() const {
+    std::chrono::nanoseconds t{};
+    for (auto c : relay_.worker_cpu_times()) t += c;
+    return t;
+  }
+  std::map<std::string, std::uint64_t> drops() {
+    std::map<std::string, std::uint64_t> out;
+    const auto n = static_cast<unsigned>(a_in_.size());
+    for (unsigned i = 1; i <= n; ++i) relay_.request_stats(i);
+    unsigned got = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (got < n && std::chrono::steady_clock::now() < deadline) {
+      relay_.wait_events(1s);
+      for (const auto& e : relay_.drain_events()) {
+        if (e.kind != EventKind::stats || !e.stats) continue;
+        ++got;
+        for (const auto& leg : e.stats->legs) {
+          for (std::size_t d = 0; d < relay::kDropReasons; ++d) {
+            if (leg.dropped[d] != 0) {
+              out[std::string(relay::to_string(static_cast<relay::Drop>(d)))] += leg.dropped[d];
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  static ports::PortAllocator make_allocator() {
+    ports::AllocatorConfig c;
+    c.address = kRelayAddr;
+    c.min_port = 40000;
+    c.max_port = 47999;
+    c.quarantine = 0ms;
+    return std::move(ports::PortAllocator::create(c).value());
+  }
+
+  relay::Relay relay_;
+  ports::PortAllocator alloc_;
+  std::vector<Endpoint> a_in_, b_in_;
+  double bytes_per_session_ = 0;
+};
+
+Row run_floor(unsigned n, const std::string& mode, double seconds, bool flood) {
+  const Peers peers = Peers::make(kPeerAddr);
+  FloorForwarder f(n, kFloorAddr, peers.a.local(), peers.b.local());
+  const auto cpu0 = f.cpu_time();
+  Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood}), 0, {}, 0};
+  r.cpu_s = seconds_of(f.cpu_time() - cpu0);
+  return r;
+}
+
+Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, unsigned workers) {
+  const Peers peers = Peers::make(kPeerAddr);
+  RelayUnderTest rut(n, peers, workers);
+  const auto cpu0 = rut.cpu();
+  Row r{mode, "relay", n, run_traffic(peers, {rut.a_in(), rut.b_in(), 50, 172, seconds, flood}), 0, {}, 0};
+  r.cpu_s = seconds_of(rut.cpu() - cpu0);
+  r.drops = rut.drops();
+  r.bytes_per_session = rut.bytes_per_session();
+  return r;
+}
+
+// --- ICE: Binding request -> response round trip through a relay leg vs. an echo via the floor.
+
+const media::ice::Credentials kLocal{"benchufr", "benchpasswordbenchpassword"};
+const media::ice::Credentials kPeer{"peerufrg", "peerpasswordpeerpassword"};
+
+std::vector<std::byte> check_request(std::uint32_t n) {
+  media::stun::TransactionId t{};
+  std::memcpy(t.data(), &n, sizeof n);
+  media::stun::MessageBuilder b({media::stun::method::binding, media::stun::MessageClass::request}, t);
+  b.add_text(media::stun::attr::username, kLocal.ufrag + ":" + kPeer.ufrag);
+  b.add_u32(media::stun::attr::priority, 0x6e0001ff);
+  b.add_u64(media::stun::attr::ice_controlling, 7);
+  b.add_message_integrity(media::stun::short_term_key(kLocal.pwd));
+  b.add_fingerprint();
+  return std::move(b).finish();
+}
+
+double round_trip_us(const ports::UdpSocket& peer, const Endpoint& to, std::span<const std::byte> msg) {
+  sockaddr_storage ss;
+  const socklen_t len = to.to_sockaddr(ss);
+  std::byte buf[2048];
+  const auto t0 = std::chrono::steady_clock::now();
+  if (::sendto(peer.fd(), msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0) return -1;
+  for (;;) {
+    const auto n = ::recv(peer.fd(), buf, sizeof buf, 0);  // blocking socket
+    if (n < 0) return -1;
+    // Same transaction id (or same bytes for the echo): this is our answer.
+    if (n >= 20 && std::memcmp(buf + 8, msg.data() + 8, 12) == 0) break;
+  }
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct IceResult {
+  double relay_p50 = 0, relay_p99 = 0, floor_p50 = 0, floor_p99 = 0;
+  unsigned samples = 0;
+};
+
+IceResult run_ice(unsigned samples) {
+  IceResult out;
+  out.samples = samples;
+  std::vector<std::vector<std::byte>> checks;
+  for (unsigned i = 0; i < samples; ++i) checks.push_back(check_request(i + 1));
+  std::vector<std::uint32_t> rtt;
+  {
+    const Peers peers = Peers::make(kPeerAddr);
+    relay::Relay r(relay::RelayConfig{1, 32, {}});
+    relay::SessionConfig cfg;
+    cfg.id = 1;
+    auto sa = ports::UdpSocket::bind(Endpoint{kRelayAddr, 0}).value();
+    const Endpoint a_local = sa.local();
+    cfg.a.sockets = ports::PortLease::adopt(std::move(sa));
+    cfg.a.rtcp_mux = true;
+    media::ice::AgentConfig ac;
+    ac.punch_attempts = 0;
+    cfg.a.ice = std::make_unique<media::ice::LiteAgent>(ac, kLocal);
+    cfg.a.ice_remote = relay::IceRemote{kPeer, {peers.a.local()}};
+    cfg.b.sockets = ports::PortLease::adopt(ports::UdpSocket::bind(Endpoint{kRelayAddr, 0}).value());
+    cfg.b.rtcp_mux = true;
+    cfg.b.remote_rtp = peers.b.local();
+    if (!r.create(std::move(cfg))) throw std::runtime_error("ice session");
+    for (const auto& c : checks) {
+      const double us = round_trip_us(peers.a, a_local, c);
+      if (us >= 0) rtt.push_back(static_cast<std::uint32_t>(us * 1000));
+    }
+    out.relay_p50 = percentile(rtt, 0.5);
+    out.relay_p99 = percentile(rtt, 0.99);
+  }
+  rtt.clear();
+  {
+    const Peers peers = Peers::make(kPeerAddr);
+    FloorForwarder f(1, kFloorAddr, peers.a.local(), peers.a.local());
+    for (const auto& c : checks) {
+      const double us = round_trip_us(peers.a, f.a_in()[0], c);
+      if (us >= 0) rtt.push_back(static_cast<std::uint32_t>(us * 1000));
+    }
+    out.floor_p50 = percentile(rtt, 0.5);
+    out.floor_p99 = percentile(rtt, 0.99);
+  }
+  return out;
+}
+
+// --- output
+
+std::string machine_json() {
+  std::string model = "unknown";
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  ::uname(&u);
+  std::ostringstream o;
+  o << "{\"cpu\": \"" << model << "\", \"cores\": " << std::thread::hardware_concurrency()
+    << ", \"kernel\": \"" << u.release << "\"}";
+  return o.str();
+}
+
+void print_row(std::ostringstream& o, const Row& r) {
+  const auto& t = r.traffic;
+  const double lost = t.sent > 0 ? static_cast<double>(t.sent - std::min(t.sent, t.received)) / t.sent : 0;
+  const double mpkt = static_cast<double>(t.received) / 1e6;
+  o << "    {\"mode\": \"" << r.mode << "\", \"impl\": \"" << r.impl << "\", \"sessions\": " << r.sessions
+    << ", \"sent\": " << t.sent << ", \"forwarded\": " << t.received
+    << ", \"loss\": " << lost
+    << ", \"forwarded_pps\": " << (t.seconds > 0 ? static_cast<double>(t.received) / t.seconds : 0)
+    << ", \"cpu_s\": " << r.cpu_s
+    << ", \"cpu_s_per_mpkt\": " << (mpkt > 0 ? r.cpu_s / mpkt : 0)
+    << ", \"latency_p50_us\": " << t.latency_p50_us << ", \"latency_p99_us\": " << t.latency_p99_us;
+  if (r.impl == "relay") {
+    o << ", \"heap_bytes_per_session\": " << r.bytes_per_session << ", \"drops\": {";
+    bool first = true;
+    for (const auto& [k, v] : r.drops) {
+      o << (first ? "" : ", ") << "\"" << k << "\": " << v;
+      first = false;
+    }
+    o << "}";
+  }
+  o << "}";
+}
+
+std::vector<unsigned> parse_list(const char* s) {
+  std::vector<unsigned> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(static_cast<unsigned>(std::stoul(item)));
+  return out;
+}
+
+}  // namespace
+}  // namespace icegate::bench
+
+int main(int argc, char** argv) {
+  using namespace icegate::bench;
+  // One heap arena, so mallinfo2() sees what the worker threads allocate for their sessions.
+  mallopt(M_ARENA_MAX, 1);
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &nofile);
+
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
+    if (a == "--sessions") opt.sessions = parse_list(next());
+    else if (a == "--seconds") opt.seconds = std::stod(next());
+    else if (a == "--flood-sessions") opt.flood_sessions = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--flood-seconds") opt.flood_seconds = std::stod(next());
+    else if (a == "--workers") opt.workers = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--no-flood") opt.flood = false;
+    else if (a == "--no-ice") opt.ice = false;
+    else {
+      std::fprintf(stderr, "usage: bench_relay [--sessions 1,100,1000] [--seconds 3] "
+                           "[--flood-sessions 100] [--flood-seconds 2] [--workers 1] [--no-flood] [--no-ice]\n");
+      return 2;
+    }
+  }
+
+  std::vector<Row> rows;
+  try {
+    for (unsigned n : opt.sessions) {
+      rows.push_back(run_floor(n, "paced", opt.seconds, false));
+      rows.push_back(run_relay(n, "paced", opt.seconds, false, opt.workers));
+    }
+    if (opt.flood) {
+      rows.push_back(run_floor(opt.flood_sessions, "flood", opt.flood_seconds, true));
+      rows.push_back(run_relay(opt.flood_sessions, "flood", opt.flood_seconds, true, opt.workers));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_relay: %s\n", e.what());
+    return 1;
+  }
+
+  std::ostringstream o;
+  o << "{\n  \"benchmark\": \"bench_relay\",\n  \"machine\": " << machine_json()
+    << ",\n  \"config\": {\"packet_bytes\": 172, \"rate_per_direction\": 50, \"seconds\": " << opt.seconds
+    << ", \"flood_seconds\": " << opt.flood_seconds << ", \"workers\": " << opt.workers << "},\n"
+    << "  \"session_object_bytes\": " << sizeof(icegate::media::relay::Session) << ",\n  \"runs\": [\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    print_row(o, rows[i]);
+    o << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  o << "  ],\n  \"cost_ratio_relay_over_floor\": {";
+  bool first = true;
+  for (std::size_t i = 0; i + 1 < rows.size(); i += 2) {
+    const auto per = [](const Row& r) {
+      return r.traffic.received ? r.cpu_s / static_cast<double>(r.traffic.received) : 0.0;
+    };
+    const double ratio = per(rows[i]) > 0 ? per(rows[i + 1]) / per(rows[i]) : 0;
+    o << (first ? "" : ", ") << "\"" << rows[i].mode << "_" << rows[i].sessions << "\": " << ratio;
+    first = false;
+  }
+  o << "}";
+  if (opt.ice) {
+    const auto ice = run_ice(2000);
+    o << ",\n  \"ice_binding_rtt_us\": {\"samples\": " << ice.samples << ", \"relay_p50\": " << ice.relay_p50
+      << ", \"relay_p99\": " << ice.relay_p99 << ", \"echo_floor_p50\": " << ice.floor_p50
+      << ", \"echo_floor_p99\": " << ice.floor_p99 << "}";
+  }
+  o << "\n}\n";
+  std::fputs(o.str().c_str(), stdout);
+  return 0;
+}
