@@ -459,7 +459,9 @@ class Loader {
 };
 
 Expected<Loaded, std::vector<Diagnostic>> finish(LoaderState& st) {
-  if (!st.has_errors()) validate(st);
+  // Cross-checks run even after syntax errors, so one pass shows every problem; a
+  // definition that failed to parse is simply absent from them.
+  validate(st);
   if (st.has_errors()) return unexpected(std::move(st.errors));
   return Loaded{std::make_shared<const Config>(std::move(st.cfg)), std::move(st.warnings)};
 }

@@ -19,6 +19,16 @@ const std::map<std::string, Command>& commands() {
        {cmd_check_config, "check-config FILE      validate a configuration, print a summary"}},
       {"acl-check",
        {cmd_acl_check, "acl-check -c FILE [--acl NAME] ADDRESS...  explain ACL decisions"}},
+      {"stun-check",
+       {cmd_stun_check,
+        "stun-check -c FILE [--server NAME] [--expect ADDRESS] [--json]  ask the STUN servers"}},
+      {"nat-detect",
+       {cmd_nat_detect,
+        "nat-detect -c FILE [--server NAME | --stun HOST[:PORT]] [--json] [--lifetime]  NAT type"}},
+      {"turn-check",
+       {cmd_turn_check, "turn-check -c FILE NAME  allocate on a TURN server, relay data both ways"}},
+      {"ice-servers",
+       {cmd_ice_servers, "ice-servers -c FILE USER [--json]  the STUN/TURN list for a user"}},
   };
   return c;
 }

@@ -18,5 +18,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 int cmd_check_config(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int cmd_acl_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// STUN / NAT / TURN checks (stun_check.cpp, nat_detect.cpp, turn_check.cpp, turn_ice_servers.cpp).
+int cmd_stun_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int cmd_nat_detect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int cmd_turn_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int cmd_ice_servers(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace icegate::gateway

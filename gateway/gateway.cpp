@@ -5,6 +5,7 @@
 #include "conf/values.hpp"
 #include "gateway/log.hpp"
 #include "gateway/media_engine.hpp"
+#include "gateway/public_address.hpp"
 #include "sip/b2bua.hpp"
 #include "sip/stack.hpp"
 
@@ -61,13 +62,16 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
     media_.reset();
     return false;
   }
+  start_public_address_discovery(*media_, *c);  // STUN on: its own thread, once (public_address.hpp)
   log->info("icegate is up");
   return true;
 }
 
 void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
+  const auto old = config();
   std::atomic_store(&cfg_, cfg);
   if (media_) media_->reload(cfg->media);
+  if (media_ && old) reload_public_address_discovery(*media_, *old, *cfg);
   if (stack_ && b2bua_) {
     stack_->post([b = b2bua_.get(), cfg] { b->reload(cfg); });
   }
@@ -78,6 +82,7 @@ void Gateway::stop() {
   if (stack_) stack_->stop();  // ends every call, shuts nua down, joins the thread
   b2bua_.reset();
   stack_.reset();
+  if (media_) stop_public_address_discovery(*media_);
   media_.reset();  // joins the media workers
 }
 

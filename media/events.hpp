@@ -15,7 +15,9 @@ namespace icegate::media {
 using SessionId = std::uint64_t;
 
 enum class Leg : std::uint8_t { a = 0, b = 1 };
-inline constexpr std::string_view to_string(Leg l) noexcept { return l == Leg::a ? "A" : "B"; }
+inline constexpr std::string_view to_string(Leg l) noexcept {
+  return l == Leg::a ? "A" : "B";
+}
 
 enum class EventKind : std::uint8_t {
   session_started,    // create() succeeded on its worker
@@ -31,16 +33,26 @@ enum class EventKind : std::uint8_t {
 };
 constexpr std::string_view to_string(EventKind k) noexcept {
   switch (k) {
-    case EventKind::session_started: return "session-started";
-    case EventKind::session_failed: return "session-failed";
-    case EventKind::session_closed: return "session-closed";
-    case EventKind::ice_connected: return "ice-connected";
-    case EventKind::nominated_changed: return "nominated-changed";
-    case EventKind::consent_lost: return "consent-lost";
-    case EventKind::media_timeout: return "media-timeout";
-    case EventKind::port_exhausted: return "port-exhausted";
-    case EventKind::pinhole_answered: return "pinhole-answered";
-    case EventKind::stats: return "stats";
+    case EventKind::session_started:
+      return "session-started";
+    case EventKind::session_failed:
+      return "session-failed";
+    case EventKind::session_closed:
+      return "session-closed";
+    case EventKind::ice_connected:
+      return "ice-connected";
+    case EventKind::nominated_changed:
+      return "nominated-changed";
+    case EventKind::consent_lost:
+      return "consent-lost";
+    case EventKind::media_timeout:
+      return "media-timeout";
+    case EventKind::port_exhausted:
+      return "port-exhausted";
+    case EventKind::pinhole_answered:
+      return "pinhole-answered";
+    case EventKind::stats:
+      return "stats";
   }
   return "unknown";
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "sip/log.hpp"
+#include "sip/request_check.hpp"
 #include "sip/request_info.hpp"
 
 namespace icegate::sip {
@@ -60,6 +61,17 @@ void B2bua::on_stopping() {
 
 void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* phrase,
                          nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) {
+  if (!leg && (event == nua_i_invite || event == nua_i_register || event == nua_i_options)) {
+    if (auto why = malformed_reason(sip)) {
+      Handle owned(nh);
+      log().info("{} from {} refused with 400: {}", nua_event_name(event),
+                 request_source(p.nua) ? request_source(p.nua)->to_string() : std::string("?"),
+                 *why);
+      nua_respond(nh, 400, su_strdup(nua_handle_home(nh), why->c_str()), NUTAG_WITH_THIS(p.nua),
+                  TAG_END());
+      return;
+    }
+  }
   switch (event) {
     case nua_i_register:
       return on_register(p, nh, sip);
@@ -207,7 +219,9 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     return;
   }
   if (out.status != 200) {
-    nua_respond(nh, out.status, out.reason.c_str(), NUTAG_WITH_THIS(p.nua), TAG_END());
+    // nua keeps the phrase pointer past this callback: copy it into the handle's memory.
+    nua_respond(nh, out.status, su_strdup(nua_handle_home(nh), out.reason.c_str()),
+                NUTAG_WITH_THIS(p.nua), TAG_END());
     return;
   }
   ++stats_.registrations;

@@ -2,6 +2,8 @@
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/url.h>
 
+#include <strings.h>
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -35,6 +37,13 @@ int map_final(int status) {
 
 void on_ice_timer(Stack* /*stack*/, su_timer_t* /*t*/, su_timer_arg_t* arg);
 
+// nua_respond() keeps the phrase pointer until it builds the response later on the same loop:
+// the text must outlive the callback, so it is copied into the handle's own memory.
+const char* kept(nua_handle_t* nh, const char* phrase, int status) {
+  if (!phrase || !*phrase) return sip_status_phrase(status);
+  return su_strdup(nua_handle_home(nh), phrase);
+}
+
 }  // namespace
 
 void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
@@ -45,7 +54,7 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
                sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-",
                src ? src->to_string() : std::string("?"), status, phrase, why);
     ++stats_.calls_failed;
-    nua_respond(nh, status, phrase, NUTAG_WITH_THIS(p.nua), TAG_END());
+    nua_respond(nh, status, kept(nh, phrase, status), NUTAG_WITH_THIS(p.nua), TAG_END());
   };
   if (!acl_allows(p, nh, sip, cfg_->policy.sip_inbound, "INVITE")) {
     Handle owned(nh);
@@ -56,13 +65,6 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   unsigned long max_forwards = 70;
   if (sip->sip_max_forwards) max_forwards = sip->sip_max_forwards->mf_count;
   if (max_forwards == 0) return reject(483, "Too Many Hops", "Max-Forwards reached 0");
-
-  const std::string offer_text = payload_of(sip);
-  if (offer_text.empty()) {
-    return reject(488, "Not Acceptable Here", "no SDP offer in the INVITE (late offer)");
-  }
-  auto offer = sdp::parse(offer_text);
-  if (!offer) return reject(400, "Bad Request", "malformed SDP: " + offer.error().to_string());
 
   auto call = std::make_unique<Call>();
   char idbuf[32];
@@ -135,6 +137,21 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     }
   }
 
+  // The offer is read only once the caller is known (no SDP parsing for strangers).
+  if (sip->sip_content_type && sip->sip_content_type->c_type &&
+      strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+    Handle owned(nh);
+    nua_respond(nh, SIP_415_UNSUPPORTED_MEDIA, NUTAG_WITH_THIS(p.nua),
+                SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+    return;
+  }
+  const std::string offer_text = payload_of(sip);
+  if (offer_text.empty()) {
+    return reject(488, "Not Acceptable Here", "no SDP offer in the INVITE (late offer)");
+  }
+  auto offer = sdp::parse(offer_text);
+  if (!offer) return reject(400, "Bad Request", "malformed SDP: " + offer.error().to_string());
+
   // The caller's media, with the candidate ACL applied to a softphone's candidates.
   auto remote = analyse_remote(*offer, a.phone, cfg_->policy.remote_candidates.get());
   if (!remote) {
@@ -173,7 +190,6 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   call->b_offer = *b_offer;
   a.handle = Handle(nh);
   nua_handle_bind(nh, &a);
-  nua_respond(nh, SIP_100_TRYING, NUTAG_WITH_THIS(p.nua), TAG_END());
   ++stats_.calls_started;
   log().info("call {}: {} ({}) -> {} ({}), media ports A {} B {}", call->id, call->from_user,
              a.phone ? "phone " + src->to_string() : "trunk " + a.trunk, call->to_user,
@@ -228,7 +244,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
         answer = sdp_toward(call, *other, *d, true).value_or("");
       }
     }
-    nua_respond(other->handle.get(), status, phrase,
+    nua_respond(other->handle.get(), status, kept(other->handle.get(), phrase, status),
                 TAG_IF(!answer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(!answer.empty(), SIPTAG_PAYLOAD_STR(answer.c_str())), TAG_END());
     return;
@@ -249,7 +265,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       }
     }
     a.ringing_sent = a.ringing_sent || status == 180;
-    nua_respond(a.handle.get(), status, phrase,
+    nua_respond(a.handle.get(), status, kept(a.handle.get(), phrase, status),
                 TAG_IF(!early.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(!early.empty(), SIPTAG_PAYLOAD_STR(early.c_str())), TAG_END());
     return;
@@ -415,7 +431,7 @@ void B2bua::fail_call(Call& call, int status, const std::string& phrase) {
   ++stats_.calls_failed;
   Leg& a = *call.a;
   if (!a.answered && !a.terminated && a.handle) {
-    nua_respond(a.handle.get(), status, phrase.c_str(), TAG_END());
+    nua_respond(a.handle.get(), status, kept(a.handle.get(), phrase.c_str(), status), TAG_END());
   }
   end_call(call, phrase);
 }

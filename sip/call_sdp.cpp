@@ -1,5 +1,7 @@
 #include "sip/call_sdp.hpp"
 
+#include <algorithm>
+
 #include "sip/sdp/attributes.hpp"
 #include "sip/sdp/candidate_filter.hpp"
 #include "sip/sdp/rewrite.hpp"
@@ -51,6 +53,14 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
     const auto& mc = filtered.media.at(*section);
     for (const auto& dropped : mc.dropped) {
       out.dropped += (out.dropped.empty() ? "dropped remote candidates: " : "; ") + dropped.to_string();
+    }
+    // behaviour.md §3: a phone that offers candidates must keep at least one usable RTP
+    // candidate; falling back to c= would send media where the candidate ACL said no.
+    const bool any_rtp = std::any_of(mc.usable.begin(), mc.usable.end(),
+                                     [](const sdp::Candidate& c) { return c.component == 1; });
+    if (mc.ice && !any_rtp) {
+      return unexpected("no usable ICE candidate left in m= section " + std::to_string(*section) +
+                        ": " + (out.dropped.empty() ? std::string("none offered") : out.dropped));
     }
     const auto ufrag = sdp::ice_ufrag(d, m);
     const auto pwd = sdp::ice_pwd(d, m);

@@ -40,8 +40,8 @@ bool add_extension(X509* cert, int nid, const char* value) {
 
 }  // namespace
 
-Expected<std::shared_ptr<const Certificate>, std::string> Certificate::adopt(
-    ossl::X509Ptr cert, ossl::EvpPkeyPtr key) {
+Expected<std::shared_ptr<const Certificate>, std::string> Certificate::adopt(ossl::X509Ptr cert,
+                                                                             ossl::EvpPkeyPtr key) {
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return fail("private key does not match the certificate");
   }
@@ -65,8 +65,8 @@ Expected<std::shared_ptr<const Certificate>, std::string> Certificate::generate(
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
     return fail("certificate serial");
   }
-  const long validity_s = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(options.validity).count());
+  const long validity_s =
+      static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(options.validity).count());
   if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -24 * 3600) == nullptr ||
       X509_gmtime_adj(X509_getm_notAfter(cert.get()), validity_s) == nullptr) {
     return fail("certificate validity");

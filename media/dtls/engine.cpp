@@ -23,7 +23,9 @@ constexpr char kExporterLabel[] = "EXTRACTOR-dtls_srtp";  // RFC 5764 §4.2
 constexpr unsigned kMaxRetransmitUs = 60'000'000;         // RFC 6347 §4.2.4.1: up to 60 s
 constexpr std::size_t kMinMtu = 256, kMaxMtu = 16384;
 
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 }  // namespace
 
@@ -31,7 +33,7 @@ struct DtlsEngine::Impl final : DatagramSink {
   DtlsConfig config;
   ossl::SslCtxPtr ctx;
   ossl::SslPtr ssl;
-  BIO* rbio = nullptr;  // owned by `ssl`
+  BIO* rbio = nullptr;        // owned by `ssl`
   DtlsOutput* out = nullptr;  // where datagrams and events go during a call
   State state = State::idle;
   std::string reason;
@@ -81,7 +83,8 @@ struct DtlsEngine::Impl final : DatagramSink {
     std::string detail = ossl::take_error();
     if (!verify_failure.empty()) return verify_failure;
     if (!peer_alert.empty()) return "peer sent " + peer_alert;
-    return detail.empty() ? std::string("DTLS handshake failed") : "DTLS handshake failed: " + detail;
+    return detail.empty() ? std::string("DTLS handshake failed")
+                          : "DTLS handshake failed: " + detail;
   }
 
   void finish_handshake() {
@@ -176,12 +179,13 @@ struct DtlsEngine::Impl final : DatagramSink {
             .count());
     if (previous_us == 0) return initial;  // a new flight
     ++self->counters.retransmissions;      // OpenSSL resends the flight right after this call
-    return static_cast<unsigned>(std::min<unsigned long long>(2ull * previous_us, kMaxRetransmitUs));
+    return static_cast<unsigned>(
+        std::min<unsigned long long>(2ull * previous_us, kMaxRetransmitUs));
   }
 
   static int verify_cb(X509_STORE_CTX* store, void* /*arg*/) {
-    auto* s = static_cast<SSL*>(
-        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* s =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     auto* self = s != nullptr ? static_cast<Impl*>(SSL_get_app_data(s)) : nullptr;
     X509* leaf = X509_STORE_CTX_get0_cert(store);
     if (self == nullptr || leaf == nullptr) return 0;
@@ -313,8 +317,7 @@ void DtlsEngine::start(TimePoint now, DtlsOutput& out) {
   impl_->update_timer(now);
 }
 
-void DtlsEngine::on_datagram(std::span<const std::byte> datagram, TimePoint now,
-                             DtlsOutput& out) {
+void DtlsEngine::on_datagram(std::span<const std::byte> datagram, TimePoint now, DtlsOutput& out) {
   Impl::Bind bind(impl_.get(), out);
   auto& s = *impl_;
   ++s.counters.datagrams_in;
@@ -371,10 +374,20 @@ void DtlsEngine::close(TimePoint /*now*/, DtlsOutput& out) {
   s.retransmit_at.reset();
 }
 
-State DtlsEngine::state() const noexcept { return impl_->state; }
-Role DtlsEngine::role() const noexcept { return impl_->config.role; }
-const std::string& DtlsEngine::failure_reason() const noexcept { return impl_->reason; }
-const std::optional<DtlsSrtpKeys>& DtlsEngine::srtp_keys() const noexcept { return impl_->keys; }
-const DtlsCounters& DtlsEngine::counters() const noexcept { return impl_->counters; }
+State DtlsEngine::state() const noexcept {
+  return impl_->state;
+}
+Role DtlsEngine::role() const noexcept {
+  return impl_->config.role;
+}
+const std::string& DtlsEngine::failure_reason() const noexcept {
+  return impl_->reason;
+}
+const std::optional<DtlsSrtpKeys>& DtlsEngine::srtp_keys() const noexcept {
+  return impl_->keys;
+}
+const DtlsCounters& DtlsEngine::counters() const noexcept {
+  return impl_->counters;
+}
 
 }  // namespace icegate::media::dtls

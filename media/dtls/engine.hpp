@@ -40,11 +40,16 @@ enum class State : std::uint8_t { idle, handshaking, connected, closed, failed }
 
 constexpr std::string_view to_string(State s) noexcept {
   switch (s) {
-    case State::idle: return "idle";
-    case State::handshaking: return "handshaking";
-    case State::connected: return "connected";
-    case State::closed: return "closed";
-    case State::failed: break;
+    case State::idle:
+      return "idle";
+    case State::handshaking:
+      return "handshaking";
+    case State::connected:
+      return "connected";
+    case State::closed:
+      return "closed";
+    case State::failed:
+      break;
   }
   return "failed";
 }
@@ -95,9 +100,9 @@ struct DtlsOutput {
 struct DtlsCounters {
   std::uint64_t datagrams_in = 0;
   std::uint64_t datagrams_out = 0;
-  std::uint64_t ignored = 0;            // not DTLS (RFC 7983 §7), or after the engine stopped
-  std::uint64_t retransmissions = 0;    // flights resent on timer
-  std::uint64_t app_data_dropped = 0;   // DTLS application data (no data channel here)
+  std::uint64_t ignored = 0;           // not DTLS (RFC 7983 §7), or after the engine stopped
+  std::uint64_t retransmissions = 0;   // flights resent on timer
+  std::uint64_t app_data_dropped = 0;  // DTLS application data (no data channel here)
 };
 
 class DtlsEngine {
@@ -119,7 +124,7 @@ class DtlsEngine {
 
   State state() const noexcept;
   Role role() const noexcept;
-  const std::string& failure_reason() const noexcept;  // set in State::failed
+  const std::string& failure_reason() const noexcept;             // set in State::failed
   const std::optional<DtlsSrtpKeys>& srtp_keys() const noexcept;  // set once connected
   const DtlsCounters& counters() const noexcept;
 

@@ -24,11 +24,16 @@ const HashInfo& hash_info(HashAlgorithm a) noexcept {
 
 const EVP_MD* evp(HashAlgorithm a) noexcept {
   switch (a) {
-    case HashAlgorithm::sha1: return EVP_sha1();
-    case HashAlgorithm::sha224: return EVP_sha224();
-    case HashAlgorithm::sha256: return EVP_sha256();
-    case HashAlgorithm::sha384: return EVP_sha384();
-    case HashAlgorithm::sha512: return EVP_sha512();
+    case HashAlgorithm::sha1:
+      return EVP_sha1();
+    case HashAlgorithm::sha224:
+      return EVP_sha224();
+    case HashAlgorithm::sha256:
+      return EVP_sha256();
+    case HashAlgorithm::sha384:
+      return EVP_sha384();
+    case HashAlgorithm::sha512:
+      return EVP_sha512();
   }
   return EVP_sha256();
 }
@@ -53,7 +58,9 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
-std::string_view to_string(HashAlgorithm a) noexcept { return hash_info(a).name; }
+std::string_view to_string(HashAlgorithm a) noexcept {
+  return hash_info(a).name;
+}
 
 Expected<Fingerprint, std::string> Fingerprint::parse(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);

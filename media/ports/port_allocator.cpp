@@ -38,7 +38,8 @@ class PortPool {
         auto rtcp = bind(even + 1);
         if (!rtcp) {
           rtp->close();
-          if (!is_port_problem(rtcp.error())) return bind_error(even + 1, rtcp.error(), {even, even + 1});
+          if (!is_port_problem(rtcp.error()))
+            return bind_error(even + 1, rtcp.error(), {even, even + 1});
           make_free(even);
           continue;
         }
@@ -116,15 +117,24 @@ class PortPool {
     List& L = lists_[l];
     prev_[i] = L.tail;
     next_[i] = -1;
-    if (L.tail >= 0) next_[L.tail] = i; else L.head = i;
+    if (L.tail >= 0)
+      next_[L.tail] = i;
+    else
+      L.head = i;
     L.tail = i;
     list_of_[i] = l;
     ++L.size;
   }
   void unlink(int i) {
     List& L = lists_[list_of_[i]];
-    if (prev_[i] >= 0) next_[prev_[i]] = next_[i]; else L.head = next_[i];
-    if (next_[i] >= 0) prev_[next_[i]] = prev_[i]; else L.tail = prev_[i];
+    if (prev_[i] >= 0)
+      next_[prev_[i]] = next_[i];
+    else
+      L.head = next_[i];
+    if (next_[i] >= 0)
+      prev_[next_[i]] = prev_[i];
+    else
+      L.tail = prev_[i];
     prev_[i] = next_[i] = -1;
     list_of_[i] = kNone;
     --L.size;
@@ -186,8 +196,8 @@ class PortPool {
   Expected<PortLease, PortError> bind_error(int i, int err, std::initializer_list<int> taken) {
     for (int t : taken) make_free(t);
     return unexpected(PortError{PortErrc::bind_error, "cannot bind " + cfg_.address.to_string() +
-                                                          ":" + std::to_string(port_of(i)) +
-                                                          ": " + std::strerror(err)});
+                                                          ":" + std::to_string(port_of(i)) + ": " +
+                                                          std::strerror(err)});
   }
 
   PortLease lease(const std::shared_ptr<PortPool>& self, UdpSocket rtp,
@@ -255,8 +265,12 @@ Expected<PortLease, PortError> PortAllocator::allocate(PortShape shape) {
   return pool_->allocate(shape, pool_);
 }
 
-AllocatorStats PortAllocator::stats() const { return pool_->stats(); }
+AllocatorStats PortAllocator::stats() const {
+  return pool_->stats();
+}
 
-std::vector<BindFailure> PortAllocator::take_bind_failures() { return pool_->take_failures(); }
+std::vector<BindFailure> PortAllocator::take_bind_failures() {
+  return pool_->take_failures();
+}
 
 }  // namespace icegate::media::ports

@@ -59,10 +59,10 @@ struct BindFailure {
 };
 
 struct AllocatorStats {
-  std::size_t ports = 0;        // size of the range
+  std::size_t ports = 0;  // size of the range
   std::size_t in_use = 0;
   std::size_t quarantined = 0;
-  std::size_t unbindable = 0;   // held out after a failed bind
+  std::size_t unbindable = 0;  // held out after a failed bind
   std::size_t free_pairs = 0;
   std::size_t free_singles = 0;
   std::uint64_t allocations = 0;

@@ -1,7 +1,7 @@
 #include "media/ports/udp_socket.hpp"
 
-#include <cerrno>
 #include <unistd.h>
+#include <cerrno>
 
 namespace icegate::media::ports {
 

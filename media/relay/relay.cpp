@@ -37,8 +37,8 @@ Expected<unsigned, std::string> Relay::create(SessionConfig config) {
   if (where_.contains(config.id)) {
     return unexpected("session " + std::to_string(config.id) + " already exists");
   }
-  const auto w = static_cast<unsigned>(
-      std::min_element(load_.begin(), load_.end()) - load_.begin());
+  const auto w =
+      static_cast<unsigned>(std::min_element(load_.begin(), load_.end()) - load_.begin());
   where_.emplace(config.id, w);
   ++load_[w];
   workers_[w]->post(CreateCmd{std::move(config)});

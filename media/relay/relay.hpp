@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -29,8 +30,8 @@ namespace icegate::media::relay {
 class Worker;
 
 struct RelayConfig {
-  unsigned workers = 0;    // 0: one per core
-  std::size_t batch = 32;  // datagrams per recvmmsg/sendmmsg call
+  unsigned workers = 0;                    // 0: one per core
+  std::size_t batch = 32;                  // datagrams per recvmmsg/sendmmsg call
   std::function<Clock::time_point()> now;  // injected clock; empty: steady_clock
 };
 

@@ -15,10 +15,14 @@ std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexc
 
 std::optional<EventKind> to_media_event(ice::EventKind k) noexcept {
   switch (k) {
-    case ice::EventKind::connected: return EventKind::ice_connected;
-    case ice::EventKind::selected_pair_changed: return EventKind::nominated_changed;
-    case ice::EventKind::consent_lost: return EventKind::consent_lost;
-    case ice::EventKind::pinhole_answered: return EventKind::pinhole_answered;
+    case ice::EventKind::connected:
+      return EventKind::ice_connected;
+    case ice::EventKind::selected_pair_changed:
+      return EventKind::nominated_changed;
+    case ice::EventKind::consent_lost:
+      return EventKind::consent_lost;
+    case ice::EventKind::pinhole_answered:
+      return EventKind::pinhole_answered;
   }
   return std::nullopt;
 }
@@ -37,20 +41,23 @@ std::optional<Endpoint> default_rtcp(const std::optional<Endpoint>& rtcp,
 
 void Session::Destination::set(const std::optional<Endpoint>& e) noexcept {
   remote = e;
-  len = e ? e->to_sockaddr(sa) : 0;
+  len = 0;
+  sa = {};
+  if (!e) return;
+  sockaddr_storage ss;
+  len = e->to_sockaddr(ss);
+  std::memcpy(&sa, &ss, len);
 }
 
 bool Session::Destination::matches(const sockaddr_storage& from) const noexcept {
   // Per packet: compare the raw socket address with the cached one instead of converting.
-  if (len == 0 || from.ss_family != sa.ss_family) return false;
-  if (sa.ss_family == AF_INET) {
+  if (len == 0 || from.ss_family != sa.any.sa_family) return false;
+  if (sa.any.sa_family == AF_INET) {
     const auto& a = reinterpret_cast<const sockaddr_in&>(from);
-    const auto& b = reinterpret_cast<const sockaddr_in&>(sa);
-    return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+    return a.sin_port == sa.v4.sin_port && a.sin_addr.s_addr == sa.v4.sin_addr.s_addr;
   }
   const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
-  const auto& b = reinterpret_cast<const sockaddr_in6&>(sa);
-  return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, 16) == 0;
+  return a.sin6_port == sa.v6.sin6_port && std::memcmp(&a.sin6_addr, &sa.v6.sin6_addr, 16) == 0;
 }
 
 Expected<std::unique_ptr<Session>, std::string> Session::create(SessionConfig config,
@@ -111,8 +118,7 @@ const Session::Destination* Session::destination(LegState& l, bool rtcp) noexcep
 }
 
 int Session::out_fd(LegState& l, bool rtcp) noexcept {
-  if (rtcp && !l.cfg.rtcp_mux) return l.cfg.sockets.rtcp()->fd();
-  return l.cfg.sockets.rtp().fd();
+  return l.tags[rtcp && !l.cfg.rtcp_mux ? 1 : 0].fd;
 }
 
 bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
@@ -129,7 +135,8 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       break;
     case PacketKind::stun:
       if (in.cfg.ice && tag.component == Component::rtp) {
-        const auto from = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+        const auto from =
+            Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
         if (from) handle_stun(in, tag.leg, data, *from, now, events);
       } else {
         count_drop(tag, Drop::stun_unhandled);
@@ -166,7 +173,8 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   Destination& accepted = tag.component == Component::rtcp ? in.rtcp : in.rtp;
   if (!accepted.matches(from_sa)) {
     // The slow path also covers an IPv4 peer seen as ::ffff:a.b.c.d on a dual-stack socket.
-    const auto from = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+    const auto from =
+        Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
     if (!from || !accepted.remote || *accepted.remote != *from) {
       bool& latched = tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched;
       if (!from || in.cfg.ice || !in.cfg.latching || latched) {
@@ -180,6 +188,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     (tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched) = true;
   }
 
+  const std::size_t wire_len = len;
   if (in.cfg.srtp) {
     const auto n = in.cfg.srtp->unprotect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
@@ -191,7 +200,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
 
   LegStats& s = in.stats;
   ++s.packets_in;
-  s.bytes_in += len;
+  s.bytes_in += wire_len;
   if (!s.first_packet) s.first_packet = now;
   s.last_packet = now;
   last_media_ = now;
@@ -215,7 +224,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     }
     len = *n;
   }
-  out = Outgoing{out_fd(other, rtcp), &d->sa, d->len, len, &other.stats};
+  out = Outgoing{out_fd(other, rtcp), &d->sa.any, d->len, len, &other.stats};
   return true;
 }
 
@@ -233,8 +242,8 @@ void Session::flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& 
   for (const auto& t : l.ice_out.transmits) {
     sockaddr_storage sa;
     const socklen_t salen = t.to.to_sockaddr(sa);
-    const auto n = ::sendto(l.cfg.sockets.rtp().fd(), t.bytes.data(), t.bytes.size(),
-                            MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa), salen);
+    const auto n = ::sendto(l.cfg.sockets.rtp().fd(), t.bytes.data(), t.bytes.size(), MSG_DONTWAIT,
+                            reinterpret_cast<const sockaddr*>(&sa), salen);
     if (n == static_cast<ssize_t>(t.bytes.size())) {
       ++l.stats.stun_out;
     } else {
@@ -253,8 +262,7 @@ void Session::flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& 
   if (sel != l.rtp.remote) l.rtp.set(sel);
 }
 
-void Session::update(Leg leg, LegUpdate u, Clock::time_point now,
-                     std::vector<MediaEvent>& events) {
+void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<MediaEvent>& events) {
   const auto i = static_cast<std::uint8_t>(leg);
   LegState& l = legs_[i];
   if (u.latching) l.cfg.latching = *u.latching;

@@ -5,6 +5,13 @@
 // header), checked against X's accepted source (strict source; latching learns it once when
 // allowed), unprotected (X's transform), counted (RFC 3550 A.1/A.8), protected for leg Y and
 // sent from Y's socket to Y's remote. STUN on an ICE leg goes to the leg's agent instead.
+//
+// Accepted source of a leg (behaviour.md §5, no RTP bleed):
+//  - ICE on: only the agent's selected address (nothing before a check was answered);
+//  - latching on: the first valid packet's source, learnt once and then fixed until a
+//    re-INVITE (update) gives a new remote. Whoever sends first wins that race, which is why
+//    latching is a per-leg choice (trunks behind NAT), not the default for ICE-capable peers;
+//  - otherwise: the address from SDP, fixed.
 #pragma once
 
 #include <netinet/in.h>
@@ -35,20 +42,20 @@ struct IceRemote {
 };
 
 struct LegConfig {
-  ports::PortLease sockets;              // RTP socket, plus the RTCP socket unless rtcp_mux
-  std::optional<Endpoint> remote_rtp;    // from SDP; unused when ICE is on
-  std::optional<Endpoint> remote_rtcp;   // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
-  bool rtcp_mux = false;                 // RFC 5761: RTCP on the RTP socket
-  bool latching = false;                 // learn the remote from the first valid packet
-  std::uint32_t clock_rate = 8000;       // of the payload, for the jitter estimate
-  std::unique_ptr<ice::LiteAgent> ice;   // set: ICE-lite on this leg (needs rtcp_mux)
-  std::optional<IceRemote> ice_remote;   // given to the agent when the session starts
-  std::unique_ptr<PacketTransform> srtp; // SRTP hook; nullptr relays packets as they are
+  ports::PortLease sockets;               // RTP socket, plus the RTCP socket unless rtcp_mux
+  std::optional<Endpoint> remote_rtp;     // from SDP; unused when ICE is on
+  std::optional<Endpoint> remote_rtcp;    // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
+  bool rtcp_mux = false;                  // RFC 5761: RTCP on the RTP socket
+  bool latching = false;                  // learn the remote from the first valid packet
+  std::uint32_t clock_rate = 8000;        // of the payload, for the jitter estimate
+  std::unique_ptr<ice::LiteAgent> ice;    // set: ICE-lite on this leg (needs rtcp_mux)
+  std::optional<IceRemote> ice_remote;    // given to the agent when the session starts
+  std::unique_ptr<PacketTransform> srtp;  // SRTP hook; nullptr relays packets as they are
 };
 
 // A re-INVITE: only the fields that are set change.
 struct LegUpdate {
-  std::optional<Endpoint> remote_rtp;   // new SDP address; clears what latching learnt
+  std::optional<Endpoint> remote_rtp;  // new SDP address; clears what latching learnt
   std::optional<Endpoint> remote_rtcp;
   std::optional<bool> latching;
   std::optional<std::uint32_t> clock_rate;
@@ -67,7 +74,7 @@ struct SessionConfig {
 // A datagram the worker is to send. `to` points into the session (stable while it lives).
 struct Outgoing {
   int fd = -1;
-  const sockaddr_storage* to = nullptr;
+  const sockaddr* to = nullptr;
   socklen_t to_len = 0;
   std::size_t len = 0;
   LegStats* counters = nullptr;  // of the leg it leaves on
@@ -86,7 +93,7 @@ class Session {
 
   // Validates the legs; on error returns the reason (the caller reports session_failed).
   static Expected<std::unique_ptr<Session>, std::string> create(SessionConfig config,
-                                                               Clock::time_point now);
+                                                                Clock::time_point now);
 
   SessionId id() const noexcept { return id_; }
   // Sockets to register with epoll (up to four), as their tags.
@@ -126,13 +133,19 @@ class Session {
  private:
   struct Destination {
     std::optional<Endpoint> remote;
-    sockaddr_storage sa{};
+    // The socket-API form of `remote`, kept so the per-packet path neither converts nor needs
+    // sockaddr_storage's 128 bytes (sessions are many; their hot state should stay small).
+    union {
+      sockaddr any;
+      sockaddr_in v4;
+      sockaddr_in6 v6;
+    } sa{};
     socklen_t len = 0;
     void set(const std::optional<Endpoint>& e) noexcept;
     bool matches(const sockaddr_storage& from) const noexcept;
   };
+  // Per-packet state first, configuration (cold) last.
   struct LegState {
-    LegConfig cfg;
     std::array<SocketTag, 2> tags{};
     // Non-ICE legs: where media goes and what source is accepted, per component.
     // ICE legs: rtp mirrors agent.selected() (RTCP is muxed).
@@ -140,6 +153,7 @@ class Session {
     bool rtp_latched = false, rtcp_latched = false;
     LegStats stats;
     rtp::StreamStats stream;
+    LegConfig cfg;
     ice::Output ice_out;  // reused to keep allocations off the STUN path
   };
 

@@ -28,27 +28,38 @@ enum class Drop : std::uint8_t {
 inline constexpr std::size_t kDropReasons = 9;
 constexpr std::string_view to_string(Drop d) noexcept {
   switch (d) {
-    case Drop::wrong_source: return "wrong-source";
-    case Drop::malformed: return "malformed";
-    case Drop::no_destination: return "no-destination";
-    case Drop::stun_unhandled: return "stun-unhandled";
-    case Drop::dtls_unhandled: return "dtls-unhandled";
-    case Drop::unknown_protocol: return "unknown-protocol";
-    case Drop::truncated: return "truncated";
-    case Drop::transform_failed: return "transform-failed";
-    case Drop::send_failed: return "send-failed";
+    case Drop::wrong_source:
+      return "wrong-source";
+    case Drop::malformed:
+      return "malformed";
+    case Drop::no_destination:
+      return "no-destination";
+    case Drop::stun_unhandled:
+      return "stun-unhandled";
+    case Drop::dtls_unhandled:
+      return "dtls-unhandled";
+    case Drop::unknown_protocol:
+      return "unknown-protocol";
+    case Drop::truncated:
+      return "truncated";
+    case Drop::transform_failed:
+      return "transform-failed";
+    case Drop::send_failed:
+      return "send-failed";
   }
   return "unknown";
 }
 
 struct LegStats {
-  std::uint64_t packets_in = 0;   // accepted and forwarded towards the other leg
+  std::uint64_t packets_in = 0;  // valid media from the accepted source (wire bytes below)
   std::uint64_t bytes_in = 0;
   std::uint64_t packets_out = 0;  // sent from this leg's sockets to its remote
   std::uint64_t bytes_out = 0;
-  std::uint64_t rtcp_in = 0;      // of packets_in, RTCP
-  std::uint64_t stun_in = 0;      // STUN handed to the ICE agent
-  std::uint64_t stun_out = 0;     // agent transmits sent
+  std::uint64_t rtcp_in = 0;   // of packets_in, RTCP
+  std::uint64_t stun_in = 0;   // STUN handed to the ICE agent
+  std::uint64_t stun_out = 0;  // agent transmits sent
+  // Datagrams that arrived on this leg and were not forwarded, by reason (a send that fails
+  // on the other leg's socket is counted here too: it is this leg's media that was lost).
   std::array<std::uint64_t, kDropReasons> dropped{};
   std::optional<Clock::time_point> first_packet;  // first accepted media packet
   std::optional<Clock::time_point> last_packet;

@@ -82,7 +82,7 @@ void Worker::run() {
         commands = true;
         continue;
       }
-      on_readable(*static_cast<const Session::SocketTag*>(evs[i].data.ptr), t);
+      on_readable(*static_cast<const Session::SocketTag*>(evs[i].data.ptr));
     }
     run_timers(t);
     // After the event batch: a destroyed session's tags must not be referenced any more.
@@ -92,11 +92,14 @@ void Worker::run() {
   sessions_.clear();
 }
 
-void Worker::on_readable(const Session::SocketTag& tag, Clock::time_point now) {
+void Worker::on_readable(const Session::SocketTag& tag) {
   const std::size_t b = opts_.batch;
   for (std::size_t i = 0; i < b; ++i) recv_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
   const int n = ::recvmmsg(tag.fd, recv_.data(), static_cast<unsigned>(b), MSG_DONTWAIT, nullptr);
   if (n <= 0) return;  // EAGAIN (another reader took it) or a transient error: nothing to do
+  // Arrival time per read, not per epoll round: the jitter estimate (RFC 3550 A.8) is only as
+  // good as this timestamp, and a round can take long under load.
+  const auto now = this->now();
   Session& s = *tag.session;
   std::size_t out = 0;
   for (int i = 0; i < n; ++i) {
@@ -114,7 +117,7 @@ void Worker::on_readable(const Session::SocketTag& tag, Clock::time_point now) {
     send_iov_[out] = {slot.data(), o.len};
     auto& m = send_[out].msg_hdr;
     m = {};
-    m.msg_name = const_cast<sockaddr_storage*>(o.to);
+    m.msg_name = const_cast<sockaddr*>(o.to);
     m.msg_namelen = o.to_len;
     m.msg_iov = &send_iov_[out];
     m.msg_iovlen = 1;
@@ -216,8 +219,8 @@ void Worker::create(SessionConfig config, Clock::time_point now) {
 void Worker::destroy(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
-    pending_events_.push_back(MediaEvent{EventKind::session_closed, id, std::nullopt,
-                                         std::nullopt, "no such session", std::nullopt});
+    pending_events_.push_back(MediaEvent{EventKind::session_closed, id, std::nullopt, std::nullopt,
+                                         "no such session", std::nullopt});
     return;
   }
   it->second->for_each_socket(

@@ -71,7 +71,7 @@ class Worker {
   void run();
   Clock::time_point now() const { return opts_.now ? opts_.now() : Clock::now(); }
   int epoll_timeout_ms(Clock::time_point now) const;
-  void on_readable(const Session::SocketTag& tag, Clock::time_point now);
+  void on_readable(const Session::SocketTag& tag);
   void send_batch(std::size_t n, const Session::SocketTag& tag);
   void process_commands(Clock::time_point now);
   void create(SessionConfig config, Clock::time_point now);

@@ -27,15 +27,24 @@ void put32(std::span<std::byte> b, std::size_t i, std::uint32_t v) noexcept {
 
 std::string_view to_string(Errc e) noexcept {
   switch (e) {
-    case Errc::too_short: return "too short";
-    case Errc::bad_version: return "version is not 2";
-    case Errc::csrc_truncated: return "CSRC list truncated";
-    case Errc::extension_truncated: return "header extension truncated";
-    case Errc::bad_padding: return "bad padding count";
-    case Errc::rtcp_bad_length: return "RTCP length past end of datagram";
-    case Errc::rtcp_bad_type: return "RTCP packet type out of range";
-    case Errc::rtcp_first_not_report: return "compound RTCP does not start with SR/RR";
-    case Errc::rtcp_padding_not_last: return "RTCP padding before the last packet";
+    case Errc::too_short:
+      return "too short";
+    case Errc::bad_version:
+      return "version is not 2";
+    case Errc::csrc_truncated:
+      return "CSRC list truncated";
+    case Errc::extension_truncated:
+      return "header extension truncated";
+    case Errc::bad_padding:
+      return "bad padding count";
+    case Errc::rtcp_bad_length:
+      return "RTCP length past end of datagram";
+    case Errc::rtcp_bad_type:
+      return "RTCP packet type out of range";
+    case Errc::rtcp_first_not_report:
+      return "compound RTCP does not start with SR/RR";
+    case Errc::rtcp_padding_not_last:
+      return "RTCP padding before the last packet";
   }
   return "unknown";
 }
@@ -45,9 +54,8 @@ bool operator==(const RtpHeader& a, const RtpHeader& b) noexcept {
          a.sequence == b.sequence && a.timestamp == b.timestamp && a.ssrc == b.ssrc &&
          a.csrc_count == b.csrc_count && a.csrc == b.csrc && a.extension == b.extension &&
          a.extension_profile == b.extension_profile &&
-         std::ranges::equal(a.extension_data, b.extension_data) &&
-         a.header_size == b.header_size && a.payload_size == b.payload_size &&
-         a.padding_size == b.padding_size;
+         std::ranges::equal(a.extension_data, b.extension_data) && a.header_size == b.header_size &&
+         a.payload_size == b.payload_size && a.padding_size == b.padding_size;
 }
 
 Expected<RtpHeader, ParseError> parse_rtp_header(std::span<const std::byte> p) noexcept {

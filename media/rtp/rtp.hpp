@@ -14,13 +14,13 @@
 namespace icegate::media::rtp {
 
 enum class Errc : std::uint8_t {
-  too_short,            // fewer bytes than the next field needs
-  bad_version,          // V != 2
-  csrc_truncated,       // CC says more CSRCs than the packet holds
-  extension_truncated,  // X set but the extension header or its words run past the end
-  bad_padding,          // P set but the last octet is 0 or larger than the payload
-  rtcp_bad_length,      // an RTCP length field runs past the end of the datagram
-  rtcp_bad_type,        // packet type outside 192..223 (RFC 5761 §4 reserves that range)
+  too_short,              // fewer bytes than the next field needs
+  bad_version,            // V != 2
+  csrc_truncated,         // CC says more CSRCs than the packet holds
+  extension_truncated,    // X set but the extension header or its words run past the end
+  bad_padding,            // P set but the last octet is 0 or larger than the payload
+  rtcp_bad_length,        // an RTCP length field runs past the end of the datagram
+  rtcp_bad_type,          // packet type outside 192..223 (RFC 5761 §4 reserves that range)
   rtcp_first_not_report,  // compound does not start with SR or RR (RFC 3550 §6.1)
   rtcp_padding_not_last,  // only the last packet of a compound may be padded (RFC 3550 §6.4.1)
 };
@@ -50,9 +50,9 @@ struct RtpHeader {
   std::uint16_t extension_profile = 0;
   std::span<const std::byte> extension_data;  // 4 * length bytes, inside the parsed buffer
 
-  std::size_t header_size = 0;   // fixed header + CSRCs + extension
-  std::size_t payload_size = 0;  // after the header, without padding
-  std::uint8_t padding_size = 0; // including the count octet itself; 0 when P is clear
+  std::size_t header_size = 0;    // fixed header + CSRCs + extension
+  std::size_t payload_size = 0;   // after the header, without padding
+  std::uint8_t padding_size = 0;  // including the count octet itself; 0 when P is clear
 
   friend bool operator==(const RtpHeader& a, const RtpHeader& b) noexcept;
 };

@@ -76,8 +76,8 @@ void JitterEstimator::update(std::uint32_t rtp_timestamp, std::uint32_t arrival)
     have_transit_ = true;
     return;
   }
-  const std::uint32_t d = static_cast<std::uint32_t>(std::abs(
-      static_cast<std::int64_t>(transit) - static_cast<std::int64_t>(transit_)));
+  const std::uint32_t d = static_cast<std::uint32_t>(
+      std::abs(static_cast<std::int64_t>(transit) - static_cast<std::int64_t>(transit_)));
   transit_ = transit;
   // J(i) = J(i-1) + (|D| - J(i-1)) / 16, scaled by 16 (A.8 integer form). Saturate absurd
   // differences (hostile timestamps) so the estimate cannot wrap.

@@ -7,10 +7,11 @@
 
 namespace icegate::media::srtp {
 
-SrtpKey::~SrtpKey() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+SrtpKey::~SrtpKey() {
+  OPENSSL_cleanse(bytes_.data(), bytes_.size());
+}
 
-Expected<SrtpKey, std::string> SrtpKey::make(SrtpProfile profile,
-                                             std::span<const std::uint8_t> key,
+Expected<SrtpKey, std::string> SrtpKey::make(SrtpProfile profile, std::span<const std::uint8_t> key,
                                              std::span<const std::uint8_t> salt) {
   const auto& pi = info(profile);
   if (key.size() != pi.key_len || salt.size() != pi.salt_len) {

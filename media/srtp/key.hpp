@@ -15,7 +15,8 @@ namespace icegate::media::srtp {
 
 class SrtpKey {
  public:
-  static constexpr std::size_t kMaxLen = 46;  // AES-256 key + 14-byte salt: the largest libsrtp takes
+  static constexpr std::size_t kMaxLen =
+      46;  // AES-256 key + 14-byte salt: the largest libsrtp takes
 
   SrtpKey() = default;
   SrtpKey(const SrtpKey&) = default;
@@ -23,8 +24,7 @@ class SrtpKey {
   ~SrtpKey();
 
   // Fails when the lengths do not match the profile.
-  static Expected<SrtpKey, std::string> make(SrtpProfile profile,
-                                             std::span<const std::uint8_t> key,
+  static Expected<SrtpKey, std::string> make(SrtpProfile profile, std::span<const std::uint8_t> key,
                                              std::span<const std::uint8_t> salt);
   // key||salt in one span, as carried by SDES inline: and as libsrtp wants it.
   static Expected<SrtpKey, std::string> from_master(SrtpProfile profile,

@@ -9,7 +9,9 @@
 namespace icegate::media::srtp {
 namespace {
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -183,7 +185,10 @@ std::string format_sdes_crypto(const SdesCrypto& c) {
   out += info(c.key.profile()).sdes_name;
   out += " inline:";
   out += base64_encode(c.key.master());
-  if (c.lifetime) out += "|" + format_lifetime(*c.lifetime);
+  if (c.lifetime) {
+    out += '|';
+    out += format_lifetime(*c.lifetime);
+  }
   for (const auto& p : c.session_params) {
     out += ' ';
     out += p;

@@ -23,10 +23,10 @@
 namespace icegate::media::srtp {
 
 struct SdesCrypto {
-  std::uint32_t tag = 1;                   // RFC 4568 §9.1: 1*9DIGIT
-  SrtpKey key;                             // suite, master key and salt
-  std::optional<std::uint64_t> lifetime;   // packets under this key ("2^31" or decimal)
-  std::vector<std::string> session_params; // kept verbatim, in order
+  std::uint32_t tag = 1;                    // RFC 4568 §9.1: 1*9DIGIT
+  SrtpKey key;                              // suite, master key and salt
+  std::optional<std::uint64_t> lifetime;    // packets under this key ("2^31" or decimal)
+  std::vector<std::string> session_params;  // kept verbatim, in order
 
   friend bool operator==(const SdesCrypto&, const SdesCrypto&) = default;
 };

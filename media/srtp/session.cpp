@@ -13,17 +13,23 @@ namespace {
 constexpr std::size_t kRtpHeader = 12;  // RFC 3550 §5.1 fixed header
 constexpr std::size_t kRtcpHeader = 8;  // RFC 3550 §6.4.1: header + sender SSRC
 
-std::string status_text(srtp_err_status_t s) { return "libsrtp error " + std::to_string(s); }
+std::string status_text(srtp_err_status_t s) {
+  return "libsrtp error " + std::to_string(s);
+}
 
 SrtpError map_status(srtp_err_status_t s) noexcept {
   switch (s) {
-    case srtp_err_status_auth_fail: return SrtpError::auth_failed;
+    case srtp_err_status_auth_fail:
+      return SrtpError::auth_failed;
     case srtp_err_status_replay_fail:
-    case srtp_err_status_replay_old: return SrtpError::replay;
+    case srtp_err_status_replay_old:
+      return SrtpError::replay;
     case srtp_err_status_bad_param:
     case srtp_err_status_parse_err:
-    case srtp_err_status_no_ctx: return SrtpError::malformed;
-    default: return SrtpError::internal;
+    case srtp_err_status_no_ctx:
+      return SrtpError::malformed;
+    default:
+      return SrtpError::internal;
   }
 }
 
@@ -86,9 +92,13 @@ std::optional<std::string> ensure_libsrtp() {
   return std::nullopt;
 }
 
-std::string_view libsrtp_version() { return srtp_get_version_string(); }
+std::string_view libsrtp_version() {
+  return srtp_get_version_string();
+}
 
-void detail::SrtpCtxDeleter::operator()(srtp_ctx_t_* ctx) const noexcept { srtp_dealloc(ctx); }
+void detail::SrtpCtxDeleter::operator()(srtp_ctx_t_* ctx) const noexcept {
+  srtp_dealloc(ctx);
+}
 
 Expected<SrtpSender, std::string> SrtpSender::create(const SrtpKey& key,
                                                      const SrtpOptions& options) {

@@ -33,11 +33,16 @@ enum class SrtpError : std::uint8_t {
 
 constexpr std::string_view to_string(SrtpError e) noexcept {
   switch (e) {
-    case SrtpError::auth_failed: return "auth-failed";
-    case SrtpError::replay: return "replay";
-    case SrtpError::malformed: return "malformed";
-    case SrtpError::no_room: return "no-room";
-    case SrtpError::internal: break;
+    case SrtpError::auth_failed:
+      return "auth-failed";
+    case SrtpError::replay:
+      return "replay";
+    case SrtpError::malformed:
+      return "malformed";
+    case SrtpError::no_room:
+      return "no-room";
+    case SrtpError::internal:
+      break;
   }
   return "internal";
 }

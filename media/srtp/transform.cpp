@@ -4,11 +4,21 @@ namespace icegate::media::srtp {
 
 void SrtpDropCounters::count(SrtpError e) noexcept {
   switch (e) {
-    case SrtpError::auth_failed: ++auth_failed; return;
-    case SrtpError::replay: ++replay; return;
-    case SrtpError::malformed: ++malformed; return;
-    case SrtpError::no_room: ++no_room; return;
-    case SrtpError::internal: ++internal; return;
+    case SrtpError::auth_failed:
+      ++auth_failed;
+      return;
+    case SrtpError::replay:
+      ++replay;
+      return;
+    case SrtpError::malformed:
+      ++malformed;
+      return;
+    case SrtpError::no_room:
+      ++no_room;
+      return;
+    case SrtpError::internal:
+      ++internal;
+      return;
   }
 }
 

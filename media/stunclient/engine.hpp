@@ -40,8 +40,8 @@ class Engine {
   // engine (not STUN, unknown transaction) is dropped and counted.
   virtual void on_datagram(std::size_t socket, std::span<const std::byte> bytes,
                            const Endpoint& from, TimePoint now) = 0;
-  // A socket reported an error (ECONNREFUSED after an ICMP port unreachable on a connected
-  // socket, ENETUNREACH, ...). `what` is the errno text for reports.
+  // A socket reported an error: an errno value (ECONNREFUSED after an ICMP port unreachable on
+  // a connected socket, ENETUNREACH, ...).
   virtual void on_socket_error(std::size_t socket, int error, TimePoint now) = 0;
   // When poll() must be called again at the latest; nullopt once the engine has finished.
   virtual std::optional<TimePoint> next_wakeup() const = 0;

@@ -288,7 +288,6 @@ std::vector<Outgoing> TurnClient::poll(TimePoint now) {
 void TurnClient::on_datagram(std::size_t socket, std::span<const std::byte> bytes,
                              const Endpoint& from, TimePoint now) {
   if (socket == 1 && step_ == Step::send && stun::as_text(bytes) == payload_) {
-    peer_got_ = true;
     peer_seen_from_ = from;
     const bool from_relay = report_.relayed && from == *report_.relayed;
     step("send indication -> peer", true, now - phase_start_,

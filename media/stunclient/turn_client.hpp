@@ -76,7 +76,6 @@ class TurnClient final : public Engine {
   TimePoint phase_start_{};
   TimePoint next_send_{};
   TimePoint phase_deadline_{};
-  bool peer_got_ = false;
   bool punch_pending_ = false;
   Endpoint peer_seen_from_;
   std::string payload_, reply_;

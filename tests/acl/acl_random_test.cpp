@@ -2,8 +2,10 @@
 // run checks the same cases), and direct tests of the prefix trie under it.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <random>
+#include <unordered_map>
 
 #include "acl/acl.hpp"
 #include "acl/prefix_trie.hpp"
@@ -57,7 +59,9 @@ TEST(AclRandom, MatchesReferenceMedium) {
   for (std::uint64_t seed = 1000; seed < 1040; ++seed) cross_check(seed, 50 + seed % 200, 1000);
 }
 
-TEST(AclRandom, MatchesReferenceLarge) { cross_check(7, 5000, 4000); }
+TEST(AclRandom, MatchesReferenceLarge) {
+  cross_check(7, 5000, 4000);
+}
 
 // Whitelist-only and blacklist-only ACLs take the other default path.
 TEST(AclRandom, MatchesReferenceSingleKind) {
@@ -87,7 +91,8 @@ TEST(AclRandom, MatchesReferenceSparse) {
   std::vector<Entry> entries;
   for (int i = 0; i < 2000; ++i) {
     const bool v6 = rng() % 2 == 0;
-    const unsigned len = v6 ? 16 + static_cast<unsigned>(rng() % 113) : 8 + static_cast<unsigned>(rng() % 25);
+    const unsigned len =
+        v6 ? 16 + static_cast<unsigned>(rng() % 113) : 8 + static_cast<unsigned>(rng() % 25);
     entries.push_back({Cidr(testing::random_address(rng, v6), len),
                        rng() % 2 == 0 ? ListKind::whitelist : ListKind::blacklist, ""});
   }
@@ -100,16 +105,68 @@ TEST(AclRandom, MatchesReferenceSparse) {
   }
 }
 
+// At scale (a larger root, more levels) against a second, independent reference: look every
+// prefix of the address up in a hash map, longest first. O(width) per probe instead of O(n).
+TEST(AclRandom, MatchesHashReferenceAtScale) {
+  std::mt19937_64 rng(2026);
+  AclBuilder b("scale");
+  for (int i = 0; i < 100'000; ++i) {
+    const bool v6 = rng() % 2 == 0;
+    // Lengths over the whole range, biased long as in real lists.
+    const unsigned width = v6 ? 128 : 32;
+    const unsigned len = rng() % 4 == 0 ? static_cast<unsigned>(rng() % (width + 1))
+                                        : width - static_cast<unsigned>(rng() % (width / 4));
+    b.add(Cidr(testing::random_address(rng, v6), len),
+          rng() % 3 == 0 ? ListKind::whitelist : ListKind::blacklist);
+  }
+  const auto acl = std::move(b).build();
+  struct CidrKey {
+    std::array<std::uint8_t, 16> bytes;
+    bool v4;
+    unsigned len;
+    bool operator==(const CidrKey&) const = default;
+  };
+  struct Hash {
+    std::size_t operator()(const CidrKey& k) const {
+      std::size_t h = k.len * 2 + (k.v4 ? 1 : 0);
+      for (auto x : k.bytes) h = (h ^ x) * 0x100000001b3ull;  // FNV-1a
+      return h;
+    }
+  };
+  // CIDR -> the entry the lookup must return for it.
+  std::unordered_map<CidrKey, const Entry*, Hash> by_cidr;
+  auto key = [](const Cidr& c) {
+    return CidrKey{c.network().bytes(), c.network().is_v4(), c.prefix_len()};
+  };
+  for (const Entry& e : acl->entries()) {
+    auto [it, fresh] = by_cidr.emplace(key(e.cidr), &e);
+    if (!fresh && e.kind == ListKind::whitelist) it->second = &e;  // whitelist wins the CIDR
+  }
+  int matched = 0;
+  for (const Address& probe : testing::probe_addresses(rng, acl->entries(), 10'000)) {
+    const Address a = probe.unmapped();
+    const Entry* want = nullptr;
+    for (int len = static_cast<int>(a.bit_width()); len >= 0 && want == nullptr; --len) {
+      auto it = by_cidr.find(key(Cidr(a, static_cast<unsigned>(len))));
+      if (it != by_cidr.end()) want = it->second;
+    }
+    const Decision got = acl->check(probe);
+    ASSERT_EQ(got.entry, want) << probe.to_string() << ": got " << got.explain();
+    matched += want != nullptr;
+  }
+  EXPECT_GT(matched, 5'000);
+}
+
 TEST(PrefixTrie, KeyBits) {
   const Key128 k{0x0123456789abcdefull, 0xfedcba9876543210ull};
   EXPECT_EQ(detail::key_bits(k, 0, 8), 0x01u);
   EXPECT_EQ(detail::key_bits(k, 4, 16), 0x1234u);
   EXPECT_EQ(detail::key_bits(k, 56, 8), 0xefu);
-  EXPECT_EQ(detail::key_bits(k, 60, 8), 0xffu);   // straddles: f | f
-  EXPECT_EQ(detail::key_bits(k, 62, 6), 0x3fu);   // 11 | 1111
-  EXPECT_EQ(detail::key_bits(k, 64, 6), 0x3fu);   // 111111
+  EXPECT_EQ(detail::key_bits(k, 60, 8), 0xffu);  // straddles: f | f
+  EXPECT_EQ(detail::key_bits(k, 62, 6), 0x3fu);  // 11 | 1111
+  EXPECT_EQ(detail::key_bits(k, 64, 6), 0x3fu);  // 111111
   EXPECT_EQ(detail::key_bits(k, 120, 8), 0x10u);
-  EXPECT_EQ(detail::key_bits(k, 124, 6), 0u);     // 0000 then zeros past bit 127
+  EXPECT_EQ(detail::key_bits(k, 124, 6), 0u);  // 0000 then zeros past bit 127
   EXPECT_EQ(detail::key_bits(Key128{0, 1}, 122, 6), 0x1u);
   EXPECT_EQ(detail::key_bits(Key128{0, 1}, 126, 6), 0x10u);  // 01 then 0000
   EXPECT_EQ(detail::key_bits(Key128{~0ull, 0}, 0, 32), 0xffffffffu);
@@ -130,9 +187,9 @@ TEST(PrefixTrie, MaskedAndCommonBits) {
 
 TEST(PrefixTrie, RejectsBrokenContract) {
   using P = detail::Prefix;
-  EXPECT_THROW(PrefixTrie({P{{0, 0}, 8, 0}}, 32), std::invalid_argument);            // kNone
-  EXPECT_THROW(PrefixTrie({P{{1ull << 40, 0}, 8, 1}}, 32), std::invalid_argument);   // host bits
-  EXPECT_THROW(PrefixTrie({P{{0, 0}, 33, 1}}, 32), std::invalid_argument);           // too long
+  EXPECT_THROW(PrefixTrie({P{{0, 0}, 8, 0}}, 32), std::invalid_argument);           // kNone
+  EXPECT_THROW(PrefixTrie({P{{1ull << 40, 0}, 8, 1}}, 32), std::invalid_argument);  // host bits
+  EXPECT_THROW(PrefixTrie({P{{0, 0}, 33, 1}}, 32), std::invalid_argument);          // too long
   EXPECT_THROW(PrefixTrie({P{{0, 0}, 8, 1}, P{{0, 0}, 8, 2}}, 32), std::invalid_argument);
   EXPECT_THROW(PrefixTrie({}, 0), std::invalid_argument);
   EXPECT_EQ(PrefixTrie({}, 128).lookup(Key128{1, 2}), PrefixTrie::kNone);
@@ -167,7 +224,8 @@ TEST(PrefixTrie, MatchesBruteForce) {
       }
       std::uint32_t want = PrefixTrie::kNone;
       for (int len = 128; len >= 0 && want == PrefixTrie::kNone; --len) {
-        auto it = ref.find({detail::masked(q, static_cast<unsigned>(len)), static_cast<unsigned>(len)});
+        auto it =
+            ref.find({detail::masked(q, static_cast<unsigned>(len)), static_cast<unsigned>(len)});
         if (it != ref.end()) want = it->second;
       }
       ASSERT_EQ(trie.lookup(q), want) << "seed " << seed << " probe " << i;

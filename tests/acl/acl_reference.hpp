@@ -40,8 +40,10 @@ inline Address randomize_host_bits(std::mt19937_64& rng, const Address& base, un
   auto b = base.bytes();
   for (unsigned i = from; i < base.bit_width(); ++i) {
     const auto bit = static_cast<std::uint8_t>(0x80u >> (i % 8));
-    if ((rng() & 1u) != 0) b[i / 8] |= bit;
-    else b[i / 8] &= static_cast<std::uint8_t>(~bit);
+    if ((rng() & 1u) != 0)
+      b[i / 8] |= bit;
+    else
+      b[i / 8] &= static_cast<std::uint8_t>(~bit);
   }
   if (base.is_v4()) return Address::v4(std::array<std::uint8_t, 4>{b[0], b[1], b[2], b[3]});
   return Address::v6(b);

@@ -26,7 +26,9 @@ std::shared_ptr<const Acl> make(std::initializer_list<Def> defs) {
   return std::move(b).build();
 }
 
-Address addr(std::string_view text) { return *Address::parse(text); }
+Address addr(std::string_view text) {
+  return *Address::parse(text);
+}
 
 constexpr auto W = ListKind::whitelist;
 constexpr auto B = ListKind::blacklist;
@@ -122,9 +124,8 @@ TEST(Acl, LongerBlacklistInsideWhitelistDenies) {
 TEST(Acl, SameCidrInBothListsResolvesToWhitelist) {
   for (bool whitelist_first : {true, false}) {
     SCOPED_TRACE(whitelist_first);
-    const auto acl = whitelist_first
-                         ? make({{"10.0.0.0/8", W, "w"}, {"10.0.0.0/8", B, "b"}})
-                         : make({{"10.0.0.0/8", B, "b"}, {"10.0.0.0/8", W, "w"}});
+    const auto acl = whitelist_first ? make({{"10.0.0.0/8", W, "w"}, {"10.0.0.0/8", B, "b"}})
+                                     : make({{"10.0.0.0/8", B, "b"}, {"10.0.0.0/8", W, "w"}});
     // Both entries stay visible (a config check may point at the dead blacklist entry).
     EXPECT_EQ(acl->size(), 2u);
     EXPECT_TRUE(acl->has_whitelist());
@@ -215,10 +216,10 @@ TEST(Acl, NestedChainOfEveryLength) {
     for (unsigned i = 0; i < top.bit_width(); ++i) {
       auto bytes = top.bytes();
       bytes[i / 8] ^= static_cast<std::uint8_t>(0x80u >> (i % 8));
-      const Address a = top.is_v4()
-                            ? Address::v4(std::array<std::uint8_t, 4>{bytes[0], bytes[1], bytes[2],
-                                                                      bytes[3]})
-                            : Address::v6(bytes);
+      const Address a =
+          top.is_v4()
+              ? Address::v4(std::array<std::uint8_t, 4>{bytes[0], bytes[1], bytes[2], bytes[3]})
+              : Address::v6(bytes);
       const Decision d = acl->check(a);
       ASSERT_NE(d.entry, nullptr) << i;
       EXPECT_EQ(d.entry->cidr.prefix_len(), i);

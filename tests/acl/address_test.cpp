@@ -45,17 +45,17 @@ TEST(Address, PrintsCanonicalIpv6) {
   const std::pair<const char*, const char*> cases[] = {
       {"2001:DB8:0:0:0:0:0:1", "2001:db8::1"},
       {"2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329"},
-      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},         // tie: the first run
-      {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},      // a single zero group stays
-      {"1:0:0:1:0:0:0:1", "1:0:0:1::1"},                     // the longest run, not the first
-      {"fe80:0:0:0:1:0:0:0", "fe80::1:0:0:0"},               // tie of 3 and 3
+      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},     // tie: the first run
+      {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},  // a single zero group stays
+      {"1:0:0:1:0:0:0:1", "1:0:0:1::1"},                 // the longest run, not the first
+      {"fe80:0:0:0:1:0:0:0", "fe80::1:0:0:0"},           // tie of 3 and 3
       {"0:0:0:0:0:0:0:0", "::"},
       {"0:0:0:0:0:0:0:1", "::1"},
       {"1:0:0:0:0:0:0:0", "1::"},
       {"0:0:1:0:0:0:0:0", "0:0:1::"},
-      {"::1:2", "::1:2"},                                    // not the deprecated "::0.1.0.2"
+      {"::1:2", "::1:2"},  // not the deprecated "::0.1.0.2"
       {"::0.1.0.2", "::1:2"},
-      {"::FFFF:0102:0304", "::ffff:1.2.3.4"},                // mapped: dotted tail
+      {"::FFFF:0102:0304", "::ffff:1.2.3.4"},  // mapped: dotted tail
       {"::ffff:10.1.2.3", "::ffff:10.1.2.3"},
       {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
   };
@@ -83,10 +83,21 @@ TEST(Address, RandomIpv6RoundTrips) {
 }
 
 TEST(Address, RejectsGarbage) {
-  const std::string_view bad[] = {"",        "1.2.3",         "1.2.3.4.5",      "256.1.1.1",
-                                  "01.2.3.4", " 1.2.3.4",     "1.2.3.4 ",       "::g",
-                                  "[::1]",   "fe80::1%eth0",  "1:2:3:4:5:6:7:8:9", "1::2::3",
-                                  "10.0.0.0/8", "localhost",  std::string_view("1.2.3.4\0x", 9)};
+  const std::string_view bad[] = {"",
+                                  "1.2.3",
+                                  "1.2.3.4.5",
+                                  "256.1.1.1",
+                                  "01.2.3.4",
+                                  " 1.2.3.4",
+                                  "1.2.3.4 ",
+                                  "::g",
+                                  "[::1]",
+                                  "fe80::1%eth0",
+                                  "1:2:3:4:5:6:7:8:9",
+                                  "1::2::3",
+                                  "10.0.0.0/8",
+                                  "localhost",
+                                  std::string_view("1.2.3.4\0x", 9)};
   for (auto text : bad) {
     auto a = Address::parse(text);
     EXPECT_FALSE(a.has_value()) << "\"" << text << "\" parsed as " << a->to_string();
@@ -125,7 +136,8 @@ TEST(Address, Unmapped) {
   EXPECT_EQ(m.unmapped(), parse("10.1.2.3"));
   EXPECT_TRUE(m.unmapped().is_v4());
   // Not mapped: returned unchanged.
-  for (auto t : {"10.1.2.3", "::10.1.2.3", "2001:db8::1", "::fffe:10.1.2.3", "0:0:0:0:1:ffff:a01:203"}) {
+  for (auto t :
+       {"10.1.2.3", "::10.1.2.3", "2001:db8::1", "::fffe:10.1.2.3", "0:0:0:0:1:ffff:a01:203"}) {
     const Address a = parse(t);
     EXPECT_FALSE(a.is_v4_mapped()) << t;
     EXPECT_EQ(a.unmapped(), a) << t;

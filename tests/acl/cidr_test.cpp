@@ -14,9 +14,13 @@ Cidr parse(std::string_view text) {
   return c ? *c : Cidr{};
 }
 
-Address addr(std::string_view text) { return *Address::parse(text); }
+Address addr(std::string_view text) {
+  return *Address::parse(text);
+}
 
-std::uint32_t v4_mask(unsigned len) { return len == 0 ? 0 : ~std::uint32_t{0} << (32 - len); }
+std::uint32_t v4_mask(unsigned len) {
+  return len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
+}
 
 TEST(Cidr, EveryIpv4PrefixLength) {
   for (unsigned len = 0; len <= 32; ++len) {

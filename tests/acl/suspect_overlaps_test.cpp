@@ -69,10 +69,10 @@ TEST(SuspectOverlaps, FamiliesDoNotOverlap) {
 TEST(SuspectOverlaps, EveryEnclosingWhitelistIsReported) {
   const auto acl = make({{"10.0.0.0/8", W},
                          {"10.1.0.0/16", W},
-                         {"10.1.2.0/24", B},   // inside both whitelists
-                         {"10.2.0.0/24", B},   // inside the /8 only
-                         {"10.1.2.128/25", W}, // more specific than the /24 blacklist: fine
-                         {"10.1.2.130", B},    // inside all three whitelists
+                         {"10.1.2.0/24", B},    // inside both whitelists
+                         {"10.2.0.0/24", B},    // inside the /8 only
+                         {"10.1.2.128/25", W},  // more specific than the /24 blacklist: fine
+                         {"10.1.2.130", B},     // inside all three whitelists
                          {"11.0.0.0/8", B}});
   EXPECT_EQ(pairs(*acl), (std::set<Pair>{{"10.0.0.0/8", "10.1.2.0/24"},
                                          {"10.1.0.0/16", "10.1.2.0/24"},

@@ -46,9 +46,9 @@ void rtcp_round_trip(std::span<const std::byte> in, bool reduced_size) {
   }
   check(end == in.size());
   std::vector<std::pair<std::size_t, RtcpHeader>> again_packets;
-  const auto again = walk_rtcp_compound(out, reduced_size, [&](std::size_t off, const RtcpHeader& h) {
-    again_packets.emplace_back(off, h);
-  });
+  const auto again = walk_rtcp_compound(
+      out, reduced_size,
+      [&](std::size_t off, const RtcpHeader& h) { again_packets.emplace_back(off, h); });
   check(again.has_value() && again->packets == info->packets &&
         again->first_type == info->first_type && again->sender_ssrc == info->sender_ssrc &&
         again->has_bye == info->has_bye && again_packets == packets);

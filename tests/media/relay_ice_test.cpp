@@ -17,10 +17,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Datagram;
-using testing::Peer;
 using testing::is_media;
 using testing::is_stun;
 using testing::loopback;
+using testing::Peer;
 using testing::rtp_packet;
 using testing::seq_of;
 using testing::stats_of;

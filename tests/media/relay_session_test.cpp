@@ -14,15 +14,17 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Datagram;
-using testing::Peer;
 using testing::loopback;
+using testing::Peer;
 using testing::rtcp_rr;
 using testing::rtp_packet;
 using testing::seq_of;
 using testing::stats_of;
 using testing::wait_event;
 
-ports::UdpSocket bind_local() { return std::move(ports::UdpSocket::bind(loopback()).value()); }
+ports::UdpSocket bind_local() {
+  return std::move(ports::UdpSocket::bind(loopback()).value());
+}
 
 // A leg on one muxed socket; returns its local address through `local`.
 LegConfig mux_leg(Endpoint& local, std::optional<Endpoint> remote, bool latching = false) {
@@ -39,7 +41,7 @@ LegConfig mux_leg(Endpoint& local, std::optional<Endpoint> remote, bool latching
 class RelayTest : public ::testing::Test {
  protected:
   Relay relay{RelayConfig{2, 32, {}}};
-  Peer pa, pb, pc;       // leg A's peer, leg B's peer, a third party
+  Peer pa, pb, pc;  // leg A's peer, leg B's peer, a third party
   Endpoint a_local, b_local;
 
   void start(SessionConfig cfg) {
@@ -262,6 +264,11 @@ TEST_F(RelayTest, UpdateMovesTheRemoteAndDropsTheOldOne) {
   LegUpdate u;
   u.remote_rtp = pb2.local();
   ASSERT_TRUE(relay.update(10, Leg::b, std::move(u)));
+  // Commands run in order on the worker: the stats reply shows the update is in place.
+  auto applied = stats_of(relay, 10);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied->legs[1].remote_rtp, pb2.local());
+  EXPECT_EQ(applied->legs[1].remote_rtcp, pb2.local());  // muxed
   ASSERT_TRUE(pa.send(a_local, rtp_packet(1)));
   auto got = pb2.recv();
   ASSERT_TRUE(got) << "media did not move to the new remote";

@@ -48,16 +48,17 @@ class Peer {
     std::vector<std::byte> buf(2048);
     sockaddr_storage ss{};
     socklen_t sl = sizeof ss;
-    const auto n = ::recvfrom(sock_.fd(), buf.data(), buf.size(), 0,
-                              reinterpret_cast<sockaddr*>(&ss), &sl);
+    const auto n =
+        ::recvfrom(sock_.fd(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss), &sl);
     if (n < 0) return std::nullopt;
     buf.resize(static_cast<std::size_t>(n));
     return Datagram{std::move(buf), *Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), sl)};
   }
 
   // The next datagram that satisfies `pred`, skipping others, within `timeout` overall.
-  std::optional<Datagram> recv_until(const std::function<bool(const Datagram&)>& pred,
-                                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) const {
+  std::optional<Datagram> recv_until(
+      const std::function<bool(const Datagram&)>& pred,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5)) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,11 +86,17 @@ inline std::vector<std::byte> rtp_packet(std::uint16_t seq, std::uint32_t ssrc =
                                          std::size_t payload = 160, std::uint8_t fill = 0xd5) {
   std::vector<std::byte> p(12 + payload, std::byte{fill});
   const std::uint32_t ts = seq * 160u;
-  const std::uint8_t h[12] = {0x80, 0x00, static_cast<std::uint8_t>(seq >> 8),
-                              static_cast<std::uint8_t>(seq),  static_cast<std::uint8_t>(ts >> 24),
-                              static_cast<std::uint8_t>(ts >> 16), static_cast<std::uint8_t>(ts >> 8),
-                              static_cast<std::uint8_t>(ts),  static_cast<std::uint8_t>(ssrc >> 24),
-                              static_cast<std::uint8_t>(ssrc >> 16), static_cast<std::uint8_t>(ssrc >> 8),
+  const std::uint8_t h[12] = {0x80,
+                              0x00,
+                              static_cast<std::uint8_t>(seq >> 8),
+                              static_cast<std::uint8_t>(seq),
+                              static_cast<std::uint8_t>(ts >> 24),
+                              static_cast<std::uint8_t>(ts >> 16),
+                              static_cast<std::uint8_t>(ts >> 8),
+                              static_cast<std::uint8_t>(ts),
+                              static_cast<std::uint8_t>(ssrc >> 24),
+                              static_cast<std::uint8_t>(ssrc >> 16),
+                              static_cast<std::uint8_t>(ssrc >> 8),
                               static_cast<std::uint8_t>(ssrc)};
   for (int i = 0; i < 12; ++i) p[static_cast<std::size_t>(i)] = std::byte{h[i]};
   return p;
@@ -108,9 +115,9 @@ inline std::uint16_t seq_of(const Datagram& d) {
 }
 
 // Drains relay events until one of `kind` for `session` arrives (others are kept in `seen`).
-inline std::optional<MediaEvent> wait_event(relay::Relay& r, EventKind kind, SessionId session,
-                                            std::vector<MediaEvent>* seen = nullptr,
-                                            std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+inline std::optional<MediaEvent> wait_event(
+    relay::Relay& r, EventKind kind, SessionId session, std::vector<MediaEvent>* seen = nullptr,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     for (auto& e : r.drain_events()) {

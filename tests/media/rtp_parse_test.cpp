@@ -36,7 +36,7 @@ TEST(RtpParse, FixedHeaderFields) {
 }
 
 TEST(RtpParse, MarkerPayloadTypeAndCsrcs) {
-  auto p = bytes({0x82, 0xe0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // CC=2, M=1, PT=96
+  auto p = bytes({0x82, 0xe0, 0,    1,    0,    0,    0,    2,    0, 0, 0, 3,  // CC=2, M=1, PT=96
                   0xaa, 0xbb, 0xcc, 0xdd, 0x11, 0x22, 0x33, 0x44, 9});
   auto h = parse_rtp(p);
   ASSERT_TRUE(h);
@@ -51,8 +51,8 @@ TEST(RtpParse, MarkerPayloadTypeAndCsrcs) {
 
 TEST(RtpParse, HeaderExtension) {
   // X=1, profile 0xBEDE (RFC 8285 one-byte), 1 word of extension data.
-  auto p = bytes({0x90, 0x08, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0x00, 0x01, 0x10, 0xff,
-                  0, 0, 7, 7});
+  auto p = bytes(
+      {0x90, 0x08, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0x00, 0x01, 0x10, 0xff, 0, 0, 7, 7});
   auto h = parse_rtp(p);
   ASSERT_TRUE(h);
   EXPECT_TRUE(h->extension);
@@ -103,7 +103,8 @@ TEST(RtpParse, ErrorsSayWhatAndWhere) {
        12},
       {"X without ext header", bytes({0x90, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe}),
        Errc::extension_truncated, 12},
-      {"ext words past end", bytes({0x90, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 2, 1, 2, 3, 4}),
+      {"ext words past end",
+       bytes({0x90, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 2, 1, 2, 3, 4}),
        Errc::extension_truncated, 14},
       {"padding count 0", bytes({0xa0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 1, 0}), Errc::bad_padding,
        13},
@@ -120,8 +121,8 @@ TEST(RtpParse, ErrorsSayWhatAndWhere) {
 }
 
 TEST(RtpSerialise, RoundTripWithCsrcAndExtension) {
-  auto p = bytes({0x92, 0xe0, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, 0, 0, 0, 2, 0x10,
-                  0x00, 0x00, 0x02, 1, 2, 3, 4, 5, 6, 7, 8, 42});
+  auto p = bytes({0x92, 0xe0, 0xff, 0xff, 1,    2,    3,    4, 5, 6, 7, 8, 0, 0, 0, 1, 0,
+                  0,    0,    2,    0x10, 0x00, 0x00, 0x02, 1, 2, 3, 4, 5, 6, 7, 8, 42});
   auto h = parse_rtp(p);
   ASSERT_TRUE(h);
   std::vector<std::byte> out(rtp_header_size(*h));
@@ -151,17 +152,16 @@ TEST(RtpSerialise, RefusesWhatCannotBeEncoded) {
 
 // SR with no report blocks (28 bytes) + SDES with one CNAME chunk (12 bytes).
 std::vector<std::byte> sr_sdes() {
-  return bytes({0x80, 200, 0, 6, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                0, 0, 0, 0, 0, 0, 0, 0,  //
+  return bytes({0x80, 200, 0, 6, 0x11, 0x22, 0x33, 0x44, 0, 0, 0,   0, 0, 0,
+                0,    0,   0, 0, 0,    0,    0,    0,    0, 0, 0,   0, 0, 0,  //
                 0x81, 202, 0, 2, 0x11, 0x22, 0x33, 0x44, 1, 1, 'x', 0});
 }
 
 TEST(RtcpParse, CompoundWalk) {
   const auto p = sr_sdes();
   std::vector<std::uint8_t> types;
-  auto info = walk_rtcp_compound(p, false, [&](std::size_t, const RtcpHeader& h) {
-    types.push_back(h.packet_type);
-  });
+  auto info = walk_rtcp_compound(
+      p, false, [&](std::size_t, const RtcpHeader& h) { types.push_back(h.packet_type); });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->packets, 2u);
   EXPECT_EQ(info->first_type, kRtcpSr);

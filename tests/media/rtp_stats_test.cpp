@@ -98,7 +98,8 @@ TEST(StreamStats, ArrivalUnitsAndJitterInTime) {
   const auto t0 = StreamStats::Clock::time_point{} + 1h;
   // 20 ms packets arriving 0 or 10 ms late alternately: |D| = 80 units = 10 ms.
   for (std::uint32_t i = 0; i < 400; ++i) {
-    s.on_packet(0x1234, static_cast<std::uint16_t>(i), i * 160, t0 + i * 20ms + (i % 2 ? 10ms : 0ms));
+    s.on_packet(0x1234, static_cast<std::uint16_t>(i), i * 160,
+                t0 + i * 20ms + (i % 2 ? 10ms : 0ms));
   }
   EXPECT_NEAR(static_cast<double>(s.jitter().count()), 10'000.0, 200.0);
   EXPECT_EQ(s.sequence().lost(), 0);

@@ -108,9 +108,12 @@ TEST(SdesCryptoTest, RefusesWhatItCannotHonourAndSaysWhere) {
 }
 
 TEST(Base64Test, MatchesRfc4648Vectors) {
-  const std::pair<std::string, std::string> v[] = {{"", ""},         {"f", "Zg=="},
-                                                   {"fo", "Zm8="},   {"foo", "Zm9v"},
-                                                   {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  const std::pair<std::string, std::string> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
                                                    {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, enc] : v) {
     const std::vector<std::uint8_t> bytes(plain.begin(), plain.end());

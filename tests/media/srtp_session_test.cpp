@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <thread>
-#include <atomic>
 #include <vector>
 
 #include "media/srtp/session.hpp"

@@ -119,8 +119,8 @@ TEST(SrtpRfc3711, B2AesCmKeystream) {
 }
 
 TEST(SrtpRfc3711, B3KeyDerivation) {
-  const auto k = derive(hex("E1F97A0D3E018BE0D64FA32C06DE4139"),
-                        hex("0EC675AD498AFEEBB6960B3AABE6"), false);
+  const auto k =
+      derive(hex("E1F97A0D3E018BE0D64FA32C06DE4139"), hex("0EC675AD498AFEEBB6960B3AABE6"), false);
   EXPECT_EQ(k.enc, hex("C61E7A93744F39EE10734AFE3FF7A087"));
   EXPECT_EQ(k.salt, hex("30CBBC08863D8C85D49DB34A9AE1"));
   EXPECT_EQ(k.auth, hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
@@ -132,7 +132,9 @@ TEST(SrtpRfc3711, B3KeyDerivation) {
 const Bytes kMasterKey = hex("E1F97A0D3E018BE0D64FA32C06DE4139");
 const Bytes kMasterSalt = hex("0EC675AD498AFEEBB6960B3AABE6");
 
-SrtpKey cm_key(SrtpProfile p) { return *SrtpKey::make(p, kMasterKey, kMasterSalt); }
+SrtpKey cm_key(SrtpProfile p) {
+  return *SrtpKey::make(p, kMasterKey, kMasterSalt);
+}
 
 std::vector<std::byte> to_buffer(const Bytes& b, std::size_t room) {
   std::vector<std::byte> out(b.size() + room);
@@ -147,9 +149,17 @@ Bytes from_buffer(const std::vector<std::byte>& b, std::size_t len) {
 }
 
 Bytes make_rtp(std::uint16_t seq, std::uint32_t ssrc, std::size_t payload_len) {
-  Bytes p{0x80, 0x00, static_cast<std::uint8_t>(seq >> 8), static_cast<std::uint8_t>(seq),
-          0x00, 0x00, 0x12, 0x34, static_cast<std::uint8_t>(ssrc >> 24),
-          static_cast<std::uint8_t>(ssrc >> 16), static_cast<std::uint8_t>(ssrc >> 8),
+  Bytes p{0x80,
+          0x00,
+          static_cast<std::uint8_t>(seq >> 8),
+          static_cast<std::uint8_t>(seq),
+          0x00,
+          0x00,
+          0x12,
+          0x34,
+          static_cast<std::uint8_t>(ssrc >> 24),
+          static_cast<std::uint8_t>(ssrc >> 16),
+          static_cast<std::uint8_t>(ssrc >> 8),
           static_cast<std::uint8_t>(ssrc)};
   for (std::size_t i = 0; i < payload_len; ++i) p.push_back(static_cast<std::uint8_t>(i * 7 + seq));
   return p;
@@ -172,7 +182,8 @@ TEST_P(SrtpOracle, ProtectMatchesRfc3711AcrossSequenceWrap) {
     auto buf = to_buffer(plain, 64);
     auto len = tx->protect_rtp(buf, plain.size());
     ASSERT_TRUE(len) << to_string(len.error());
-    const auto expected = oracle_srtp(kMasterKey, kMasterSalt, plain, roc, info(profile).rtp_tag_len);
+    const auto expected =
+        oracle_srtp(kMasterKey, kMasterSalt, plain, roc, info(profile).rtp_tag_len);
     EXPECT_EQ(from_buffer(buf, *len), expected) << "seq " << seq << " roc " << roc;
     auto back = rx->unprotect_rtp(buf, *len);
     ASSERT_TRUE(back) << to_string(back.error());
@@ -189,9 +200,11 @@ INSTANTIATE_TEST_SUITE_P(CmProfiles, SrtpOracle,
 // libsrtp test/srtp_driver.c srtp_validate(): default policy (AES_CM_128_HMAC_SHA1_80).
 TEST(SrtpLibsrtpVectors, AesCm128HmacSha1_80ReferencePackets) {
   const Bytes rtp = hex("800f1234decafbadcafebabe abababababababababababababababab");
-  const Bytes srtp = hex("800f1234decafbadcafebabe 4e55dc4ce79978d88ca4d215949d2402 b78d6acc99ea179b8dbb");
+  const Bytes srtp =
+      hex("800f1234decafbadcafebabe 4e55dc4ce79978d88ca4d215949d2402 b78d6acc99ea179b8dbb");
   const Bytes rtcp = hex("81c8000bcafebabe abababababababababababababababab");
-  const Bytes srtcp = hex("81c8000bcafebabe 7128035be487b9bdbef89041f977a5a8 80000001 993e08cd54d6c1230798");
+  const Bytes srtcp =
+      hex("81c8000bcafebabe 7128035be487b9bdbef89041f977a5a8 80000001 993e08cd54d6c1230798");
   auto tx = SrtpSender::create(cm_key(SrtpProfile::aes_cm_128_hmac_sha1_80));
   auto rx = SrtpReceiver::create(cm_key(SrtpProfile::aes_cm_128_hmac_sha1_80));
   ASSERT_TRUE(tx && rx);
@@ -220,16 +233,17 @@ TEST(SrtpLibsrtpVectors, AesCm128HmacSha1_80ReferencePackets) {
 
 // libsrtp test/srtp_driver.c srtp_validate_gcm(): AEAD_AES_128_GCM (RFC 7714), test_key_gcm.
 TEST(SrtpLibsrtpVectors, AeadAes128GcmReferencePackets) {
-  const auto key = SrtpKey::from_master(
-      SrtpProfile::aead_aes_128_gcm,
-      hex("000102030405060708090a0b0c0d0e0f a0a1a2a3a4a5a6a7a8a9aaab"));
+  const auto key =
+      SrtpKey::from_master(SrtpProfile::aead_aes_128_gcm,
+                           hex("000102030405060708090a0b0c0d0e0f a0a1a2a3a4a5a6a7a8a9aaab"));
   ASSERT_TRUE(key);
   const Bytes rtp = hex("800f1234decafbadcafebabe abababababababababababababababab");
   const Bytes srtp = hex(
       "800f1234decafbadcafebabe c5002ede04cfdd2eb91159e0880aa06e d2976826f796b201df3131a127e8a392");
   const Bytes rtcp = hex("81c8000bcafebabe abababababababababababababababab");
-  const Bytes srtcp = hex(
-      "81c8000bcafebabe c98b8b5df0392a55852b6c21ac8e7025 c52c6fbea2b3b446ea31123ba88ce61e 80000001");
+  const Bytes srtcp =
+      hex("81c8000bcafebabe c98b8b5df0392a55852b6c21ac8e7025 c52c6fbea2b3b446ea31123ba88ce61e "
+          "80000001");
   auto tx = SrtpSender::create(*key);
   auto rx = SrtpReceiver::create(*key);
   ASSERT_TRUE(tx && rx);

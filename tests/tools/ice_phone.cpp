@@ -157,6 +157,12 @@ class Phone {
     tie_breaker_ = (std::uint64_t{rng_()} << 32) | rng_();
   }
 
+  ~Phone() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Phone(const Phone&) = delete;
+  Phone& operator=(const Phone&) = delete;
+
   int run() {
     fd_ = ::socket(o_.local.address.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
     if (fd_ < 0) return fail_usage("socket() failed");
@@ -171,10 +177,10 @@ class Phone {
     if (o_.wait_request_ms > 0) {
       // Like a full agent's triggered check (RFC 8445 §7.3.1.4): icegate's pin-hole request
       // (behaviour.md §4, sent right after the answer) comes first, our checks follow it.
-      const auto until = Clock::now() + milliseconds(o_.wait_request_ms);
+      const auto began = Clock::now();
+      const auto until = began + milliseconds(o_.wait_request_ms);
       while (requests_valid_ == 0 && Clock::now() < until) wait_and_read(until);
-      waited_request_ms_ = std::chrono::duration_cast<milliseconds>(
-          Clock::now() - (until - milliseconds(o_.wait_request_ms))).count();
+      waited_request_ms_ = std::chrono::duration_cast<milliseconds>(Clock::now() - began).count();
     }
     const auto start = Clock::now();
     // Phase 1: connectivity checks until an authenticated success (RFC 8445 §7.2.5.3).

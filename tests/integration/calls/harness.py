@@ -14,6 +14,7 @@ Addresses: each test owns 127.0.<net>.0/24 (README.md has the plan). Inside it:
 Waiting is always polling with a deadline; nothing sleeps to let time pass.
 """
 
+import json
 import os
 import re
 import shutil
@@ -54,18 +55,18 @@ class Sipp:
         self.cmd = ([env.sipp, "-sf", os.path.join(HERE, scenario), "-nostdin", "-trace_msg",
                      "-message_file", self.messages, "-trace_err", "-error_file", self.errors]
                     + [str(a) for a in args])
-        self.proc = subprocess.Popen(self.cmd, stdout=open(self.out, "w"),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=env.work, start_new_session=True)
+        with open(self.out, "w") as out:
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=env.work,
+                                         start_new_session=True)
         env.procs.append(self.proc)
 
     def wait(self, timeout=30):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        if not poll(lambda: self.env.check_icegate() or self.proc.poll() is not None, timeout):
             self.proc.kill()
             self.proc.wait()
             raise TestFailure("sipp %s did not finish within %s s" % (self.name, timeout))
+        return self.proc.returncode
 
     def expect_success(self, timeout=30):
         rc = self.wait(timeout)
@@ -80,16 +81,6 @@ class Sipp:
                 return f.read()
         except FileNotFoundError:
             return ""
-
-    def received(self):
-        """Start lines of the SIP messages sipp received, in order."""
-        lines = []
-        blocks = re.split(r"-{10,} [^\n]*\n", self.text())
-        for i, block in enumerate(re.findall(r"-{10,} [^\n]*\n", self.text())):
-            if "message received" in block:
-                body = blocks[i + 1].lstrip("\r\n")
-                lines.append(body.split("\n", 1)[0].strip())
-        return lines
 
 
 class Env:
@@ -146,7 +137,7 @@ class Env:
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None
-        rc = self.stop_icegate(check=not failed) if self.icegate else 0
+        rc = self.stop_icegate() if self.icegate else 0
         for p in self.procs:
             if p.poll() is None:
                 try:
@@ -164,7 +155,8 @@ class Env:
             self.dump()
             sys.stdout.flush()
             os._exit(1)
-        shutil.rmtree(self.work, ignore_errors=True)
+        if not os.environ.get("ICEGATE_TEST_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
         print("PASS [%s]" % self.name)
         return False
 
@@ -238,13 +230,16 @@ class Env:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        self.icegate = subprocess.Popen(
-            [self.icegate_bin, "run", "-c", config_path], stdout=open(self.log_path, "w"),
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        with open(self.log_path, "w") as log:
+            self.icegate = subprocess.Popen(
+                [self.icegate_bin, "run", "-c", config_path], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.procs.append(self.icegate)
         self.wait_log(r"SIP listener udp-lo: udp %s:5060" % re.escape(self.icegate_ip), 30)
+        self.wait_log(r"icegate is up", 30)
 
-    def stop_icegate(self, check=True):
+    def stop_icegate(self):
+        """SIGTERM, bounded wait; returns the exit code (non-zero: crash or sanitizer report)."""
         p, self.icegate = self.icegate, None
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -265,9 +260,7 @@ class Env:
         rx = re.compile(pattern)
 
         def seen():
-            if self.icegate is not None and self.icegate.poll() is not None:
-                raise TestFailure("icegate exited (%d) while waiting for /%s/"
-                                  % (self.icegate.returncode, pattern))
+            self.check_icegate()
             hits = rx.findall(self.log())
             return hits if len(hits) >= count else None
 
@@ -277,12 +270,21 @@ class Env:
                               % (timeout, pattern))
         return hits
 
+    def check_icegate(self):
+        """Raises when the icegate this test started has died (crash, sanitizer report)."""
+        if self.icegate is not None and self.icegate.poll() is not None:
+            raise TestFailure("icegate exited unexpectedly with %d (its log is below)"
+                              % self.icegate.returncode)
+        return False
+
     def alive(self):
         return self.icegate is not None and self.icegate.poll() is None
 
     # -- peers -----------------------------------------------------------------------------
     def sipp_run(self, name, scenario, local_ip, local_port, remote=None, extra=()):
         args = ["-i", local_ip, "-p", local_port, "-m", 1, "-timeout", "40s", "-timeout_error",
+                "-default_behaviors", "all,-bye",
+                "-key", "write_kv", os.path.join(HERE, "write_kv.sh"),
                 "-max_recv_loops", 1000]
         args += list(extra)
         if remote:
@@ -305,9 +307,98 @@ class Env:
         s.expect_success()
         return s
 
+    def invite_final(self, to_user, ip, port=5060, name=None, max_forwards=70, extra=()):
+        """One INVITE from ip:port (plain RTP offer); returns icegate's final status code."""
+        name = name or "invite-%s-from-%s" % (to_user, ip)
+        out = os.path.join(self.work, name + ".txt")
+        s = self.sipp_run(name, "invite_final.xml", ip, port, remote="%s:5060" % self.icegate_ip,
+                          extra=["-s", to_user, "-key", "outfile", out, "-mi", ip, "-mp", 6500,
+                                 "-key", "max_forwards", max_forwards] + list(extra))
+        s.expect_success()
+        return int(self.wait_file(out)["final"])
+
+    def phone_invite_final(self, to_user, user, password, name, **offer):
+        """A softphone's INVITE (ICE offer, one 407 round) that icegate refuses: the code."""
+        out = os.path.join(self.work, name + ".txt")
+        s = self.sipp_run(name, "phone_invite_final.xml", self.phone_ip, 5060,
+                          remote="%s:5060" % self.icegate_ip,
+                          extra=["-s", to_user, "-au", user, "-ap", password, "-key", "from_user",
+                                 user, "-key", "outfile", out] + self.phone_keys(**offer))
+        s.expect_success()
+        return int(self.wait_file(out)["final"])
+
+    def register_final(self, user, password, ip, port=5060, expires=600, name=None,
+                       auth_user=None):
+        """One REGISTER (answering a challenge once); returns (first, final) status codes,
+        final None when the first answer was not a challenge. The Sipp is in self.last."""
+        name = name or "register-final-%s-from-%s" % (user, ip)
+        out = os.path.join(self.work, name + ".txt")
+        s = self.sipp_run(name, "register_final.xml", ip, port, remote="%s:5060" % self.icegate_ip,
+                          extra=["-s", user, "-au", auth_user or user, "-ap", password,
+                                 "-key", "expires", expires, "-key", "outfile", out])
+        s.expect_success()
+        self.last = s
+        v = self.wait_file(out)
+        return int(v["first"]), (int(v["final"]) if v.get("final") else None)
+
+    def phone_call(self, to_user, user, password, name="phone", **offer):
+        """Starts phone_call.xml (INVITE with ICE offer, 407 round); returns (Sipp, outfile)."""
+        out = os.path.join(self.work, name + "-answer.txt")
+        s = self.sipp_run(name, "phone_call.xml", self.phone_ip, 5060,
+                          remote="%s:5060" % self.icegate_ip,
+                          extra=["-s", to_user, "-au", user, "-ap", password,
+                                 "-key", "from_user", user, "-key", "outfile", out]
+                          + self.phone_keys(**offer))
+        return s, out
+
+    def media_through(self, answer, port=40000, **kw):
+        """ice_phone against icegate's answer; asserts ICE and echoed RTP. Returns the summary."""
+        self.check(answer["addr"] == self.icegate_ip and
+                   answer["cand"] == "%s:%s" % (self.icegate_ip, answer["port"]),
+                   "icegate's SDP must name its media address and port in c=, m= and the host "
+                   "candidate: %s" % answer)
+        lo, hi = self.rtp_range
+        self.check(lo <= int(answer["port"]) <= hi, "port outside the RTP range: %s" % answer)
+        ice = self.ice_phone(answer["addr"], answer["port"], answer["ufrag"], answer["pwd"],
+                             port=port, **kw)
+        ice.wait_ready()
+        rc, res = ice.result()
+        self.note("ice_phone: " + ice.summary)
+        self.check(rc == 0, "ice_phone failed (exit %d): %s" % (rc, ice.summary))
+        self.check(res["mapped"] == "%s:%d" % (self.phone_ip, port),
+                   "XOR-MAPPED-ADDRESS must be the phone's socket: %s" % ice.summary)
+        self.check(res["rtp_foreign"] == 0, "RTP from an unexpected source: %s" % ice.summary)
+        return res
+
+    def wait_udp_bound(self, ip, port, timeout=15):
+        """Until some process has a UDP socket bound to ip:port (read from /proc/net/udp)."""
+        want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+
+        def bound():
+            self.check_icegate()
+            for p in self.procs:
+                if p.poll() not in (None, 0):
+                    raise TestFailure("%s exited with %d while waiting for udp %s:%d to be bound"
+                                      % (" ".join(map(str, p.args[:3])), p.returncode, ip, port))
+            with open("/proc/net/udp") as f:
+                return any(line.split()[1] == want for line in list(f)[1:])
+
+        if not poll(bound, timeout):
+            raise TestFailure("nothing listens on udp %s:%d after %s s" % (ip, port, timeout))
+
+    def phone_keys(self, port=40000, candidates=None, c_ip=None, ufrag="phoneufrag",
+                   pwd="phonepassword0123456789"):
+        """sipp -key arguments for the ICE offer/answer of the phone scenarios."""
+        if candidates is None:
+            candidates = ["a=candidate:1 1 UDP 2130706431 %s %d typ host" % (self.phone_ip, port)]
+        return ["-key", "c_ip", c_ip or self.phone_ip, "-key", "ice_port", port,
+                "-key", "ufrag", ufrag, "-key", "pwd", pwd,
+                # several lines in one key: sipp copies the value verbatim, CRLF included
+                "-key", "candidates", "\r\n".join(candidates)]
+
     def wait_file(self, path, timeout=20):
         """Key=value lines a sipp <exec> wrote once (atomically, via mv)."""
-        if not poll(lambda: os.path.exists(path), timeout):
+        if not poll(lambda: self.check_icegate() or os.path.exists(path), timeout):
             raise TestFailure("timed out waiting for %s (written by a sipp <exec> action)" % path)
         values = {}
         with open(path) as f:
@@ -319,21 +410,14 @@ class Env:
 
     def ice_phone(self, icegate_addr, icegate_port, ufrag, pwd, port=40000, packets=25,
                   min_rtp=20, local_ufrag="phoneufrag", local_pwd="phonepassword0123456789",
-                  timeout=30):
+                  wait_request_ms=0):
+        """Starts ice_phone on the phone's address; see IcePhone."""
         cmd = [self.ice_phone_bin, "--local", "%s:%d" % (self.phone_ip, port),
                "--remote", "%s:%s" % (icegate_addr, icegate_port), "--remote-ufrag", ufrag,
                "--remote-pwd", pwd, "--local-ufrag", local_ufrag, "--local-pwd", local_pwd,
-               "--packets", str(packets), "--min-rtp", str(min_rtp)]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        summary = (r.stdout.strip().splitlines() or [""])[-1]
-        with open(os.path.join(self.work, "ice_phone.out"), "a") as f:
-            f.write(" ".join(cmd) + "\n" + r.stdout + r.stderr + "exit %d\n" % r.returncode)
-        import json
-        try:
-            data = json.loads(summary)
-        except ValueError:
-            data = {}
-        return r.returncode, data, summary
+               "--packets", str(packets), "--min-rtp", str(min_rtp),
+               "--wait-request-ms", str(wait_request_ms)]
+        return IcePhone(self, cmd)
 
     def send_go(self, sipp_ip, sipp_port, call_id):
         """The test driver's cue to a waiting sipp scenario (<recv request="INFO">): sent
@@ -364,16 +448,48 @@ class Env:
         return out
 
 
-def sip_request(addr, data, source, timeout=2.0):
-    """Sends one datagram from `source` (ip, port) and returns the first answer or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(source)
-        s.settimeout(timeout)
-        s.sendto(data, addr)
+class IcePhone:
+    """ice_phone in the background: a "ready" line once bound, a JSON summary at the end."""
+
+    def __init__(self, env, cmd):
+        self.env, self.cmd = env, cmd
+        self.out_path = os.path.join(env.work, "ice_phone.out")
+        with open(self.out_path, "a") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        env.procs.append(self.proc)
+        self.lines = []
+
+    def _line(self):
+        line = self.proc.stdout.readline()
+        if line:
+            self.lines.append(line)
+            with open(self.out_path, "a") as f:
+                f.write(line)
+        return line
+
+    def wait_ready(self):
+        # Blocks on the pipe; ice_phone writes this line right after bind() or exits.
+        line = self._line()
+        if '"ready":true' not in line:
+            rest = self.proc.stdout.read()
+            raise TestFailure("ice_phone did not start: %s%s" % (line, rest))
+
+    def result(self, timeout=30):
+        """(exit code, summary dict); ice_phone bounds its own run time."""
         try:
-            return s.recvfrom(65535)[0]
-        except socket.timeout:
-            return None
-    finally:
-        s.close()
+            rest, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, _ = self.proc.communicate()
+            raise TestFailure("ice_phone did not finish within %s s" % timeout)
+        with open(self.out_path, "a") as f:
+            f.write(rest + "exit %d\n" % self.proc.returncode)
+        summary = (rest.strip().splitlines() or [""])[-1]
+        try:
+            data = json.loads(summary)
+        except ValueError:
+            data = {}
+        self.summary = summary
+        return self.proc.returncode, data

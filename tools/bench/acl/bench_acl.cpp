@@ -24,8 +24,8 @@
 
 namespace {
 
-using icegate::acl::AclBuilder;
 using icegate::acl::Acl;
+using icegate::acl::AclBuilder;
 using icegate::acl::Address;
 using icegate::acl::Cidr;
 using icegate::acl::ListKind;
@@ -51,7 +51,9 @@ unsigned pick_v6_len(std::mt19937_64& rng) {
   return 16 + static_cast<unsigned>(rng() % 112);  // anything in /16../127
 }
 
-Address random_v4(std::mt19937_64& rng) { return Address::v4(static_cast<std::uint32_t>(rng())); }
+Address random_v4(std::mt19937_64& rng) {
+  return Address::v4(static_cast<std::uint32_t>(rng()));
+}
 
 Address random_v6(std::mt19937_64& rng) {
   std::array<std::uint8_t, 16> b{};
@@ -76,7 +78,8 @@ std::vector<Cidr> random_cidrs(std::size_t n, std::uint64_t seed) {
   out.reserve(n);
   while (out.size() < n) {
     const bool v6 = (rng() & 1u) != 0;
-    const Cidr c = v6 ? Cidr(random_v6(rng), pick_v6_len(rng)) : Cidr(random_v4(rng), pick_v4_len(rng));
+    const Cidr c =
+        v6 ? Cidr(random_v6(rng), pick_v6_len(rng)) : Cidr(random_v4(rng), pick_v4_len(rng));
     if (seen.insert(c).second) out.push_back(c);
   }
   return out;

@@ -5,14 +5,22 @@
 // 172-byte RTP packets; a flood (as fast as the generator can send); ICE Binding round trips.
 // Reports forwarded packets/s, loss, CPU seconds of the forwarding threads per million packets
 // (CLOCK_THREAD_CPUTIME_ID of the worker threads), one-way latency, and the relay's memory per
-// session (heap, excluding kernel socket buffers). Loopback only; JSON on stdout.
+// session (heap, excluding kernel socket buffers; reads 0 under ASan, whose allocator mallinfo2
+// does not see: take figures from a Release build). Loopback only; JSON on stdout. With two or
+// more CPUs the forwarder under test runs on the last one, the load on CPU 0.
 //
-// Usage: bench_relay [--sessions 1,100,1000] [--seconds 3] [--flood-sessions 100]
-//                    [--flood-seconds 2] [--workers 1] [--no-flood] [--no-ice]
+// Usage: bench_relay [--sessions 1,100,1000] [--seconds 2] [--flood-sessions 100]
+//                    [--flood-seconds 2] [--workers 1] [--repeat 3] [--no-flood] [--no-ice]
+//
+// The machine is shared and its load moves while the benchmark runs, so every scenario is run
+// `repeat` times with floor and relay interleaved; the summary gives medians and the spread.
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -46,7 +54,8 @@ const acl::Address kPeerAddr = acl::Address::v4(0x7f4d0003);
 
 struct Options {
   std::vector<unsigned> sessions{1, 100, 1000};
-  double seconds = 3.0;
+  double seconds = 2.0;
+  unsigned repeat = 3;
   unsigned flood_sessions = 100;
   double flood_seconds = 2.0;
   unsigned workers = 1;
@@ -63,7 +72,23 @@ struct Row {
   double bytes_per_session = 0;
 };
 
-double seconds_of(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+double seconds_of(std::chrono::nanoseconds d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
+
+// Threads inherit the affinity of the thread that creates them: the forwarder under test (relay
+// worker or floor) is created while pinned to the last CPU, the load generator and receiver
+// after pinning back to CPU 0. Both forwarders then run under the same conditions.
+void pin_self(unsigned cpu) {
+  const unsigned n = std::thread::hardware_concurrency();
+  if (n < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(std::min(cpu, n - 1), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+constexpr unsigned kForwarderCpu = 1000;  // clamped to the last CPU
+constexpr unsigned kLoadCpu = 0;
 
 // The relay under test, with `n` sessions whose legs are muxed ports from the allocator.
 class RelayUnderTest {
@@ -145,18 +170,24 @@ class RelayUnderTest {
 
 Row run_floor(unsigned n, const std::string& mode, double seconds, bool flood) {
   const Peers peers = Peers::make(kPeerAddr);
+  pin_self(kForwarderCpu);
   FloorForwarder f(n, kFloorAddr, peers.a.local(), peers.b.local());
+  pin_self(kLoadCpu);
   const auto cpu0 = f.cpu_time();
-  Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood}), 0, {}, 0};
+  Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood}),
+        0,    {},      0};
   r.cpu_s = seconds_of(f.cpu_time() - cpu0);
   return r;
 }
 
 Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, unsigned workers) {
   const Peers peers = Peers::make(kPeerAddr);
+  pin_self(kForwarderCpu);
   RelayUnderTest rut(n, peers, workers);
+  pin_self(kLoadCpu);
   const auto cpu0 = rut.cpu();
-  Row r{mode, "relay", n, run_traffic(peers, {rut.a_in(), rut.b_in(), 50, 172, seconds, flood}), 0, {}, 0};
+  Row r{mode, "relay", n, run_traffic(peers, {rut.a_in(), rut.b_in(), 50, 172, seconds, flood}),
+        0,    {},      0};
   r.cpu_s = seconds_of(rut.cpu() - cpu0);
   r.drops = rut.drops();
   r.bytes_per_session = rut.bytes_per_session();
@@ -171,7 +202,8 @@ const media::ice::Credentials kPeer{"peerufrg", "peerpasswordpeerpassword"};
 std::vector<std::byte> check_request(std::uint32_t n) {
   media::stun::TransactionId t{};
   std::memcpy(t.data(), &n, sizeof n);
-  media::stun::MessageBuilder b({media::stun::method::binding, media::stun::MessageClass::request}, t);
+  media::stun::MessageBuilder b({media::stun::method::binding, media::stun::MessageClass::request},
+                                t);
   b.add_text(media::stun::attr::username, kLocal.ufrag + ":" + kPeer.ufrag);
   b.add_u32(media::stun::attr::priority, 0x6e0001ff);
   b.add_u64(media::stun::attr::ice_controlling, 7);
@@ -180,12 +212,14 @@ std::vector<std::byte> check_request(std::uint32_t n) {
   return std::move(b).finish();
 }
 
-double round_trip_us(const ports::UdpSocket& peer, const Endpoint& to, std::span<const std::byte> msg) {
+double round_trip_us(const ports::UdpSocket& peer, const Endpoint& to,
+                     std::span<const std::byte> msg) {
   sockaddr_storage ss;
   const socklen_t len = to.to_sockaddr(ss);
   std::byte buf[2048];
   const auto t0 = std::chrono::steady_clock::now();
-  if (::sendto(peer.fd(), msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0) return -1;
+  if (::sendto(peer.fd(), msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+    return -1;
   for (;;) {
     const auto n = ::recv(peer.fd(), buf, sizeof buf, 0);  // blocking socket
     if (n < 0) return -1;
@@ -219,7 +253,8 @@ IceResult run_ice(unsigned samples) {
     ac.punch_attempts = 0;
     cfg.a.ice = std::make_unique<media::ice::LiteAgent>(ac, kLocal);
     cfg.a.ice_remote = relay::IceRemote{kPeer, {peers.a.local()}};
-    cfg.b.sockets = ports::PortLease::adopt(ports::UdpSocket::bind(Endpoint{kRelayAddr, 0}).value());
+    cfg.b.sockets =
+        ports::PortLease::adopt(ports::UdpSocket::bind(Endpoint{kRelayAddr, 0}).value());
     cfg.b.rtcp_mux = true;
     cfg.b.remote_rtp = peers.b.local();
     if (!r.create(std::move(cfg))) throw std::runtime_error("ice session");
@@ -265,14 +300,15 @@ std::string machine_json() {
 
 void print_row(std::ostringstream& o, const Row& r) {
   const auto& t = r.traffic;
-  const double lost = t.sent > 0 ? static_cast<double>(t.sent - std::min(t.sent, t.received)) / t.sent : 0;
+  const double lost =
+      t.sent > 0 ? static_cast<double>(t.sent - std::min(t.sent, t.received)) / t.sent : 0;
   const double mpkt = static_cast<double>(t.received) / 1e6;
-  o << "    {\"mode\": \"" << r.mode << "\", \"impl\": \"" << r.impl << "\", \"sessions\": " << r.sessions
-    << ", \"sent\": " << t.sent << ", \"forwarded\": " << t.received
-    << ", \"loss\": " << lost
+  o << "    {\"mode\": \"" << r.mode << "\", \"impl\": \"" << r.impl
+    << "\", \"sessions\": " << r.sessions << ", \"sent\": " << t.sent
+    << ", \"forwarded\": " << t.received << ", \"loss\": " << lost << ", \"offered_pps\": "
+    << (t.send_seconds > 0 ? static_cast<double>(t.sent) / t.send_seconds : 0)
     << ", \"forwarded_pps\": " << (t.seconds > 0 ? static_cast<double>(t.received) / t.seconds : 0)
-    << ", \"cpu_s\": " << r.cpu_s
-    << ", \"cpu_s_per_mpkt\": " << (mpkt > 0 ? r.cpu_s / mpkt : 0)
+    << ", \"cpu_s\": " << r.cpu_s << ", \"cpu_s_per_mpkt\": " << (mpkt > 0 ? r.cpu_s / mpkt : 0)
     << ", \"latency_p50_us\": " << t.latency_p50_us << ", \"latency_p99_us\": " << t.latency_p99_us;
   if (r.impl == "relay") {
     o << ", \"heap_bytes_per_session\": " << r.bytes_per_session << ", \"drops\": {";
@@ -289,7 +325,8 @@ void print_row(std::ostringstream& o, const Row& r) {
 std::vector<unsigned> parse_list(const char* s) {
   std::vector<unsigned> out;
   std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(static_cast<unsigned>(std::stoul(item)));
+  for (std::string item; std::getline(ss, item, ',');)
+    out.push_back(static_cast<unsigned>(std::stoul(item)));
   return out;
 }
 
@@ -309,29 +346,47 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
-    if (a == "--sessions") opt.sessions = parse_list(next());
-    else if (a == "--seconds") opt.seconds = std::stod(next());
-    else if (a == "--flood-sessions") opt.flood_sessions = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--flood-seconds") opt.flood_seconds = std::stod(next());
-    else if (a == "--workers") opt.workers = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--no-flood") opt.flood = false;
-    else if (a == "--no-ice") opt.ice = false;
+    if (a == "--sessions")
+      opt.sessions = parse_list(next());
+    else if (a == "--seconds")
+      opt.seconds = std::stod(next());
+    else if (a == "--flood-sessions")
+      opt.flood_sessions = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--flood-seconds")
+      opt.flood_seconds = std::stod(next());
+    else if (a == "--workers")
+      opt.workers = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--repeat")
+      opt.repeat = std::max(1u, static_cast<unsigned>(std::stoul(next())));
+    else if (a == "--no-flood")
+      opt.flood = false;
+    else if (a == "--no-ice")
+      opt.ice = false;
     else {
-      std::fprintf(stderr, "usage: bench_relay [--sessions 1,100,1000] [--seconds 3] "
-                           "[--flood-sessions 100] [--flood-seconds 2] [--workers 1] [--no-flood] [--no-ice]\n");
+      std::fprintf(stderr,
+                   "usage: bench_relay [--sessions 1,100,1000] [--seconds 3] "
+                   "[--flood-sessions 100] [--flood-seconds 2] [--workers 1] [--repeat 3] "
+                   "[--no-flood] [--no-ice]\n");
       return 2;
     }
   }
 
-  std::vector<Row> rows;
+  std::vector<Row> rows;  // floor, relay, floor, relay...: scenario-major, then repetition
+  struct Scenario {
+    std::string mode;
+    unsigned sessions;
+    double seconds;
+    bool flood;
+  };
+  std::vector<Scenario> scenarios;
+  for (unsigned n : opt.sessions) scenarios.push_back({"paced", n, opt.seconds, false});
+  if (opt.flood) scenarios.push_back({"flood", opt.flood_sessions, opt.flood_seconds, true});
   try {
-    for (unsigned n : opt.sessions) {
-      rows.push_back(run_floor(n, "paced", opt.seconds, false));
-      rows.push_back(run_relay(n, "paced", opt.seconds, false, opt.workers));
-    }
-    if (opt.flood) {
-      rows.push_back(run_floor(opt.flood_sessions, "flood", opt.flood_seconds, true));
-      rows.push_back(run_relay(opt.flood_sessions, "flood", opt.flood_seconds, true, opt.workers));
+    for (const auto& sc : scenarios) {
+      for (unsigned r = 0; r < opt.repeat; ++r) {
+        rows.push_back(run_floor(sc.sessions, sc.mode, sc.seconds, sc.flood));
+        rows.push_back(run_relay(sc.sessions, sc.mode, sc.seconds, sc.flood, opt.workers));
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_relay: %s\n", e.what());
@@ -340,29 +395,62 @@ int main(int argc, char** argv) {
 
   std::ostringstream o;
   o << "{\n  \"benchmark\": \"bench_relay\",\n  \"machine\": " << machine_json()
-    << ",\n  \"config\": {\"packet_bytes\": 172, \"rate_per_direction\": 50, \"seconds\": " << opt.seconds
-    << ", \"flood_seconds\": " << opt.flood_seconds << ", \"workers\": " << opt.workers << "},\n"
-    << "  \"session_object_bytes\": " << sizeof(icegate::media::relay::Session) << ",\n  \"runs\": [\n";
+    << ",\n  \"config\": {\"packet_bytes\": 172, \"rate_per_direction\": 50, \"seconds\": "
+    << opt.seconds << ", \"flood_seconds\": " << opt.flood_seconds
+    << ", \"workers\": " << opt.workers << ", \"repeat\": " << opt.repeat << "},\n"
+    << "  \"session_object_bytes\": " << sizeof(icegate::media::relay::Session)
+    << ",\n  \"runs\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     print_row(o, rows[i]);
     o << (i + 1 < rows.size() ? ",\n" : "\n");
   }
-  o << "  ],\n  \"cost_ratio_relay_over_floor\": {";
-  bool first = true;
-  for (std::size_t i = 0; i + 1 < rows.size(); i += 2) {
-    const auto per = [](const Row& r) {
-      return r.traffic.received ? r.cpu_s / static_cast<double>(r.traffic.received) : 0.0;
+  o << "  ],\n  \"summary\": [\n";
+  const auto per_mpkt = [](const Row& r) {
+    return r.traffic.received ? r.cpu_s * 1e6 / static_cast<double>(r.traffic.received) : 0.0;
+  };
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  for (std::size_t s = 0; s < scenarios.size(); ++s) {
+    std::vector<double> floor, relay, ratio, pps, floor_pps, mem;
+    double worst_loss = 0, floor_worst_loss = 0;
+    const auto loss = [](const TrafficResult& t) {
+      return t.sent > 0 ? static_cast<double>(t.sent - std::min(t.sent, t.received)) / t.sent : 0.0;
     };
-    const double ratio = per(rows[i]) > 0 ? per(rows[i + 1]) / per(rows[i]) : 0;
-    o << (first ? "" : ", ") << "\"" << rows[i].mode << "_" << rows[i].sessions << "\": " << ratio;
-    first = false;
+    const auto fwd_pps = [](const TrafficResult& t) {
+      return t.seconds > 0 ? static_cast<double>(t.received) / t.seconds : 0.0;
+    };
+    for (unsigned r = 0; r < opt.repeat; ++r) {
+      const Row& f = rows[(s * opt.repeat + r) * 2];
+      const Row& x = rows[(s * opt.repeat + r) * 2 + 1];
+      floor.push_back(per_mpkt(f));
+      relay.push_back(per_mpkt(x));
+      ratio.push_back(per_mpkt(f) > 0 ? per_mpkt(x) / per_mpkt(f) : 0);
+      pps.push_back(fwd_pps(x.traffic));
+      floor_pps.push_back(fwd_pps(f.traffic));
+      mem.push_back(x.bytes_per_session);
+      worst_loss = std::max(worst_loss, loss(x.traffic));
+      floor_worst_loss = std::max(floor_worst_loss, loss(f.traffic));
+    }
+    o << "    {\"mode\": \"" << scenarios[s].mode << "\", \"sessions\": " << scenarios[s].sessions
+      << ", \"floor_cpu_s_per_mpkt\": " << median(floor)
+      << ", \"relay_cpu_s_per_mpkt\": " << median(relay) << ", \"ratio_median\": " << median(ratio)
+      << ", \"ratio_min\": " << *std::min_element(ratio.begin(), ratio.end())
+      << ", \"ratio_max\": " << *std::max_element(ratio.begin(), ratio.end())
+      << ", \"relay_forwarded_pps\": " << median(pps)
+      << ", \"floor_forwarded_pps\": " << median(floor_pps)
+      << ", \"relay_worst_loss\": " << worst_loss << ", \"floor_worst_loss\": " << floor_worst_loss
+      << ", \"heap_bytes_per_session\": " << median(mem) << "}"
+      << (s + 1 < scenarios.size() ? ",\n" : "\n");
   }
-  o << "}";
+  o << "  ]";
   if (opt.ice) {
     const auto ice = run_ice(2000);
-    o << ",\n  \"ice_binding_rtt_us\": {\"samples\": " << ice.samples << ", \"relay_p50\": " << ice.relay_p50
-      << ", \"relay_p99\": " << ice.relay_p99 << ", \"echo_floor_p50\": " << ice.floor_p50
-      << ", \"echo_floor_p99\": " << ice.floor_p99 << "}";
+    o << ",\n  \"ice_binding_rtt_us\": {\"samples\": " << ice.samples
+      << ", \"relay_p50\": " << ice.relay_p50 << ", \"relay_p99\": " << ice.relay_p99
+      << ", \"echo_floor_p50\": " << ice.floor_p50 << ", \"echo_floor_p99\": " << ice.floor_p99
+      << "}";
   }
   o << "\n}\n";
   std::fputs(o.str().c_str(), stdout);

@@ -81,7 +81,8 @@ void FloorForwarder::run() {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      const int got = ::recvmmsg(r->in_fd, msgs.data(), static_cast<unsigned>(batch_), MSG_DONTWAIT, nullptr);
+      const int got =
+          ::recvmmsg(r->in_fd, msgs.data(), static_cast<unsigned>(batch_), MSG_DONTWAIT, nullptr);
       if (got <= 0) continue;
       for (int i = 0; i < got; ++i) {
         iov[static_cast<std::size_t>(i)].iov_len = msgs[static_cast<std::size_t>(i)].msg_len;

@@ -17,7 +17,8 @@ using Clock = std::chrono::steady_clock;
 
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
 }
 
 void set_buffers(int fd) {
@@ -118,7 +119,8 @@ struct Receiver {
           std::uint64_t sent;
           std::memcpy(&sent, buf.data() + static_cast<std::size_t>(i) * kSlot + 12, sizeof sent);
           if (latency_ns.size() < latency_ns.capacity()) {
-            latency_ns.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(t - sent, UINT32_MAX)));
+            latency_ns.push_back(
+                static_cast<std::uint32_t>(std::min<std::uint64_t>(t - sent, UINT32_MAX)));
           }
         }
         received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
@@ -161,7 +163,8 @@ TrafficResult run_traffic(const Peers& peers, const TrafficConfig& c) {
   std::vector<std::uint16_t> seq(2 * n, 0);
   TrafficResult r;
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.seconds));
   if (c.flood) {
     std::size_t next = 0;
     while (Clock::now() < end) {
@@ -185,6 +188,7 @@ TrafficResult run_traffic(const Peers& peers, const TrafficConfig& c) {
       r.sent += to_a.flush() + to_b.flush();
     }
   }
+  r.send_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   // Drain: wait until nothing more arrives for 200 ms (bounded to 3 s).
   const auto drain_deadline = Clock::now() + std::chrono::seconds(3);
   std::uint64_t seen = rx.received.load();

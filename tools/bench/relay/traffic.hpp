@@ -22,8 +22,8 @@ struct Peers {
 struct TrafficConfig {
   std::vector<media::Endpoint> a_in;  // where leg A of session i listens
   std::vector<media::Endpoint> b_in;
-  unsigned rate = 50;                 // packets/s per direction per session (paced mode)
-  std::size_t size = 172;             // datagram size (12-byte RTP header + payload)
+  unsigned rate = 50;      // packets/s per direction per session (paced mode)
+  std::size_t size = 172;  // datagram size (12-byte RTP header + payload)
   double seconds = 3.0;
   bool flood = false;
 };
@@ -31,7 +31,8 @@ struct TrafficConfig {
 struct TrafficResult {
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
-  double seconds = 0;  // from first send to last packet received
+  double seconds = 0;       // from first send to last packet received
+  double send_seconds = 0;  // how long the generator took to send everything (offered load)
   double latency_p50_us = 0;
   double latency_p99_us = 0;
 };
