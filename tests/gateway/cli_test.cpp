@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_support.hpp"
 #include "gateway/cli.hpp"
 
 namespace icegate::gateway {
@@ -13,17 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 const std::string kSource = ICEGATE_SOURCE_DIR;
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using test::cli;
 
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(cli({}).code, kExitUsage);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_support.hpp"
 #include "gateway/cli.hpp"
 #include "gateway/nat_report.hpp"
 #include "gateway/stun_cli.hpp"
@@ -22,17 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::FakeStunServer;
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using test::cli;
 
 // A configuration file in the temp directory, removed at the end of the test.
 struct TempConfig {

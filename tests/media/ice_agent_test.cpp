@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "ice_test_support.hpp"
 #include "media/ice/agent.hpp"
 #include "media/stun/attributes.hpp"
 #include "media/stun/builder.hpp"
@@ -20,24 +21,7 @@ namespace stun = media::stun;
 namespace attr = stun::attr;
 using namespace std::chrono_literals;
 
-// Deterministic bytes: tests must not depend on the system CSPRNG.
-class CountingRandom final : public RandomSource {
- public:
-  void fill(std::span<std::byte> out) override {
-    for (auto& b : out) b = static_cast<std::byte>(next_++ * 37 + 11);
-  }
-
- private:
-  unsigned next_ = 0;
-};
-
-const Credentials kLocal{"LoCa", "localpassword0123456789"};
-const Credentials kRemote{"ReMo", "remotepassword012345678"};
-const TimePoint t0 = TimePoint{} + 1h;
-
-Endpoint ep(const char* addr, std::uint16_t port) {
-  return {*acl::Address::parse(addr), port};
-}
+using namespace test;
 
 struct CheckOptions {
   std::string username = kLocal.ufrag + ":" + kRemote.ufrag;

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "ice_test_support.hpp"
 #include "media/ice/agent.hpp"
 #include "media/stun/attributes.hpp"
 #include "media/stun/builder.hpp"
@@ -18,23 +19,7 @@ namespace stun = media::stun;
 namespace attr = stun::attr;
 using namespace std::chrono_literals;
 
-class CountingRandom final : public RandomSource {
- public:
-  void fill(std::span<std::byte> out) override {
-    for (auto& b : out) b = static_cast<std::byte>(next_++ * 37 + 11);
-  }
-
- private:
-  unsigned next_ = 0;
-};
-
-const Credentials kLocal{"LoCa", "localpassword0123456789"};
-const Credentials kRemote{"ReMo", "remotepassword012345678"};
-const TimePoint t0 = TimePoint{} + 1h;
-
-Endpoint ep(const char* addr, std::uint16_t port) {
-  return {*acl::Address::parse(addr), port};
-}
+using namespace test;
 
 const Endpoint kHost = ep("192.168.178.28", 65268);
 const Endpoint kSrflx = ep("93.228.1.2", 65268);

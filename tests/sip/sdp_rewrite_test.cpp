@@ -11,15 +11,12 @@
 
 #include "sip/sdp/rewrite.hpp"
 
+#include "sdp_test_support.hpp"
+
 namespace icegate::sip::sdp {
 namespace {
 
-Description load(const std::string& name) {
-  std::ifstream in(std::string(ICEGATE_SOURCE_DIR) + "/tests/data/sdp/" + name, std::ios::binary);
-  auto d = parse(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
-  EXPECT_TRUE(d) << name;
-  return d ? *d : Description{};
-}
+using test::load;
 
 acl::Address ip(const char* text) {
   return acl::Address::parse(text).value();
