@@ -62,7 +62,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
     media_.reset();
     return false;
   }
-  start_public_address_discovery(*media_, *c);  // STUN on: its own thread, once (public_address.hpp)
+  start_public_address_discovery(discovery_, *media_, *c);  // STUN on: its own thread, once (public_address.hpp)
   log->info("icegate is up");
   return true;
 }
@@ -71,7 +71,7 @@ void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
   const auto old = config();
   std::atomic_store(&cfg_, cfg);
   if (media_) media_->reload(cfg->media);
-  if (media_ && old) reload_public_address_discovery(*media_, *old, *cfg);
+  if (media_ && old) reload_public_address_discovery(discovery_, *media_, *old, *cfg);
   if (stack_ && b2bua_) {
     stack_->post([b = b2bua_.get(), cfg] { b->reload(cfg); });
   }
@@ -82,7 +82,7 @@ void Gateway::stop() {
   if (stack_) stack_->stop();  // ends every call, shuts nua down, joins the thread
   b2bua_.reset();
   stack_.reset();
-  if (media_) stop_public_address_discovery(*media_);
+  discovery_.reset();  // joins the discovery thread before the media engine goes
   media_.reset();  // joins the media workers
 }
 

@@ -15,6 +15,7 @@ class B2bua;
 namespace icegate::gateway {
 
 class MediaEngine;
+class PublicAddressDiscovery;
 
 class Gateway {
  public:
@@ -38,6 +39,7 @@ class Gateway {
   std::unique_ptr<MediaEngine> media_;
   std::unique_ptr<sip::Stack> stack_;
   std::unique_ptr<sip::B2bua> b2bua_;
+  std::unique_ptr<PublicAddressDiscovery> discovery_;  // STUN on: learns the public address
 };
 
 }  // namespace icegate::gateway

@@ -147,60 +147,29 @@ bool same_stun_settings(const conf::Stun& a, const conf::Stun& b) {
   return true;
 }
 
-namespace {
-
-// State shared across threads: the signalling/main thread starts and stops discoveries; the
-// discovery threads only call the sink.
-std::mutex g_registry_mutex;
-std::map<MediaEngine*, std::unique_ptr<PublicAddressDiscovery>>& registry() {
-  static std::map<MediaEngine*, std::unique_ptr<PublicAddressDiscovery>> r;
-  return r;
-}
-
-}  // namespace
-
-void start_public_address_discovery(MediaEngine& media, const conf::Config& cfg) {
+void start_public_address_discovery(std::unique_ptr<PublicAddressDiscovery>& slot,
+                                    MediaEngine& media, const conf::Config& cfg) {
+  slot.reset();
   if (!cfg.stun.enabled) return;
-  auto d = std::make_unique<PublicAddressDiscovery>(
+  slot = std::make_unique<PublicAddressDiscovery>(
       cfg.stun, cfg.media.address,
       [&media](const acl::Address& a) { media.set_public_address(a); },
       PublicAddressDiscovery::Options{});
-  std::lock_guard lock(g_registry_mutex);
-  registry()[&media] = std::move(d);
 }
 
-void stop_public_address_discovery(MediaEngine& media) {
-  std::unique_ptr<PublicAddressDiscovery> d;
-  {
-    std::lock_guard lock(g_registry_mutex);
-    auto it = registry().find(&media);
-    if (it == registry().end()) return;
-    d = std::move(it->second);
-    registry().erase(it);
-  }
-  d.reset();  // joins outside the lock
-}
-
-void reload_public_address_discovery(MediaEngine& media, const conf::Config& old_cfg,
+void reload_public_address_discovery(std::unique_ptr<PublicAddressDiscovery>& slot,
+                                     MediaEngine& media, const conf::Config& old_cfg,
                                      const conf::Config& new_cfg) {
   if (same_stun_settings(old_cfg.stun, new_cfg.stun)) {
-    std::optional<acl::Address> learned;
-    {
-      std::lock_guard lock(g_registry_mutex);
-      auto it = registry().find(&media);
-      if (it != registry().end()) learned = it->second->current();
+    // MediaEngine::reload may have put the static setting back: the learned address wins.
+    if (slot) {
+      if (auto learned = slot->current()) media.set_public_address(learned);
     }
-    if (learned) media.set_public_address(learned);
     return;
   }
   // The media address only changes with a restart: keep asking from the running one.
-  acl::Address running = old_cfg.media.address;
-  {
-    std::lock_guard lock(g_registry_mutex);
-    auto it = registry().find(&media);
-    if (it != registry().end()) running = it->second->media_address();
-  }
-  stop_public_address_discovery(media);
+  const acl::Address running = slot ? slot->media_address() : old_cfg.media.address;
+  slot.reset();  // joins the old discovery thread
   if (!new_cfg.stun.enabled) {
     logger("stun")->info("STUN switched off by the reload: {}",
                          new_cfg.media.public_address
@@ -213,7 +182,7 @@ void reload_public_address_discovery(MediaEngine& media, const conf::Config& old
   conf::Config running_cfg;
   running_cfg.stun = new_cfg.stun;
   running_cfg.media.address = running;
-  start_public_address_discovery(media, running_cfg);
+  start_public_address_discovery(slot, media, running_cfg);
 }
 
 }  // namespace icegate::gateway

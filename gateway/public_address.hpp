@@ -68,14 +68,15 @@ class PublicAddressDiscovery {
 // Same STUN behaviour (enabled flag and server name/host/port list; comments do not count).
 bool same_stun_settings(const conf::Stun& a, const conf::Stun& b);
 
-// The gateway's hooks (gateway.cpp). One discovery per MediaEngine, kept here so that Gateway
-// needs no new member; the sink is MediaEngine::set_public_address.
-void start_public_address_discovery(MediaEngine& media, const conf::Config& cfg);
-// After a reload: restarts discovery when the STUN settings changed,
-// stops it when STUN was switched off, otherwise re-applies the learned address (which
-// MediaEngine::reload may have replaced with the static setting).
-void reload_public_address_discovery(MediaEngine& media, const conf::Config& old_cfg,
+// The gateway's hooks (gateway.cpp); `slot` is the Gateway's discovery, the sink is
+// MediaEngine::set_public_address.
+void start_public_address_discovery(std::unique_ptr<PublicAddressDiscovery>& slot,
+                                    MediaEngine& media, const conf::Config& cfg);
+// After a reload: restarts discovery when the STUN settings changed, stops it when STUN was
+// switched off, otherwise re-applies the learned address (which MediaEngine::reload may have
+// replaced with the static setting).
+void reload_public_address_discovery(std::unique_ptr<PublicAddressDiscovery>& slot,
+                                     MediaEngine& media, const conf::Config& old_cfg,
                                      const conf::Config& new_cfg);
-void stop_public_address_discovery(MediaEngine& media);
 
 }  // namespace icegate::gateway
