@@ -85,8 +85,9 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     const sip::LegSetup& ls = side == sip::Side::a ? setup.a : setup.b;
     media::relay::LegConfig& lc = side == sip::Side::a ? sc.a : sc.b;
     sip::LocalLeg& local = side == sip::Side::a ? call.a : call.b;
-    // The relay's ICE legs multiplex RTCP (RFC 5761): one port per ICE leg.
-    const bool mux = ls.ice || ls.rtcp_mux;
+    // Without RTCP multiplexing (baresip, linphone) RTCP has its own port and, on an ICE leg,
+    // its own component-2 agent with the same credentials (RFC 8445 §5.3).
+    const bool mux = ls.rtcp_mux;
     auto lease = relay_.allocate(allocator_, id,
                                  mux ? media::ports::PortShape::single : media::ports::PortShape::pair);
     if (!lease) {
@@ -108,6 +109,11 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
       auto creds = media::ice::Credentials::generate();
       local.ice = {creds.ufrag, creds.pwd};
       lc.ice = std::make_unique<media::ice::LiteAgent>(ac, creds);
+      if (!mux) {
+        media::ice::AgentConfig rtcp = ac;
+        rtcp.component = 2;
+        lc.ice_rtcp = std::make_unique<media::ice::LiteAgent>(rtcp, creds);
+      }
       state.ice[side == sip::Side::a ? 0 : 1] = true;
     }
   }
@@ -125,6 +131,7 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     media::relay::IceRemote ir;
     if (remote.ice) ir.credentials = {remote.ice->ufrag, remote.ice->pwd};
     for (const auto& c : remote.rtp) ir.candidates.push_back(endpoint(c));
+    for (const auto& c : remote.rtcp) ir.rtcp_candidates.push_back(endpoint(c));
     u.ice_remote = std::move(ir);
   } else {
     if (!remote.rtp.empty()) u.remote_rtp = endpoint(remote.rtp.front());
@@ -218,6 +225,20 @@ void MediaEngine::dispatch_events() {
         }
         if (it != calls_.end()) calls_.erase(it);
         continue;
+      case media::EventKind::dtls_connected:
+        note("leg " + leg + " DTLS connected (" + ev.detail + ")");
+        log->info("call {}: DTLS-SRTP up on leg {}: {}", label, leg, ev.detail);
+        break;
+      case media::EventKind::dtls_failed:
+        note("leg " + leg + " DTLS failed: " + ev.detail);
+        out.kind = sip::MediaEventKind::secure_media_failed;
+        forward = true;
+        break;
+      case media::EventKind::ice_rtcp_changed:
+        // RTCP (component 2) never ends a call: logged for diagnostics only.
+        note("leg " + leg + " RTCP " + out.detail);
+        log->info("call {}: leg {} RTCP (ICE component 2): {}", label, leg, out.detail);
+        break;
       case media::EventKind::session_started:
       case media::EventKind::stats:
         break;

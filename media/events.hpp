@@ -23,13 +23,21 @@ enum class EventKind : std::uint8_t {
   session_started,    // create() succeeded on its worker
   session_failed,     // create() was refused (detail says why); the leases were released
   session_closed,     // destroy() done: sockets closed, ports in quarantine; carries final stats
-  ice_connected,      // first pair answered on `leg`; `remote` is the peer side of the pair
+  ice_connected,      // first pair answered on `leg` (component 1; detail: component 2 state)
   nominated_changed,  // the selected pair of `leg` changed (USE-CANDIDATE, RFC 8445 §7.3.1.5)
   consent_lost,       // RFC 7675 §5.1: no checks for the consent timeout on `leg`: end the call
   media_timeout,      // no media from either leg for the session's media timeout: end the call
   port_exhausted,     // the port range is used up (the caller answers 503)
   pinhole_answered,   // diagnostics: one of our pin-hole Binding Requests was answered
   stats,              // reply to request_stats()
+  // DTLS-SRTP on `leg` (RFC 5764): handshake done and SRTP keys installed; detail: profile, role.
+  dtls_connected,
+  // The handshake failed (detail: the engine's reason, e.g. fingerprint mismatch, timeout) or
+  // its keys could not be used. Media on the leg stays blocked: end the call.
+  dtls_failed,
+  // ICE component 2 (RTCP without rtcp-mux) of `leg` connected, changed path or lost consent
+  // (detail says which). Informational: RTCP trouble does not end the call.
+  ice_rtcp_changed,
 };
 constexpr std::string_view to_string(EventKind k) noexcept {
   switch (k) {
@@ -53,6 +61,12 @@ constexpr std::string_view to_string(EventKind k) noexcept {
       return "pinhole-answered";
     case EventKind::stats:
       return "stats";
+    case EventKind::dtls_connected:
+      return "dtls-connected";
+    case EventKind::dtls_failed:
+      return "dtls-failed";
+    case EventKind::ice_rtcp_changed:
+      return "ice-rtcp-changed";
   }
   return "unknown";
 }

@@ -527,6 +527,10 @@ void B2bua::on_media_event(const MediaEvent& ev) {
       log().warn("call {}: ICE consent lost on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);
       return end_call(*call, "ICE consent lost");
+    case MediaEventKind::secure_media_failed:
+      log().warn("call {}: DTLS-SRTP failed on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
+                 ev.detail);
+      return end_call(*call, "DTLS-SRTP failed");
     case MediaEventKind::media_timeout:
       log().warn("call {}: media timeout on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);

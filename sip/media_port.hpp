@@ -69,7 +69,13 @@ struct RemoteMedia {
   bool rtcp_mux = false;
 };
 
-enum class MediaEventKind { ice_connected, path_changed, consent_lost, media_timeout };
+enum class MediaEventKind {
+  ice_connected,
+  path_changed,
+  consent_lost,
+  media_timeout,
+  secure_media_failed,  // DTLS-SRTP handshake or key setup failed (e.g. fingerprint mismatch)
+};
 
 struct MediaEvent {
   std::uint64_t call = 0;

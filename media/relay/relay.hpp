@@ -3,8 +3,8 @@
 // N media workers (default one per core), each an epoll thread that owns the sessions pinned
 // to it for their whole life. The owner (the SIP/gateway thread) never touches a session: it
 // posts commands (create / update / destroy / request_stats) and drains events (ICE connected,
-// nominated pair changed, consent lost, media timeout, port exhaustion, stats snapshots,
-// session closed) from one queue whose eventfd it can poll.
+// nominated pair changed, consent lost, RTCP component state, DTLS connected / failed, media
+// timeout, port exhaustion, stats snapshots, session closed) from one queue whose eventfd it can poll.
 //
 // Threading: a Relay object is used from one owner thread. Workers share nothing with each
 // other; the only shared state is the two kinds of Mailbox, locked per hand-off, never per

@@ -13,20 +13,6 @@ std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexc
   return {buf.data(), len};
 }
 
-std::optional<EventKind> to_media_event(ice::EventKind k) noexcept {
-  switch (k) {
-    case ice::EventKind::connected:
-      return EventKind::ice_connected;
-    case ice::EventKind::selected_pair_changed:
-      return EventKind::nominated_changed;
-    case ice::EventKind::consent_lost:
-      return EventKind::consent_lost;
-    case ice::EventKind::pinhole_answered:
-      return EventKind::pinhole_answered;
-  }
-  return std::nullopt;
-}
-
 std::optional<Endpoint> default_rtcp(const std::optional<Endpoint>& rtcp,
                                      const std::optional<Endpoint>& rtp) {
   if (rtcp) return rtcp;
@@ -49,6 +35,14 @@ void Session::Destination::set(const std::optional<Endpoint>& e) noexcept {
   std::memcpy(&sa, &ss, len);
 }
 
+bool Session::accepts(const Destination& d, const sockaddr_storage& from_sa,
+                      socklen_t from_len) noexcept {
+  if (d.matches(from_sa)) return true;
+  // The slow path also covers an IPv4 peer seen as ::ffff:a.b.c.d on a dual-stack socket.
+  const auto from = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+  return from && d.remote && *d.remote == *from;
+}
+
 bool Session::Destination::matches(const sockaddr_storage& from) const noexcept {
   // Per packet: compare the raw socket address with the cached one instead of converting.
   if (len == 0 || from.ss_family != sa.any.sa_family) return false;
@@ -63,15 +57,37 @@ bool Session::Destination::matches(const sockaddr_storage& from) const noexcept 
 Expected<std::unique_ptr<Session>, std::string> Session::create(SessionConfig config,
                                                                 Clock::time_point now) {
   for (const LegConfig* l : {&config.a, &config.b}) {
-    const char* name = l == &config.a ? "leg A" : "leg B";
-    if (!l->sockets.valid()) return unexpected(std::string(name) + ": no RTP socket");
+    const std::string name = l == &config.a ? "leg A" : "leg B";
+    if (!l->sockets.valid()) return unexpected(name + ": no RTP socket");
     if (!l->rtcp_mux && (l->sockets.rtcp() == nullptr || !l->sockets.rtcp()->valid())) {
-      return unexpected(std::string(name) + ": no RTCP socket and no rtcp-mux");
+      return unexpected(name + ": no RTCP socket and no rtcp-mux");
     }
-    // A lite agent here serves component 1 only; WebRTC peers always mux (RFC 8829 §4.1.1).
-    if (l->ice && !l->rtcp_mux) return unexpected(std::string(name) + ": ICE needs rtcp-mux");
+    if (l->ice && !l->rtcp_mux && !l->ice_rtcp) {
+      // Without rtcp-mux the peer checks component 2 on the RTCP port too (RFC 8445 §5.1.1.1).
+      return unexpected(name + ": ICE without rtcp-mux needs a component-2 agent (ice_rtcp)");
+    }
+    if (l->ice_rtcp && (!l->ice || l->rtcp_mux)) {
+      return unexpected(name + ": ice_rtcp needs ICE and a separate RTCP socket");
+    }
+    if (l->ice_rtcp && (l->ice_rtcp->local().ufrag != l->ice->local().ufrag ||
+                        l->ice_rtcp->local().pwd != l->ice->local().pwd)) {
+      // RFC 8445 §5.3: one ufrag/pwd per media stream, shared by its components.
+      return unexpected(name + ": ICE components with different credentials");
+    }
+    if (l->dtls && !l->ice) return unexpected(name + ": DTLS-SRTP needs ICE on the leg");
   }
-  return std::unique_ptr<Session>(new Session(std::move(config), now));
+  std::optional<dtls::DtlsConfig> dtls_a = std::move(config.a.dtls);
+  std::optional<dtls::DtlsConfig> dtls_b = std::move(config.b.dtls);
+  std::unique_ptr<Session> s(new Session(std::move(config), now));
+  if (dtls_a) {
+    if (auto err = s->install_dtls(s->legs_[0], std::move(*dtls_a)))
+      return unexpected("leg A: " + *err);
+  }
+  if (dtls_b) {
+    if (auto err = s->install_dtls(s->legs_[1], std::move(*dtls_b)))
+      return unexpected("leg B: " + *err);
+  }
+  return s;
 }
 
 Session::Session(SessionConfig&& c, Clock::time_point now)
@@ -84,6 +100,7 @@ Session::Session(SessionConfig&& c, Clock::time_point now)
     l.tags = {SocketTag{this, l.cfg.sockets.rtp().fd(), i, Component::rtp},
               SocketTag{this, rtcp ? rtcp->fd() : -1, i, Component::rtcp}};
     l.stream.set_clock_rate(l.cfg.clock_rate);
+    set_transform(l, std::move(l.cfg.srtp));
     reset_remotes(l);
   }
 }
@@ -92,7 +109,7 @@ void Session::reset_remotes(LegState& l) noexcept {
   l.rtp_latched = l.rtcp_latched = false;
   if (l.cfg.ice) {
     l.rtp.set(l.cfg.ice->selected());
-    l.rtcp.set(std::nullopt);
+    l.rtcp.set(l.cfg.ice_rtcp ? l.cfg.ice_rtcp->selected() : std::nullopt);
     return;
   }
   l.rtp.set(l.cfg.remote_rtp);
@@ -103,9 +120,7 @@ void Session::start(Clock::time_point now, std::vector<MediaEvent>& events) {
   for (std::uint8_t i = 0; i < 2; ++i) {
     LegState& l = legs_[i];
     if (!l.cfg.ice || !l.cfg.ice_remote) continue;
-    l.cfg.ice->set_remote(l.cfg.ice_remote->credentials, l.cfg.ice_remote->candidates, now,
-                          l.ice_out);
-    flush_ice(l, i, events);
+    set_ice_remote(l, i, *l.cfg.ice_remote, now, events);
   }
 }
 
@@ -134,17 +149,23 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     case PacketKind::rtcp:
       break;
     case PacketKind::stun:
-      if (in.cfg.ice && tag.component == Component::rtp) {
+      if (agent(in, tag.component) != nullptr) {
         const auto from =
             Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
-        if (from) handle_stun(in, tag.leg, data, *from, now, events);
+        if (from) handle_stun(in, tag.leg, tag.component, data, *from, now, events);
       } else {
         count_drop(tag, Drop::stun_unhandled);
       }
       return false;
     case PacketKind::dtls:
-      // Hook point for the DTLS-SRTP engine: it will take these like ICE takes STUN.
-      count_drop(tag, Drop::dtls_unhandled);
+      // DTLS runs on component 1 only (RFC 5764 §4.1: one association keys both components).
+      if (!in.dtls || tag.component != Component::rtp) {
+        count_drop(tag, Drop::dtls_unhandled);
+      } else if (!accepts(in.rtp, from_sa, from_len)) {
+        count_drop(tag, Drop::wrong_source);  // RFC 5763 §5: only on the ICE-selected path
+      } else {
+        handle_dtls(in, tag.leg, data, now, events);
+      }
       return false;
     default:
       count_drop(tag, Drop::unknown_protocol);
@@ -192,10 +213,13 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   if (in.cfg.srtp) {
     const auto n = in.cfg.srtp->unprotect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
-      count_drop(tag, Drop::transform_failed);
+      count_drop(tag, n ? Drop::transform_failed : unprotect_failure(in));
       return false;
     }
     len = *n;
+  } else if (in.dtls_required) {
+    count_drop(tag, Drop::srtp_not_ready);  // SRTP we have no keys for yet
+    return false;
   }
 
   LegStats& s = in.stats;
@@ -223,43 +247,13 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       return false;
     }
     len = *n;
+  } else if (other.dtls_required) {
+    // Never plain media toward a DTLS-SRTP leg (behaviour.md §5), not even before its keys.
+    count_drop(tag, Drop::srtp_not_ready);
+    return false;
   }
   out = Outgoing{out_fd(other, rtcp), &d->sa.any, d->len, len, &other.stats};
   return true;
-}
-
-void Session::handle_stun(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
-                          const Endpoint& from, Clock::time_point now,
-                          std::vector<MediaEvent>& events) {
-  ++l.stats.stun_in;
-  l.cfg.ice->on_stun(datagram, from, now, l.ice_out);
-  flush_ice(l, leg, events);
-}
-
-void Session::flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events) {
-  // Agent transmits (check answers, pin-hole requests) leave from the leg's own socket, so the
-  // peer sees the address it checked (RFC 8445 §7.3.1.2: responses go back to the source).
-  for (const auto& t : l.ice_out.transmits) {
-    sockaddr_storage sa;
-    const socklen_t salen = t.to.to_sockaddr(sa);
-    const auto n = ::sendto(l.cfg.sockets.rtp().fd(), t.bytes.data(), t.bytes.size(), MSG_DONTWAIT,
-                            reinterpret_cast<const sockaddr*>(&sa), salen);
-    if (n == static_cast<ssize_t>(t.bytes.size())) {
-      ++l.stats.stun_out;
-    } else {
-      ++l.stats.dropped[static_cast<std::size_t>(Drop::send_failed)];
-    }
-  }
-  for (const auto& e : l.ice_out.events) {
-    const auto kind = to_media_event(e.kind);
-    if (!kind) continue;
-    events.push_back(MediaEvent{*kind, id_, static_cast<Leg>(leg), e.remote, e.detail, {}});
-  }
-  l.ice_out.transmits.clear();
-  l.ice_out.events.clear();
-  timers_dirty_ = true;
-  const auto sel = l.cfg.ice->selected();
-  if (sel != l.rtp.remote) l.rtp.set(sel);
 }
 
 void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<MediaEvent>& events) {
@@ -267,7 +261,7 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
   LegState& l = legs_[i];
   if (u.latching) l.cfg.latching = *u.latching;
   if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
-  if (u.srtp) l.cfg.srtp = std::move(u.srtp);
+  if (u.srtp) set_transform(l, std::move(u.srtp));
   if (u.remote_rtp || u.remote_rtcp) {
     // A new offer/answer describes RTP and RTCP together: a new RTP address without a=rtcp
     // means "RTP port + 1" again, not the old RTCP address.
@@ -275,23 +269,41 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
     l.cfg.remote_rtcp = u.remote_rtcp;
     reset_remotes(l);
   }
-  if (l.cfg.ice) {
-    if (u.ice_restart) l.cfg.ice->restart(*u.ice_restart);
-    if (u.ice_remote) {
-      l.cfg.ice->set_remote(u.ice_remote->credentials, u.ice_remote->candidates, now, l.ice_out);
+  if (u.dtls) {
+    if (auto err = install_dtls(l, std::move(*u.dtls))) {
+      events.push_back(MediaEvent{EventKind::dtls_failed, id_, leg, l.rtp.remote, *err, {}});
     }
-    flush_ice(l, i, events);
+  }
+  if (l.cfg.ice) {
+    if (u.ice_restart) {
+      l.cfg.ice->restart(*u.ice_restart);
+      if (l.cfg.ice_rtcp) l.cfg.ice_rtcp->restart(*u.ice_restart);  // RFC 8445 §5.3
+    }
+    if (u.ice_remote) {
+      set_ice_remote(l, i, *u.ice_remote, now, events);
+    } else {
+      flush_ice(l, i, Component::rtp, now, events);
+    }
   }
 }
 
 void Session::on_timer(Clock::time_point now, std::vector<MediaEvent>& events) {
   for (std::uint8_t i = 0; i < 2; ++i) {
     LegState& l = legs_[i];
-    if (!l.cfg.ice) continue;
-    const auto t = l.cfg.ice->next_timer();
-    if (!t || *t > now) continue;
-    l.cfg.ice->on_timer(now, l.ice_out);
-    flush_ice(l, i, events);
+    for (const auto c : {Component::rtp, Component::rtcp}) {
+      ice::LiteAgent* a = agent(l, c);
+      if (a == nullptr) continue;
+      const auto t = a->next_timer();
+      if (!t || *t > now) continue;
+      a->on_timer(now, l.ice_out);
+      flush_ice(l, i, c, now, events);
+    }
+    if (l.dtls) {
+      const auto t = l.dtls->next_timer();
+      if (!t || *t > now) continue;
+      l.dtls->on_timer(now, l.dtls_out);  // handshake retransmission or deadline
+      flush_dtls(l, i, events);
+    }
   }
   // behaviour.md §5: no media for the configured time ends the call. Reported once; media
   // flowing again re-arms it.
@@ -310,6 +322,8 @@ std::optional<Clock::time_point> Session::next_deadline() const {
   };
   for (const auto& l : legs_) {
     if (l.cfg.ice) consider(l.cfg.ice->next_timer());
+    if (l.cfg.ice_rtcp) consider(l.cfg.ice_rtcp->next_timer());
+    if (l.dtls) consider(l.dtls->next_timer());
   }
   if (media_timeout_.count() > 0 && !timed_out_) consider(last_media_ + media_timeout_);
   return next;
@@ -334,7 +348,10 @@ SessionStats Session::stats() const {
     s.remote_rtp = l.rtp.remote;
     s.remote_rtcp = l.cfg.rtcp_mux ? l.rtp.remote : l.rtcp.remote;
     s.latched = l.rtp_latched || l.rtcp_latched;
-    out.legs[i] = s;
+    if (l.cfg.ice) s.ice = snapshot(*l.cfg.ice, 1);
+    if (l.cfg.ice_rtcp) s.ice_rtcp = snapshot(*l.cfg.ice_rtcp, 2);
+    if (l.dtls) s.dtls = dtls_snapshot(l);
+    out.legs[i] = std::move(s);
   }
   return out;
 }

@@ -7,11 +7,19 @@
 // sent from Y's socket to Y's remote. STUN on an ICE leg goes to the leg's agent instead.
 //
 // Accepted source of a leg (behaviour.md §5, no RTP bleed):
-//  - ICE on: only the agent's selected address (nothing before a check was answered);
+//  - ICE on: only the agent's selected address (nothing before a check was answered); without
+//    rtcp-mux, RTCP follows the selected pair of a second agent (component 2) on the RTCP socket;
 //  - latching on: the first valid packet's source, learnt once and then fixed until a
 //    re-INVITE (update) gives a new remote. Whoever sends first wins that race, which is why
 //    latching is a per-leg choice (trunks behind NAT), not the default for ICE-capable peers;
 //  - otherwise: the address from SDP, fixed.
+//
+// DTLS-SRTP (RFC 5763/5764) on an ICE leg: datagrams in the RFC 7983 DTLS range (20..63) on
+// component 1, from the selected address only, feed the leg's DtlsEngine; its flights leave from
+// the RTP socket to the selected address. The engine starts when ICE first selects a path (the
+// client then sends its ClientHello). Once connected, an SRTP transform built from the exported
+// keys becomes the leg's PacketTransform (SRTP and SRTCP, on either component, RFC 5764 §4.1).
+// Until then the leg's media is dropped both ways (Drop::srtp_not_ready).
 #pragma once
 
 #include <netinet/in.h>
@@ -25,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "media/dtls/engine.hpp"
 #include "media/endpoint.hpp"
 #include "media/events.hpp"
 #include "media/ice/agent.hpp"
@@ -32,6 +41,7 @@
 #include "media/relay/stats.hpp"
 #include "media/relay/transform.hpp"
 #include "media/rtp/stream_stats.hpp"
+#include "media/srtp/transform.hpp"
 
 namespace icegate::media::relay {
 
@@ -39,18 +49,27 @@ namespace icegate::media::relay {
 struct IceRemote {
   ice::Credentials credentials;
   std::vector<Endpoint> candidates;  // usable UDP candidates in SDP order, ACL already applied
+  // Component 2 (RTCP) candidates, same rules; used only by a leg without rtcp-mux.
+  std::vector<Endpoint> rtcp_candidates{};
 };
 
 struct LegConfig {
-  ports::PortLease sockets;               // RTP socket, plus the RTCP socket unless rtcp_mux
-  std::optional<Endpoint> remote_rtp;     // from SDP; unused when ICE is on
-  std::optional<Endpoint> remote_rtcp;    // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
-  bool rtcp_mux = false;                  // RFC 5761: RTCP on the RTP socket
-  bool latching = false;                  // learn the remote from the first valid packet
-  std::uint32_t clock_rate = 8000;        // of the payload, for the jitter estimate
-  std::unique_ptr<ice::LiteAgent> ice;    // set: ICE-lite on this leg (needs rtcp_mux)
-  std::optional<IceRemote> ice_remote;    // given to the agent when the session starts
+  ports::PortLease sockets;             // RTP socket, plus the RTCP socket unless rtcp_mux
+  std::optional<Endpoint> remote_rtp;   // from SDP; unused when ICE is on
+  std::optional<Endpoint> remote_rtcp;  // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
+  bool rtcp_mux = false;                // RFC 5761: RTCP on the RTP socket
+  bool latching = false;                // learn the remote from the first valid packet
+  std::uint32_t clock_rate = 8000;      // of the payload, for the jitter estimate
+  std::unique_ptr<ice::LiteAgent> ice;  // set: ICE-lite on this leg, component 1
+  // ICE component 2 on the RTCP socket; required with `ice` when !rtcp_mux. Same local
+  // credentials as `ice` (RFC 8445 §5.3: one ufrag/pwd per media stream) and
+  // AgentConfig::component = 2. Its failure never ends the call.
+  std::unique_ptr<ice::LiteAgent> ice_rtcp;
+  std::optional<IceRemote> ice_remote;    // given to the agent(s) when the session starts
   std::unique_ptr<PacketTransform> srtp;  // SRTP hook; nullptr relays packets as they are
+  // DTLS-SRTP on this leg (needs `ice`): role from a=setup, icegate's certificate, the peer's
+  // a=fingerprint. The keys it negotiates replace `srtp`; media waits for them.
+  std::optional<dtls::DtlsConfig> dtls;
 };
 
 // A re-INVITE: only the fields that are set change.
@@ -62,6 +81,9 @@ struct LegUpdate {
   std::optional<IceRemote> ice_remote;  // new candidates/credentials (LiteAgent::set_remote)
   std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
   std::unique_ptr<PacketTransform> srtp;        // new keys; nullptr keeps the current one
+  // A new DTLS handshake (ICE restart, new a=fingerprint or a=setup): replaces the engine. The
+  // current SRTP keys stay in use until the new handshake installs its own.
+  std::optional<dtls::DtlsConfig> dtls;
 };
 
 struct SessionConfig {
@@ -148,22 +170,49 @@ class Session {
   struct LegState {
     std::array<SocketTag, 2> tags{};
     // Non-ICE legs: where media goes and what source is accepted, per component.
-    // ICE legs: rtp mirrors agent.selected() (RTCP is muxed).
+    // ICE legs: rtp mirrors ice->selected(), rtcp ice_rtcp->selected() (nothing when muxed).
     Destination rtp, rtcp;
     bool rtp_latched = false, rtcp_latched = false;
     LegStats stats;
     rtp::StreamStats stream;
     LegConfig cfg;
     ice::Output ice_out;  // reused to keep allocations off the STUN path
+    // DTLS-SRTP: the engine of the current handshake, its reused output, and what the session
+    // knows about the SRTP transform it installed (to name the reason of a failed unprotect).
+    std::optional<dtls::DtlsEngine> dtls;
+    dtls::DtlsOutput dtls_out;
+    bool dtls_required = false;  // set once DTLS is configured: no keys => no media
+    std::uint32_t handshakes = 0;
+    srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform
+    std::uint64_t seen_auth_failed = 0, seen_replay = 0;
   };
 
   Session(SessionConfig&& c, Clock::time_point now);
+  static bool accepts(const Destination& d, const sockaddr_storage& from,
+                      socklen_t from_len) noexcept;
   void reset_remotes(LegState& l) noexcept;
-  void handle_stun(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
+  // ICE (session_ice.cpp). `component` picks the agent and the socket its transmits leave from.
+  ice::LiteAgent* agent(LegState& l, Component c) noexcept;
+  void handle_stun(LegState& l, std::uint8_t leg, Component c, std::span<const std::byte> datagram,
                    const Endpoint& from, Clock::time_point now, std::vector<MediaEvent>& events);
-  void flush_ice(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events);
+  void flush_ice(LegState& l, std::uint8_t leg, Component c, Clock::time_point now,
+                 std::vector<MediaEvent>& events);
+  void set_ice_remote(LegState& l, std::uint8_t leg, const IceRemote& r, Clock::time_point now,
+                      std::vector<MediaEvent>& events);
+  // DTLS-SRTP (session_dtls.cpp).
+  std::optional<std::string> install_dtls(LegState& l, dtls::DtlsConfig config);
+  void maybe_start_dtls(LegState& l, std::uint8_t leg, Clock::time_point now,
+                        std::vector<MediaEvent>& events);
+  void handle_dtls(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
+                   Clock::time_point now, std::vector<MediaEvent>& events);
+  void flush_dtls(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events);
+  void set_transform(LegState& l, std::unique_ptr<PacketTransform> t) noexcept;
+  Drop unprotect_failure(LegState& l) noexcept;
   const Destination* destination(LegState& l, bool rtcp) noexcept;
   int out_fd(LegState& l, bool rtcp) noexcept;
+
+  static IceSnapshot snapshot(const ice::LiteAgent& a, std::uint16_t component);
+  DtlsSnapshot dtls_snapshot(const LegState& l) const;
 
   SessionId id_;
   std::chrono::milliseconds media_timeout_;

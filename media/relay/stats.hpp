@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "media/endpoint.hpp"
@@ -22,10 +23,13 @@ enum class Drop : std::uint8_t {
   dtls_unhandled,    // DTLS before a DTLS-SRTP engine is attached (RFC 7983 20..63)
   unknown_protocol,  // first octet in no RFC 7983 range we relay
   truncated,         // datagram larger than the receive buffer
-  transform_failed,  // SRTP unprotect/protect refused the packet
+  transform_failed,  // SRTP unprotect/protect refused the packet (other than the two below)
   send_failed,       // sendmmsg refused it (buffer full, unreachable)
+  srtp_not_ready,    // a DTLS-SRTP leg whose handshake is not done: no keys to (un)protect
+  srtp_auth_failed,  // RFC 3711 §3.3: SRTP/SRTCP authentication tag did not verify
+  srtp_replay,       // RFC 3711 §3.3.2: replayed or too old for the replay window
 };
-inline constexpr std::size_t kDropReasons = 9;
+inline constexpr std::size_t kDropReasons = 12;
 constexpr std::string_view to_string(Drop d) noexcept {
   switch (d) {
     case Drop::wrong_source:
@@ -46,9 +50,41 @@ constexpr std::string_view to_string(Drop d) noexcept {
       return "transform-failed";
     case Drop::send_failed:
       return "send-failed";
+    case Drop::srtp_not_ready:
+      return "srtp-not-ready";
+    case Drop::srtp_auth_failed:
+      return "srtp-auth-failed";
+    case Drop::srtp_replay:
+      return "srtp-replay";
   }
   return "unknown";
 }
+
+// One ICE component of a leg, for the call's log (behaviour.md §9: "Binding requests sent but no
+// Binding Success" and friends must be visible without a capture).
+struct IceSnapshot {
+  std::uint16_t component = 1;       // 1 = RTP, 2 = RTCP without rtcp-mux
+  std::optional<Endpoint> selected;  // remote side of the selected pair (local: the socket)
+  bool nominated = false;            // selected by USE-CANDIDATE
+  bool consent_lost = false;
+  std::uint64_t checks_answered = 0;  // Binding Success sent
+  std::uint64_t bad_integrity = 0;    // 401 for MESSAGE-INTEGRITY
+  std::uint64_t bad_username = 0;     // 401 for USERNAME
+  std::uint64_t punches_sent = 0;     // pin-hole Binding Requests
+  std::uint64_t punches_answered = 0;
+  std::optional<Clock::time_point> last_check;
+  std::optional<Endpoint> last_check_from;
+};
+
+// The DTLS-SRTP handshake of a leg (RFC 5764).
+struct DtlsSnapshot {
+  std::string_view state;    // idle, handshaking, connected, failed, closed (static strings)
+  std::string_view role;     // client, server
+  std::string_view profile;  // SRTP profile once connected, empty before
+  std::string failure;       // why it failed
+  std::uint64_t datagrams_in = 0, datagrams_out = 0, retransmissions = 0;
+  std::uint32_t handshakes = 0;  // engines this leg has run (a new one per LegUpdate::dtls)
+};
 
 struct LegStats {
   std::uint64_t packets_in = 0;  // valid media from the accepted source (wire bytes below)
@@ -79,6 +115,10 @@ struct LegStats {
   std::optional<Endpoint> remote_rtp;
   std::optional<Endpoint> remote_rtcp;
   bool latched = false;
+
+  std::optional<IceSnapshot> ice;       // ICE legs: component 1
+  std::optional<IceSnapshot> ice_rtcp;  // ICE legs without rtcp-mux: component 2
+  std::optional<DtlsSnapshot> dtls;     // DTLS-SRTP legs
 
   std::uint64_t dropped_total() const noexcept {
     std::uint64_t n = 0;

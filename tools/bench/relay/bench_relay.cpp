@@ -3,6 +3,9 @@
 //
 // Scenarios: N concurrent sessions (default 1, 100, 1000) at 50 packets/s per direction with
 // 172-byte RTP packets; a flood (as fast as the generator can send); ICE Binding round trips.
+// Each scenario runs the floor, the plain relay and SRTP<->RTP relays (leg A SRTP with fixed
+// test keys, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; leg B plain RTP): the generator
+// protects what it sends to leg A and checks what comes back (on the load CPU, not counted).
 // Reports forwarded packets/s, loss, CPU seconds of the forwarding threads per million packets
 // (CLOCK_THREAD_CPUTIME_ID of the worker threads), one-way latency, and the relay's memory per
 // session (heap, excluding kernel socket buffers; reads 0 under ASan, whose allocator mallinfo2
@@ -11,6 +14,7 @@
 //
 // Usage: bench_relay [--sessions 1,100,1000] [--seconds 2] [--flood-sessions 100]
 //                    [--flood-seconds 2] [--workers 1] [--repeat 3] [--no-flood] [--no-ice]
+//                    [--no-srtp]
 //
 // The machine is shared and its load moves while the benchmark runs, so every scenario is run
 // `repeat` times with floor and relay interleaved; the summary gives medians and the spread.
@@ -26,6 +30,8 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,6 +40,8 @@
 #include "media/ice/agent.hpp"
 #include "media/ports/port_allocator.hpp"
 #include "media/relay/relay.hpp"
+#include "media/srtp/session.hpp"
+#include "media/srtp/transform.hpp"
 #include "media/stun/builder.hpp"
 #include "media/stun/integrity.hpp"
 #include "media/stun/message.hpp"
@@ -61,6 +69,7 @@ struct Options {
   unsigned workers = 1;
   bool flood = true;
   bool ice = true;
+  bool srtp = true;
 };
 
 struct Row {
@@ -90,10 +99,25 @@ void pin_self(unsigned cpu) {
 constexpr unsigned kForwarderCpu = 1000;  // clamped to the last CPU
 constexpr unsigned kLoadCpu = 0;
 
-// The relay under test, with `n` sessions whose legs are muxed ports from the allocator.
+// Fixed SRTP test keys: `dir` 1 = peer A -> relay (leg A inbound), 2 = relay -> peer A.
+media::srtp::SrtpKey test_key(media::srtp::SrtpProfile p, std::uint8_t dir) {
+  const auto& i = media::srtp::info(p);
+  std::vector<std::uint8_t> m(i.key_len + i.salt_len);
+  for (std::size_t k = 0; k < m.size(); ++k) m[k] = static_cast<std::uint8_t>(dir * 97 + k * 13);
+  return media::srtp::SrtpKey::from_master(p, m).value();
+}
+
+std::string impl_name(std::optional<media::srtp::SrtpProfile> p) {
+  if (!p) return "relay";
+  return *p == media::srtp::SrtpProfile::aead_aes_128_gcm ? "srtp-gcm" : "srtp-cm80";
+}
+
+// The relay under test, with `n` sessions whose legs are muxed ports from the allocator; with
+// `srtp`, leg A of every session is SRTP (fixed keys) and leg B plain RTP.
 class RelayUnderTest {
  public:
-  RelayUnderTest(unsigned n, const Peers& peers, unsigned workers)
+  RelayUnderTest(unsigned n, const Peers& peers, unsigned workers,
+                 std::optional<media::srtp::SrtpProfile> srtp = std::nullopt)
       : relay_(relay::RelayConfig{workers, 32, {}}), alloc_(make_allocator()) {
     const auto before = mallinfo2().uordblks;
     for (unsigned i = 0; i < n; ++i) {
@@ -107,6 +131,10 @@ class RelayUnderTest {
         leg->sockets = std::move(*lease);
         leg->rtcp_mux = true;
         leg->remote_rtp = leg == &cfg.a ? peers.a.local() : peers.b.local();
+      }
+      if (srtp) {
+        cfg.a.srtp =
+            media::srtp::SrtpTransform::create(test_key(*srtp, 2), test_key(*srtp, 1)).value();
       }
       if (!relay_.create(std::move(cfg))) throw std::runtime_error("create failed");
     }
@@ -174,20 +202,36 @@ Row run_floor(unsigned n, const std::string& mode, double seconds, bool flood) {
   FloorForwarder f(n, kFloorAddr, peers.a.local(), peers.b.local());
   pin_self(kLoadCpu);
   const auto cpu0 = f.cpu_time();
-  Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood}),
+  Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood, {}, {}}),
         0,    {},      0};
   r.cpu_s = seconds_of(f.cpu_time() - cpu0);
   return r;
 }
 
-Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, unsigned workers) {
+Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, unsigned workers,
+              std::optional<media::srtp::SrtpProfile> srtp = std::nullopt) {
   const Peers peers = Peers::make(kPeerAddr);
   pin_self(kForwarderCpu);
-  RelayUnderTest rut(n, peers, workers);
+  RelayUnderTest rut(n, peers, workers, srtp);
   pin_self(kLoadCpu);
+  TrafficConfig tc{rut.a_in(), rut.b_in(), 50, 172, seconds, flood, {}, {}};
+  if (srtp) {
+    // The peer's side of leg A: one context per direction serves every session's SSRC.
+    auto tx = std::make_shared<media::srtp::SrtpSender>(
+        media::srtp::SrtpSender::create(test_key(*srtp, 1)).value());
+    auto rx = std::make_shared<media::srtp::SrtpReceiver>(
+        media::srtp::SrtpReceiver::create(test_key(*srtp, 2)).value());
+    tc.protect_a = [tx](std::span<std::byte> b, std::size_t len) -> std::size_t {
+      auto r = tx->protect_rtp(b, len);
+      return r ? *r : len;
+    };
+    tc.unprotect_a = [rx](std::span<std::byte> b, std::size_t len) -> std::size_t {
+      auto r = rx->unprotect_rtp(b, len);
+      return r ? *r : 0;
+    };
+  }
   const auto cpu0 = rut.cpu();
-  Row r{mode, "relay", n, run_traffic(peers, {rut.a_in(), rut.b_in(), 50, 172, seconds, flood}),
-        0,    {},      0};
+  Row r{mode, impl_name(srtp), n, run_traffic(peers, tc), 0, {}, 0};
   r.cpu_s = seconds_of(rut.cpu() - cpu0);
   r.drops = rut.drops();
   r.bytes_per_session = rut.bytes_per_session();
@@ -310,7 +354,7 @@ void print_row(std::ostringstream& o, const Row& r) {
     << ", \"forwarded_pps\": " << (t.seconds > 0 ? static_cast<double>(t.received) / t.seconds : 0)
     << ", \"cpu_s\": " << r.cpu_s << ", \"cpu_s_per_mpkt\": " << (mpkt > 0 ? r.cpu_s / mpkt : 0)
     << ", \"latency_p50_us\": " << t.latency_p50_us << ", \"latency_p99_us\": " << t.latency_p99_us;
-  if (r.impl == "relay") {
+  if (r.impl != "floor") {
     o << ", \"heap_bytes_per_session\": " << r.bytes_per_session << ", \"drops\": {";
     bool first = true;
     for (const auto& [k, v] : r.drops) {
@@ -362,16 +406,25 @@ int main(int argc, char** argv) {
       opt.flood = false;
     else if (a == "--no-ice")
       opt.ice = false;
+    else if (a == "--no-srtp")
+      opt.srtp = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_relay [--sessions 1,100,1000] [--seconds 3] "
                    "[--flood-sessions 100] [--flood-seconds 2] [--workers 1] [--repeat 3] "
-                   "[--no-flood] [--no-ice]\n");
+                   "[--no-flood] [--no-ice] [--no-srtp]\n");
       return 2;
     }
   }
 
-  std::vector<Row> rows;  // floor, relay, floor, relay...: scenario-major, then repetition
+  // Per scenario and repetition: floor, plain relay, then the SRTP relays, interleaved.
+  std::vector<std::optional<icegate::media::srtp::SrtpProfile>> relays{std::nullopt};
+  if (opt.srtp) {
+    relays.push_back(icegate::media::srtp::SrtpProfile::aes_cm_128_hmac_sha1_80);
+    relays.push_back(icegate::media::srtp::SrtpProfile::aead_aes_128_gcm);
+  }
+  const std::size_t per_rep = 1 + relays.size();
+  std::vector<Row> rows;  // scenario-major, then repetition, then implementation
   struct Scenario {
     std::string mode;
     unsigned sessions;
@@ -385,7 +438,9 @@ int main(int argc, char** argv) {
     for (const auto& sc : scenarios) {
       for (unsigned r = 0; r < opt.repeat; ++r) {
         rows.push_back(run_floor(sc.sessions, sc.mode, sc.seconds, sc.flood));
-        rows.push_back(run_relay(sc.sessions, sc.mode, sc.seconds, sc.flood, opt.workers));
+        for (const auto& p : relays) {
+          rows.push_back(run_relay(sc.sessions, sc.mode, sc.seconds, sc.flood, opt.workers, p));
+        }
       }
     }
   } catch (const std::exception& e) {
@@ -412,38 +467,53 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
+  bool first_line = true;
   for (std::size_t s = 0; s < scenarios.size(); ++s) {
-    std::vector<double> floor, relay, ratio, pps, floor_pps, mem;
-    double worst_loss = 0, floor_worst_loss = 0;
     const auto loss = [](const TrafficResult& t) {
       return t.sent > 0 ? static_cast<double>(t.sent - std::min(t.sent, t.received)) / t.sent : 0.0;
     };
     const auto fwd_pps = [](const TrafficResult& t) {
       return t.seconds > 0 ? static_cast<double>(t.received) / t.seconds : 0.0;
     };
-    for (unsigned r = 0; r < opt.repeat; ++r) {
-      const Row& f = rows[(s * opt.repeat + r) * 2];
-      const Row& x = rows[(s * opt.repeat + r) * 2 + 1];
-      floor.push_back(per_mpkt(f));
-      relay.push_back(per_mpkt(x));
-      ratio.push_back(per_mpkt(f) > 0 ? per_mpkt(x) / per_mpkt(f) : 0);
-      pps.push_back(fwd_pps(x.traffic));
-      floor_pps.push_back(fwd_pps(f.traffic));
-      mem.push_back(x.bytes_per_session);
-      worst_loss = std::max(worst_loss, loss(x.traffic));
-      floor_worst_loss = std::max(floor_worst_loss, loss(f.traffic));
+    const auto row = [&](unsigned r, std::size_t k) -> const Row& {
+      return rows[(s * opt.repeat + r) * per_rep + k];
+    };
+    for (std::size_t k = 1; k < per_rep; ++k) {
+      std::vector<double> floor, relay, ratio, vs_plain, pps, floor_pps, mem;
+      double worst_loss = 0, floor_worst_loss = 0;
+      for (unsigned r = 0; r < opt.repeat; ++r) {
+        const Row& f = row(r, 0);
+        const Row& x = row(r, k);
+        const Row& plain = row(r, 1);
+        floor.push_back(per_mpkt(f));
+        relay.push_back(per_mpkt(x));
+        ratio.push_back(per_mpkt(f) > 0 ? per_mpkt(x) / per_mpkt(f) : 0);
+        vs_plain.push_back(per_mpkt(plain) > 0 ? per_mpkt(x) / per_mpkt(plain) : 0);
+        pps.push_back(fwd_pps(x.traffic));
+        floor_pps.push_back(fwd_pps(f.traffic));
+        mem.push_back(x.bytes_per_session);
+        worst_loss = std::max(worst_loss, loss(x.traffic));
+        floor_worst_loss = std::max(floor_worst_loss, loss(f.traffic));
+      }
+      o << (first_line ? "" : ",\n") << "    {\"mode\": \"" << scenarios[s].mode
+        << "\", \"sessions\": " << scenarios[s].sessions << ", \"impl\": \"" << row(0, k).impl
+        << "\", \"floor_cpu_s_per_mpkt\": " << median(floor)
+        << ", \"relay_cpu_s_per_mpkt\": " << median(relay)
+        << ", \"ratio_median\": " << median(ratio)
+        << ", \"ratio_min\": " << *std::min_element(ratio.begin(), ratio.end())
+        << ", \"ratio_max\": " << *std::max_element(ratio.begin(), ratio.end())
+        << ", \"vs_plain_relay_median\": " << median(vs_plain)
+        << ", \"vs_plain_relay_min\": " << *std::min_element(vs_plain.begin(), vs_plain.end())
+        << ", \"vs_plain_relay_max\": " << *std::max_element(vs_plain.begin(), vs_plain.end())
+        << ", \"relay_forwarded_pps\": " << median(pps)
+        << ", \"floor_forwarded_pps\": " << median(floor_pps)
+        << ", \"relay_worst_loss\": " << worst_loss
+        << ", \"floor_worst_loss\": " << floor_worst_loss
+        << ", \"heap_bytes_per_session\": " << median(mem) << "}";
+      first_line = false;
     }
-    o << "    {\"mode\": \"" << scenarios[s].mode << "\", \"sessions\": " << scenarios[s].sessions
-      << ", \"floor_cpu_s_per_mpkt\": " << median(floor)
-      << ", \"relay_cpu_s_per_mpkt\": " << median(relay) << ", \"ratio_median\": " << median(ratio)
-      << ", \"ratio_min\": " << *std::min_element(ratio.begin(), ratio.end())
-      << ", \"ratio_max\": " << *std::max_element(ratio.begin(), ratio.end())
-      << ", \"relay_forwarded_pps\": " << median(pps)
-      << ", \"floor_forwarded_pps\": " << median(floor_pps)
-      << ", \"relay_worst_loss\": " << worst_loss << ", \"floor_worst_loss\": " << floor_worst_loss
-      << ", \"heap_bytes_per_session\": " << median(mem) << "}"
-      << (s + 1 < scenarios.size() ? ",\n" : "\n");
   }
+  o << "\n";
   o << "  ]";
   if (opt.ice) {
     const auto ice = run_ice(2000);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 
@@ -48,16 +49,22 @@ void stamp(std::byte* p, std::size_t size, std::uint32_t ssrc, std::uint16_t seq
 
 class Sender {
  public:
-  Sender(int fd, std::size_t size, std::size_t capacity) : fd_(fd), size_(size) {
-    buf_.resize(capacity * size);
+  static constexpr std::size_t kTagRoom = 64;  // SRTP tag (and SRTCP index) room per slot
+
+  Sender(int fd, std::size_t size, std::size_t capacity,
+         std::function<std::size_t(std::span<std::byte>, std::size_t)> protect = {})
+      : fd_(fd), size_(size), slot_(size + kTagRoom), protect_(std::move(protect)) {
+    buf_.resize(capacity * slot_);
     iov_.resize(capacity);
     msgs_.resize(capacity);
     to_.resize(capacity);
   }
   void add(const media::Endpoint& to, std::uint32_t ssrc, std::uint16_t seq) {
     const std::size_t i = n_++;
-    stamp(buf_.data() + i * size_, size_, ssrc, seq);
-    iov_[i] = {buf_.data() + i * size_, size_};
+    std::byte* p = buf_.data() + i * slot_;
+    stamp(p, size_, ssrc, seq);
+    const std::size_t len = protect_ ? protect_(std::span<std::byte>(p, slot_), size_) : size_;
+    iov_[i] = {p, len};
     msgs_[i].msg_hdr = {};
     msgs_[i].msg_hdr.msg_iov = &iov_[i];
     msgs_[i].msg_hdr.msg_iovlen = 1;
@@ -80,7 +87,8 @@ class Sender {
 
  private:
   int fd_;
-  std::size_t size_;
+  std::size_t size_, slot_;
+  std::function<std::size_t(std::span<std::byte>, std::size_t)> protect_;
   std::size_t n_ = 0;
   std::vector<std::byte> buf_;
   std::vector<iovec> iov_;
@@ -93,6 +101,7 @@ struct Receiver {
   std::atomic<std::uint64_t> last_ns{0};
   std::atomic<bool> stop{false};
   std::vector<std::uint32_t> latency_ns;
+  std::function<std::size_t(std::span<std::byte>, std::size_t)> unprotect_a;
 
   void run(int fd_a, int fd_b) {
     constexpr std::size_t kBatch = 64, kSlot = 2048;
@@ -114,8 +123,16 @@ struct Receiver {
         const int n = ::recvmmsg(pf.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) continue;
         const std::uint64_t t = now_ns();
+        std::uint64_t bad = 0;  // SRTP that did not verify: not delivered
         for (int i = 0; i < n; ++i) {
           if (msgs[static_cast<std::size_t>(i)].msg_len < 20) continue;
+          if (pf.fd == fd_a && unprotect_a) {
+            const std::span<std::byte> pkt(buf.data() + static_cast<std::size_t>(i) * kSlot, kSlot);
+            if (unprotect_a(pkt, msgs[static_cast<std::size_t>(i)].msg_len) < 20) {
+              ++bad;
+              continue;
+            }
+          }
           std::uint64_t sent;
           std::memcpy(&sent, buf.data() + static_cast<std::size_t>(i) * kSlot + 12, sizeof sent);
           if (latency_ns.size() < latency_ns.capacity()) {
@@ -123,7 +140,7 @@ struct Receiver {
                 static_cast<std::uint32_t>(std::min<std::uint64_t>(t - sent, UINT32_MAX)));
           }
         }
-        received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        received.fetch_add(static_cast<std::uint64_t>(n) - bad, std::memory_order_relaxed);
         last_ns.store(t, std::memory_order_relaxed);
       }
     }
@@ -155,10 +172,11 @@ double percentile(std::vector<std::uint32_t>& s, double p) {
 TrafficResult run_traffic(const Peers& peers, const TrafficConfig& c) {
   const std::size_t n = c.a_in.size();
   Receiver rx;
+  rx.unprotect_a = c.unprotect_a;
   std::thread rx_thread([&] { rx.run(peers.a.fd(), peers.b.fd()); });
   constexpr std::size_t kSlots = 10;
   const std::size_t per_slot = c.flood ? 64 : (n + kSlots - 1) / kSlots;
-  Sender to_a(peers.a.fd(), c.size, std::max<std::size_t>(per_slot, 1));
+  Sender to_a(peers.a.fd(), c.size, std::max<std::size_t>(per_slot, 1), c.protect_a);
   Sender to_b(peers.b.fd(), c.size, std::max<std::size_t>(per_slot, 1));
   std::vector<std::uint16_t> seq(2 * n, 0);
   TrafficResult r;

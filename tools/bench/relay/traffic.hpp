@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <vector>
 
 #include "media/endpoint.hpp"
@@ -26,6 +28,11 @@ struct TrafficConfig {
   std::size_t size = 172;  // datagram size (12-byte RTP header + payload)
   double seconds = 3.0;
   bool flood = false;
+  // SRTP toward leg A (the "softphone" side): applied by the generator after stamping (in place,
+  // the buffer has room for the tag; returns the new length) and by the receiver to what leg A
+  // sends back before reading the stamp (0: drop). Empty: plain RTP.
+  std::function<std::size_t(std::span<std::byte>, std::size_t)> protect_a;
+  std::function<std::size_t(std::span<std::byte>, std::size_t)> unprotect_a;
 };
 
 struct TrafficResult {
