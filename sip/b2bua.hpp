@@ -54,6 +54,7 @@ class Call {
   std::string from_user;       // caller's user part
   std::string to_user;         // callee's user part / number
   std::string b_offer;         // the SDP offered to B (kept for fail-over retries)
+  unsigned long max_forwards = 69;  // for B's INVITE: the caller's Max-Forwards minus one
   bool waiting_ice = false;    // B answered, A's 200 waits for ICE on the phone leg
   std::string pending_answer;  // A's 200 SDP while waiting for ICE
   bool ending = false;

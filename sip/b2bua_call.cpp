@@ -74,6 +74,7 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   call->owner = this;
   call->to_user = user_of(sip->sip_request->rq_url);
   call->from_user = sip->sip_from ? user_of(sip->sip_from->a_url) : "";
+  call->max_forwards = max_forwards - 1;
   call->a = std::make_unique<Leg>();
   call->b = std::make_unique<Leg>();
   Leg& a = *call->a;
@@ -198,7 +199,6 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   Call& ref = *call;
   calls_[call->id] = std::move(call);
   if (!place_b_leg(ref)) fail_call(ref, 503, "Service Unavailable");
-  (void)max_forwards;
 }
 
 bool B2bua::place_b_leg(Call& call) {
@@ -222,7 +222,10 @@ bool B2bua::place_b_leg(Call& call) {
   if (!nh) return false;
   b.handle = Handle(nh);
   b.answered = b.terminated = b.auth_tried = false;
+  // RFC 3261 §16.6 step 3 applied across the B2BUA: a loop through icegate still ends.
+  const std::string max_forwards = std::to_string(call.max_forwards);
   nua_invite(nh, NUTAG_URL(call.target_uri.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+             SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()),
              SIPTAG_PAYLOAD_STR(call.b_offer.c_str()), TAG_END());
   log().debug("call {}: INVITE {}", call.id, call.target_uri);
   return true;
