@@ -66,6 +66,22 @@ struct Media {
   Location where;
 };
 
+// DTLS-SRTP toward softphones (behaviour.md §5).
+struct Dtls {
+  // PEM files of icegate's certificate and private key; both empty: a fresh ECDSA P-256
+  // certificate is generated at start and on every reload (RFC 8122 §5: peers check the
+  // fingerprint in SDP, not a CA chain). Paths are resolved against the configuration file.
+  std::string certificate_file;
+  std::string private_key_file;
+  // Calls toward a softphone are offered UDP/TLS/RTP/SAVPF with a=setup:actpass; false offers
+  // plain RTP/AVP + ICE. Answers always follow what the phone offered.
+  bool offer_to_phones = true;
+  // From the selected ICE path to a finished handshake; a peer that never starts DTLS ends the
+  // call after this long (the handshake's own retransmissions are 1, 2, 4, 8 s).
+  Duration handshake_timeout = std::chrono::seconds(20);
+  Location where;
+};
+
 struct StunServer {
   std::string name;
   std::string host;  // IP literal or FQDN, resolved at lookup time
@@ -159,6 +175,7 @@ struct Config {
   Logging logging;
   Sip sip;
   Media media;
+  Dtls dtls;
   Stun stun;
   std::vector<TurnServer> turn_servers;
   std::vector<Group> groups;

@@ -192,6 +192,7 @@ class Loader {
     if (name == "sip") return sip(n);
     if (name == "media") return media(n);
     if (name == "stun") return stun(n);
+    if (name == "dtls") return dtls(n);
     if (name == "turn") return turn(n);
     if (name == "groups") return groups(n);
     if (name == "acls") return acls(n);
@@ -288,6 +289,24 @@ class Loader {
     value(n, "latching", false, m.latching, parse_bool);
     value(n, "workers", false, m.workers, [](std::string_view s) { return parse_unsigned(s, 256); });
     value(n, "public-address", false, m.public_address, address);
+  }
+
+  void dtls(const Node& n) {
+    if (!once(n)) return;
+    check_attributes(n, {"certificate", "private-key", "offer-to-phones", "handshake-timeout"});
+    no_children(n);
+    auto& d = st_.cfg.dtls;
+    d.where = n.where();
+    const auto file = [&](std::string_view s) -> Expected<std::string, std::string> {
+      if (s.empty()) return unexpected(std::string("must not be empty"));
+      fs::path p(s);
+      if (p.is_relative()) p = fs::path(n.doc->path).parent_path() / p;
+      return p.lexically_normal().string();
+    };
+    value(n, "certificate", false, d.certificate_file, file);
+    value(n, "private-key", false, d.private_key_file, file);
+    value(n, "offer-to-phones", false, d.offer_to_phones, parse_bool);
+    value(n, "handshake-timeout", false, d.handshake_timeout, parse_duration);
   }
 
   void stun(const Node& n) {

@@ -1,5 +1,6 @@
 // Cross-checks over the whole configuration once every file was read.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -124,6 +125,24 @@ void check_media(LoaderState& st) {
   }
 }
 
+void check_dtls(LoaderState& st) {
+  const Dtls& d = st.cfg.dtls;
+  if (d.handshake_timeout < std::chrono::seconds(1)) {
+    st.error(d.where, "handshake-timeout must be at least 1s (the first retransmission is at 1s)");
+  }
+  if (d.certificate_file.empty() != d.private_key_file.empty()) {
+    st.error(d.where, "<dtls> needs both certificate and private-key (or neither, to generate one)");
+    return;
+  }
+  for (const std::string* f : {&d.certificate_file, &d.private_key_file}) {
+    if (f->empty()) continue;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*f, ec)) {
+      st.error(d.where, "\"" + *f + "\" is not a readable file");
+    }
+  }
+}
+
 void check_sip(LoaderState& st) {
   if (st.cfg.sip.listeners.empty()) {
     st.error({st.cfg.files.front(), 1}, "no SIP <listener> is configured");
@@ -220,6 +239,7 @@ void validate(LoaderState& st) {
   resolve_policy(st);
   check_sip(st);
   check_media(st);
+  check_dtls(st);
   check_stun_turn(st);
   check_users_trunks_routes(st);
   for (const auto& l : st.cfg.sip.listeners) {

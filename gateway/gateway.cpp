@@ -41,7 +41,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
               l.address.to_string(), l.port);
   }
   try {
-    media_ = std::make_unique<MediaEngine>(c->media);
+    media_ = std::make_unique<MediaEngine>(c->media, c->dtls);
   } catch (const std::exception& e) {
     log->critical("cannot start the media engine: {}", e.what());
     return false;
@@ -70,7 +70,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
 void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
   const auto old = config();
   std::atomic_store(&cfg_, cfg);
-  if (media_) media_->reload(cfg->media);
+  if (media_) media_->reload(cfg->media, cfg->dtls);
   if (media_ && old) reload_public_address_discovery(discovery_, *media_, *old, *cfg);
   if (stack_ && b2bua_) {
     stack_->post([b = b2bua_.get(), cfg] { b->reload(cfg); });

@@ -1,9 +1,11 @@
 #include "gateway/media_engine.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "gateway/log.hpp"
 #include "media/ice/agent.hpp"
+#include "media/srtp/transform.hpp"
 
 namespace icegate::gateway {
 namespace {
@@ -43,24 +45,59 @@ std::string format_leg(const media::relay::LegStats& l) {
       }
     }
   }
+  if (l.dtls) {
+    s += ", dtls " + std::string(l.dtls->state) + " as " + std::string(l.dtls->role);
+    if (!l.dtls->failure.empty()) s += " (" + l.dtls->failure + ")";
+  }
+  if (l.srtp) {
+    s += ", srtp " + std::string(l.srtp->profile) + " in " + std::to_string(l.srtp->unprotected) +
+         " out " + std::to_string(l.srtp->protected_out);
+  }
   if (l.rtp_lost || l.jitter.count()) {
     s += ", lost " + std::to_string(l.rtp_lost) + ", jitter " + std::to_string(l.jitter.count()) + " us";
   }
   return s;
 }
 
+Expected<std::shared_ptr<const media::dtls::Certificate>, std::string> load_certificate(
+    const conf::Dtls& d) {
+  if (d.certificate_file.empty()) return media::dtls::Certificate::generate();
+  return media::dtls::Certificate::load_pem_files(d.certificate_file, d.private_key_file);
+}
+
+// SDES suites icegate offers, in order of preference (RFC 4568 §6.2: the two every SDES peer
+// knows; an AEAD_AES_128_GCM offer from a peer is accepted when answering).
+constexpr media::srtp::SrtpProfile kSdesOffer[] = {
+    media::srtp::SrtpProfile::aes_cm_128_hmac_sha1_80,
+    media::srtp::SrtpProfile::aes_cm_128_hmac_sha1_32,
+};
+
 }  // namespace
 
-MediaEngine::MediaEngine(const conf::Media& cfg)
-    : cfg_(cfg), allocator_(make_allocator(cfg)), relay_(relay_config(cfg)) {
+MediaEngine::MediaEngine(const conf::Media& cfg, const conf::Dtls& dtls)
+    : cfg_(cfg), dtls_cfg_(dtls), allocator_(make_allocator(cfg)), relay_(relay_config(cfg)) {
   public_address_ = cfg.public_address;
-  logger("media")->info("media: {} RTP ports {}-{}, {} worker(s)", cfg.address.to_string(),
-                        cfg.rtp_min, cfg.rtp_max, relay_.worker_count());
+  auto cert = load_certificate(dtls);
+  if (!cert) throw std::runtime_error("DTLS certificate: " + cert.error());
+  certificate_ = *cert;
+  logger("media")->info("media: {} RTP ports {}-{}, {} worker(s); DTLS certificate {} ({})",
+                        cfg.address.to_string(), cfg.rtp_min, cfg.rtp_max, relay_.worker_count(),
+                        certificate_->sdp_fingerprint(),
+                        dtls.certificate_file.empty() ? "generated" : dtls.certificate_file);
 }
 
 MediaEngine::~MediaEngine() = default;
 
-void MediaEngine::reload(const conf::Media& cfg) {
+void MediaEngine::reload(const conf::Media& cfg, const conf::Dtls& dtls) {
+  // Issue 5: the certificate is rotated on reload; running calls keep theirs.
+  if (auto cert = load_certificate(dtls)) {
+    certificate_ = *cert;
+    dtls_cfg_ = dtls;
+    logger("media")->info("DTLS certificate rotated: {}", certificate_->sdp_fingerprint());
+  } else {
+    logger("media")->error("DTLS certificate not reloaded, keeping {}: {}",
+                           certificate_->sdp_fingerprint(), cert.error());
+  }
   // New calls use the new timeouts and puncher setting; the port range and address stay.
   const auto keep_address = cfg_.address;
   const auto keep_min = cfg_.rtp_min, keep_max = cfg_.rtp_max;
@@ -79,8 +116,10 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   sc.media_timeout = cfg_.media_timeout;
   sip::MediaCall call;
   call.id = id;
+  call.fingerprint = certificate_->sdp_fingerprint();
   CallState state;
   state.label = setup.label;
+  state.certificate = certificate_;
   for (sip::Side side : {sip::Side::a, sip::Side::b}) {
     const sip::LegSetup& ls = side == sip::Side::a ? setup.a : setup.b;
     media::relay::LegConfig& lc = side == sip::Side::a ? sc.a : sc.b;
@@ -123,11 +162,64 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   return call;
 }
 
+std::vector<std::string> MediaEngine::sdes_offer(std::uint64_t call, sip::Side side) {
+  auto it = calls_.find(call);
+  if (it == calls_.end()) return {};
+  LegKeys& k = it->second.keys[side == sip::Side::a ? 0 : 1];
+  k.sdes_offered.clear();
+  std::vector<std::string> lines;
+  std::uint32_t tag = 1;
+  for (auto profile : kSdesOffer) {
+    auto c = media::srtp::make_sdes_crypto(tag++, profile);
+    if (!c) {
+      logger("media")->error("call {}: SDES key generation failed: {}", it->second.label, c.error());
+      continue;
+    }
+    lines.push_back(media::srtp::format_sdes_crypto(*c));
+    k.sdes_offered.push_back(std::move(*c));
+  }
+  // Nothing leaves or enters the leg in clear while the answer (and its key) is awaited.
+  media::relay::LegUpdate u;
+  u.require_srtp = true;
+  relay_.update(call, leg_of(side), std::move(u));
+  return lines;
+}
+
+Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
+    std::uint64_t call, sip::Side side, const std::vector<std::string>& offered) {
+  auto it = calls_.find(call);
+  if (it == calls_.end()) return unexpected(std::string("no media session"));
+  LegKeys& k = it->second.keys[side == sip::Side::a ? 0 : 1];
+  // A re-offer that still carries the line in use keeps the keys (no re-keying mid-call).
+  if (k.sdes_local && std::find(offered.begin(), offered.end(), k.sdes_remote) != offered.end()) {
+    return sip::SdesChoice{media::srtp::format_sdes_crypto(*k.sdes_local), k.sdes_remote};
+  }
+  std::string reasons;
+  for (const auto& line : offered) {
+    // RFC 4568 §7.1.1: the first line icegate can honour, in the offer's order.
+    auto theirs = media::srtp::parse_sdes_crypto(line);
+    if (!theirs) {
+      reasons += (reasons.empty() ? "" : "; ") + line.substr(0, line.find(' ', line.find(' ') + 1)) +
+                 ": " + theirs.error().reason;
+      continue;
+    }
+    auto ours = media::srtp::make_sdes_crypto(theirs->tag, theirs->key.profile());
+    if (!ours) return unexpected("key generation failed: " + ours.error());
+    k.sdes_offered.clear();
+    k.sdes_offered.push_back(*ours);
+    return sip::SdesChoice{media::srtp::format_sdes_crypto(*ours), line};
+  }
+  return unexpected("no usable a=crypto line (" + (reasons.empty() ? "none offered" : reasons) + ")");
+}
+
 void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) {
   auto it = calls_.find(call);
   if (it == calls_.end()) return;
+  CallState& state = it->second;
+  LegKeys& keys = state.keys[side == sip::Side::a ? 0 : 1];
+  auto log = logger("media");
   media::relay::LegUpdate u;
-  if (it->second.ice[side == sip::Side::a ? 0 : 1]) {
+  if (state.ice[side == sip::Side::a ? 0 : 1]) {
     media::relay::IceRemote ir;
     if (remote.ice) ir.credentials = {remote.ice->ufrag, remote.ice->pwd};
     for (const auto& c : remote.rtp) ir.candidates.push_back(endpoint(c));
@@ -136,6 +228,53 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
   } else {
     if (!remote.rtp.empty()) u.remote_rtp = endpoint(remote.rtp.front());
     if (!remote.rtcp.empty()) u.remote_rtcp = endpoint(remote.rtcp.front());
+  }
+  const std::string ufrag = remote.ice ? remote.ice->ufrag : std::string();
+  if (remote.dtls) {
+    // RFC 8842 §5: a new association for a new fingerprint, a new role or an ICE restart;
+    // the same parameters again (a re-INVITE for hold) keep the one running.
+    const bool restart = keys.dtls && keys.ice_ufrag != ufrag;
+    if (!keys.dtls || *keys.dtls != *remote.dtls || restart) {
+      media::dtls::DtlsConfig dc;
+      dc.role = remote.dtls->client ? media::dtls::Role::client : media::dtls::Role::server;
+      dc.certificate = state.certificate;
+      dc.handshake_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(dtls_cfg_.handshake_timeout);
+      std::string bad;
+      for (const auto& f : remote.dtls->fingerprints) {
+        auto fp = media::dtls::Fingerprint::parse(f);
+        if (fp) dc.expected_peer_fingerprints.push_back(std::move(*fp));
+        else bad += (bad.empty() ? "" : "; ") + fp.error();
+      }
+      if (!bad.empty()) log->warn("call {}: ignored a=fingerprint: {}", state.label, bad);
+      u.dtls = std::move(dc);  // an empty fingerprint list fails the handshake, with the reason
+      keys.dtls = remote.dtls;
+      log->debug("call {}: DTLS on leg {} as {}", state.label, side == sip::Side::a ? "A" : "B",
+                 remote.dtls->client ? "client" : "server");
+    }
+  }
+  keys.ice_ufrag = ufrag;
+  if (remote.sdes && remote.sdes->remote != keys.sdes_remote) {
+    // Icegate's key: the offered line with the answer's tag (RFC 4568 §7.1.2).
+    auto theirs = media::srtp::parse_sdes_crypto(remote.sdes->remote);
+    auto ours = media::srtp::parse_sdes_crypto(remote.sdes->local);
+    std::unique_ptr<media::srtp::SrtpTransform> t;
+    std::string error;
+    if (!theirs) error = "the peer's a=crypto: " + theirs.error().reason;
+    else if (!ours) error = "icegate's a=crypto: " + ours.error().reason;
+    else if (ours->key.profile() != theirs->key.profile()) error = "a=crypto suites differ";
+    else if (auto tr = media::srtp::SrtpTransform::create(ours->key, theirs->key)) t = std::move(*tr);
+    else error = tr.error();
+    if (t) {
+      keys.sdes_local = *ours;
+      keys.sdes_remote = remote.sdes->remote;
+      u.srtp = std::move(t);
+      log->info("call {}: SDES-SRTP on leg {} ({})", state.label, side == sip::Side::a ? "A" : "B",
+                media::srtp::to_string(ours->key.profile()));
+    } else {
+      log->error("call {}: SDES keys on leg {} refused: {}", state.label,
+                 side == sip::Side::a ? "A" : "B", error);
+    }
+    u.require_srtp = true;  // a bad key means no media on that leg, never media in clear
   }
   relay_.update(call, leg_of(side), std::move(u));
 }
@@ -227,7 +366,9 @@ void MediaEngine::dispatch_events() {
         continue;
       case media::EventKind::dtls_connected:
         note("leg " + leg + " DTLS connected (" + ev.detail + ")");
-        log->info("call {}: DTLS-SRTP up on leg {}: {}", label, leg, ev.detail);
+        out.kind = sip::MediaEventKind::secure_media_up;
+        out.detail = ev.detail;
+        forward = true;
         break;
       case media::EventKind::dtls_failed:
         note("leg " + leg + " DTLS failed: " + ev.detail);

@@ -8,7 +8,9 @@
 #include <optional>
 
 #include "conf/config.hpp"
+#include "media/dtls/certificate.hpp"
 #include "media/ports/port_allocator.hpp"
+#include "media/srtp/sdes.hpp"
 #include "media/relay/relay.hpp"
 #include "sip/media_port.hpp"
 
@@ -17,10 +19,13 @@ namespace icegate::gateway {
 class MediaEngine final : public sip::MediaPort {
  public:
   // Throws std::runtime_error when the port range or the workers cannot be set up (start-up).
-  explicit MediaEngine(const conf::Media& cfg);
+  MediaEngine(const conf::Media& cfg, const conf::Dtls& dtls);
   ~MediaEngine() override;
 
   Expected<sip::MediaCall, sip::MediaError> create_call(const sip::MediaCallSetup& setup) override;
+  std::vector<std::string> sdes_offer(std::uint64_t call, sip::Side side) override;
+  Expected<sip::SdesChoice, std::string> sdes_answer(std::uint64_t call, sip::Side side,
+                                                     const std::vector<std::string>& offered) override;
   void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
   void destroy_call(std::uint64_t call) override;
   std::string describe(std::uint64_t call) override;
@@ -31,18 +36,33 @@ class MediaEngine final : public sip::MediaPort {
 
   // The cached public address (STUN discovery or the static setting). Thread-safe.
   void set_public_address(std::optional<acl::Address> a);
-  // Settings that may change on reload without touching running calls.
-  void reload(const conf::Media& cfg);
+  // Settings that may change on reload without touching running calls; a new DTLS certificate
+  // (generated, or read again from the files) for the calls that start afterwards. A certificate
+  // that cannot be loaded keeps the old one (logged).
+  void reload(const conf::Media& cfg, const conf::Dtls& dtls);
+  const media::dtls::Certificate& certificate() const { return *certificate_; }
   std::size_t active_sessions() const { return calls_.size(); }
 
  private:
+  // What a leg's keys are now, to install new ones only when they change.
+  struct LegKeys {
+    std::vector<media::srtp::SdesCrypto> sdes_offered;  // icegate's open SDES offer
+    std::optional<media::srtp::SdesCrypto> sdes_local;  // icegate's key in use
+    std::string sdes_remote;                            // the peer's a=crypto line in use
+    std::optional<sip::DtlsParams> dtls;                // the handshake's parameters
+    std::string ice_ufrag;                              // the peer's (an ICE restart re-keys)
+  };
   struct CallState {
     std::string label;
     bool ice[2] = {false, false};
+    std::shared_ptr<const media::dtls::Certificate> certificate;  // as the call started
+    LegKeys keys[2];
     std::string history;  // ICE / pin-hole / path events, for diagnostics
   };
 
   conf::Media cfg_;
+  conf::Dtls dtls_cfg_;
+  std::shared_ptr<const media::dtls::Certificate> certificate_;
   media::ports::PortAllocator allocator_;
   media::relay::Relay relay_;
   std::map<std::uint64_t, CallState> calls_;

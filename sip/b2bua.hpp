@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "sip/call_sdp.hpp"
 #include "sip/digest.hpp"
 #include "sip/media_port.hpp"
 #include "sip/registrar.hpp"
@@ -41,6 +42,18 @@ class Leg {
   acl::Address party;          // the far end's signalling address (public-candidate ACL)
   unsigned sdp_version = 0;    // o= version of the SDP we send on this leg
   bool ringing_sent = false;   // A: a 180 went out (ringback while ICE completes)
+  // Keys on this leg (behaviour.md §5): what was offered to it, then what was negotiated.
+  Keying::Kind keying = Keying::Kind::none;
+  bool keys_negotiated = false;         // an offer/answer settled `keying`
+  std::string proto;                    // the party's proto (answers mirror it)
+  bool dtls_client = true;              // icegate's DTLS role on this leg
+  std::vector<std::string> sdes_offered;  // icegate's a=crypto lines in an open offer
+  std::string sdes_local;                 // icegate's a=crypto line in use
+  bool secure_up = false;                 // DTLS-SRTP handshake done
+  // Connected in media terms: ICE passed and, with DTLS, the handshake too.
+  bool media_ready() const {
+    return (!phone || ice_connected) && (keying != Keying::Kind::dtls || secure_up);
+  }
 };
 
 class Call {
@@ -134,6 +147,11 @@ class B2bua : public EventSink {
   Call* find_call(std::uint64_t media_id);
   // SDP for `target`, derived from the other leg's `from`; `answering` when it answers an offer
   // `target` made. nullopt (logged) when it cannot be built.
+  // Keys from a party's offer / answer on `leg` into `media` (set_remote). Error: 488.
+  std::optional<std::string> accept_offer_keys(Call& call, Leg& leg, const sdp::Description& offer,
+                                               RemoteMedia& media);
+  std::optional<std::string> accept_answer_keys(Call& call, Leg& leg,
+                                                const sdp::Description& answer, RemoteMedia& media);
   std::optional<std::string> sdp_toward(Call& call, Leg& target, const sdp::Description& from,
                                         bool answering);
 

@@ -172,6 +172,11 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     return reject(503, "Service Unavailable", media.error().message);
   }
   call->media = *media;
+  if (auto err = accept_offer_keys(*call, a, *offer, remote->media)) {
+    media_.destroy_call(media->id);
+    log().warn("call {}: {}", call->id, *err);
+    return reject(488, "Not Acceptable Here", *err);
+  }
   media_.set_remote(media->id, Side::a, remote->media);
 
   // The offer for B, derived from A's offer.
@@ -241,8 +246,13 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
     std::string answer;
     if (status < 300 && sip && sip->sip_payload) {
       if (auto d = sdp::parse(payload_of(sip))) {
-        if (auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get())) {
-          media_.set_remote(call.media->id, leg.side, r->media);
+        auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
+        if (r) {
+          if (auto err = accept_answer_keys(call, leg, *d, r->media)) {
+            log().warn("call {}: re-INVITE answer: {}", call.id, *err);
+          } else {
+            media_.set_remote(call.media->id, leg.side, r->media);
+          }
         }
         answer = sdp_toward(call, *other, *d, true).value_or("");
       }
@@ -260,7 +270,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       auto d = sdp::parse(payload_of(sip));
       if (d) {
         auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-        if (r) {
+        if (r && !accept_answer_keys(call, leg, *d, r->media)) {
           media_.set_remote(call.media->id, Side::b, r->media);
           leg.remote_sdp = payload_of(sip);
           early = sdp_toward(call, a, *d, true).value_or("");
@@ -288,21 +298,26 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       log().warn("call {}: {}", call.id, r.error());
       return end_call(call, "no usable ICE candidate in the answer");
     }
+    if (auto err = accept_answer_keys(call, leg, *d, r->media)) {
+      log().warn("call {}: {}", call.id, *err);
+      return end_call(call, *err);
+    }
     leg.remote_sdp = body;
     media_.set_remote(call.media->id, Side::b, r->media);
     const auto built = sdp_toward(call, a, *d, true);
     if (!built) return end_call(call, "cannot build the answer for the caller");
     const std::string answer = *built;
-    if (leg.phone && !leg.ice_connected) {
-      // behaviour.md §7: the phone's leg is connected only once ICE succeeded; until then the
-      // caller hears ringback.
+    if (!leg.media_ready()) {
+      // behaviour.md §7: the phone's leg is connected only once ICE (and DTLS, when used)
+      // succeeded; until then the caller hears ringback.
       call.waiting_ice = true;
       call.pending_answer = answer;
       if (!a.ringing_sent) {
         nua_respond(a.handle.get(), SIP_180_RINGING, TAG_END());
         a.ringing_sent = true;
       }
-      log().info("call {}: B answered, waiting for ICE on the phone leg", call.id);
+      log().info("call {}: B answered, waiting for ICE{} on the phone leg", call.id,
+                 leg.keying == Keying::Kind::dtls ? " and DTLS" : "");
       call.ice_timer.reset(su_timer_create(su_root_task(stack_.root()), 0));
       su_timer_set_interval(call.ice_timer.get(), on_ice_timer,
                             reinterpret_cast<su_timer_arg_t*>(&call),
@@ -346,7 +361,7 @@ void B2bua::answer_a(Call& call, const std::string& sdp) {
   nua_respond(a.handle.get(), SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
               SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   log().info("call {}: connected", call.id);
-  if (a.phone && !a.ice_connected) {
+  if (!a.media_ready()) {
     // The calling phone starts its checks after our 200: it has ice-timeout to succeed.
     call.ice_timer.reset(su_timer_create(su_root_task(stack_.root()), 0));
     su_timer_set_interval(call.ice_timer.get(), on_ice_timer,
@@ -384,6 +399,11 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
   if (!r) {
     log().warn("call {}: re-INVITE: {}", call.id, r.error());
+    nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
+    return;
+  }
+  if (auto err = accept_offer_keys(call, leg, *d, r->media)) {
+    log().warn("call {}: re-INVITE: {}", call.id, *err);
     nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
     return;
   }
@@ -469,16 +489,132 @@ void B2bua::maybe_destroy(Call& call) {
   calls_.erase(call.id);  // destroys the legs, releasing their handles
 }
 
+std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
+                                                    const sdp::Description& offer,
+                                                    RemoteMedia& media) {
+  auto k = keying_of(offer);
+  if (!k) return k.error();
+  leg.proto = k->proto;
+  leg.sdes_offered.clear();
+  switch (k->kind) {
+    case Keying::Kind::dtls: {
+      // The relay runs DTLS on the ICE-selected path: a trunk leg has no ICE.
+      if (!leg.phone) return std::string("DTLS-SRTP offered on a trunk leg (supported toward softphones)");
+      auto client = dtls_client_answering(k->setup);
+      if (!client) return client.error();
+      leg.dtls_client = *client;
+      media.dtls = DtlsParams{k->fingerprints, *client};
+      break;
+    }
+    case Keying::Kind::sdes: {
+      auto choice = media_.sdes_answer(call.media->id, leg.side, k->crypto);
+      if (!choice) return "SDES: " + choice.error();
+      leg.sdes_local = choice->local;
+      media.sdes = std::move(*choice);
+      break;
+    }
+    case Keying::Kind::none:
+      break;
+  }
+  if (leg.keys_negotiated && leg.keying != k->kind) {
+    log().info("call {}: leg {} changes from {} to {}", call.id, leg.side == Side::a ? "A" : "B",
+               to_string(leg.keying), to_string(k->kind));
+  }
+  leg.keying = k->kind;
+  leg.keys_negotiated = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
+                                                     const sdp::Description& answer,
+                                                     RemoteMedia& media) {
+  auto k = keying_of(answer);
+  if (!k) return k.error();
+  switch (k->kind) {
+    case Keying::Kind::dtls:
+      if (leg.keying != Keying::Kind::dtls || !leg.phone) {
+        return std::string("the answer uses DTLS-SRTP, which was not offered");
+      }
+      leg.dtls_client = dtls_client_after_answer(k->setup);
+      media.dtls = DtlsParams{k->fingerprints, leg.dtls_client};
+      break;
+    case Keying::Kind::sdes: {
+      // RFC 4568 §7.1.2: the answer's tag names the offered line it accepts.
+      const std::vector<std::string>& offered =
+          leg.sdes_offered.empty() && !leg.sdes_local.empty() ? std::vector<std::string>{leg.sdes_local}
+                                                              : leg.sdes_offered;
+      const auto tag_of = [](const std::string& line) { return line.substr(0, line.find(' ')); };
+      std::optional<SdesChoice> choice;
+      for (const auto& theirs : k->crypto) {
+        for (const auto& ours : offered) {
+          if (!choice && tag_of(ours) == tag_of(theirs)) choice = SdesChoice{ours, theirs};
+        }
+      }
+      if (!choice) return std::string("the answer's a=crypto matches no offered tag");
+      leg.sdes_local = choice->local;
+      media.sdes = std::move(*choice);
+      break;
+    }
+    case Keying::Kind::none:
+      if (leg.keying != Keying::Kind::none) {
+        // RFC 3264 §6 wants the offer's proto back; a party that answers plain RTP gets it.
+        log().warn("call {}: leg {} answered {} to a {} offer: media on that leg is unencrypted",
+                   call.id, leg.side == Side::a ? "A" : "B", k->proto, to_string(leg.keying));
+      }
+      break;
+  }
+  leg.keying = k->kind;
+  leg.proto = k->proto;
+  leg.sdes_offered.clear();
+  leg.keys_negotiated = true;
+  return std::nullopt;
+}
+
 std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp::Description& from,
                                              bool answering) {
   const std::string session_id = std::to_string(call.media->id);
   const unsigned version = ++target.sdp_version;
+  // Keys toward `target`: an answer follows its offer (accept_offer_keys set the leg up); an
+  // offer keeps what the leg negotiated (RFC 8842 §5.5: same fingerprint and role, no new
+  // handshake) or, for a leg's first offer, opens with the configured profile.
+  if (!answering && !target.keys_negotiated) {
+    if (target.phone) {
+      target.keying = cfg_->dtls.offer_to_phones ? Keying::Kind::dtls : Keying::Kind::none;
+      target.proto = cfg_->dtls.offer_to_phones ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP";
+    } else if (const TrunkState* t = trunk_named(target.trunk);
+               t && t->cfg->media_profile == conf::MediaProfile::sdes) {
+      target.keying = Keying::Kind::sdes;
+      target.proto = "RTP/SAVP";
+      if (target.sdes_offered.empty()) target.sdes_offered = media_.sdes_offer(call.media->id, target.side);
+    } else {
+      target.keying = Keying::Kind::none;
+      target.proto = "RTP/AVP";
+    }
+  }
+  std::vector<std::string> crypto;
+  if (target.keying == Keying::Kind::sdes) {
+    crypto = !answering && !target.keys_negotiated ? target.sdes_offered
+                                                    : std::vector<std::string>{target.sdes_local};
+  }
+  const std::string proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
   Expected<std::string, std::string> out = unexpected(std::string());
   if (target.phone) {
     PhoneSdpPolicy p;
     p.media_address = cfg_->media.address;
     p.session_id = session_id;
     p.version = version;
+    p.proto = proto;
+    p.crypto = std::move(crypto);
+    if (target.keying == Keying::Kind::dtls) {
+      const auto space = call.media->fingerprint.find(' ');
+      sdp::DtlsAttributes dtls;
+      dtls.fingerprint = {call.media->fingerprint.substr(0, space),
+                          call.media->fingerprint.substr(space + 1)};
+      dtls.setup = !target.keys_negotiated ? sdp::Setup::actpass
+                   : target.dtls_client    ? sdp::Setup::active
+                                           : sdp::Setup::passive;
+      p.dtls = dtls;
+    }
     p.public_address = media_.public_address();
     // The public (srflx) candidate only for parties the public-candidate ACL allows.
     if (p.public_address && cfg_->policy.public_candidate &&
@@ -493,7 +629,13 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
     }
     out = sdp_for_phone(from, *call.media, target.side, p);
   } else {
-    out = sdp_for_trunk(from, *call.media, target.side, cfg_->media.address, session_id, version);
+    TrunkSdpPolicy p;
+    p.media_address = cfg_->media.address;
+    p.session_id = session_id;
+    p.version = version;
+    p.proto = proto;
+    p.crypto = std::move(crypto);
+    out = sdp_for_trunk(from, *call.media, target.side, p);
   }
   if (!out) {
     log().warn("call {}: cannot build SDP for {}: {}", call.id, target.side == Side::a ? "A" : "B",
@@ -519,8 +661,21 @@ void B2bua::on_media_event(const MediaEvent& ev) {
       leg.ice_connected = true;
       log().info("call {}: ICE connected on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);
-      if (call->waiting_ice && ev.side == Side::b) answer_a(*call, call->pending_answer);
-      else if (ev.side == Side::a && call->a->answered) call->ice_timer.reset();
+      if (call->waiting_ice && ev.side == Side::b && leg.media_ready()) {
+        answer_a(*call, call->pending_answer);
+      } else if (ev.side == Side::a && call->a->answered && leg.media_ready()) {
+        call->ice_timer.reset();
+      }
+      return;
+    case MediaEventKind::secure_media_up:
+      leg.secure_up = true;
+      log().info("call {}: DTLS-SRTP up on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
+                 ev.detail);
+      if (call->waiting_ice && ev.side == Side::b && leg.media_ready()) {
+        answer_a(*call, call->pending_answer);
+      } else if (ev.side == Side::a && call->a->answered && leg.media_ready()) {
+        call->ice_timer.reset();
+      }
       return;
     case MediaEventKind::path_changed:
       log().info("call {}: media path on {} now {}", call->id, ev.side == Side::a ? "A" : "B",
@@ -545,13 +700,21 @@ void B2bua::on_ice_timeout(const std::string& call_id) {
   auto it = calls_.find(call_id);
   if (it == calls_.end() || it->second->ending) return;
   Call& call = *it->second;
-  const bool a_waiting = call.a->phone && !call.a->ice_connected;
+  const bool a_waiting = !call.a->media_ready();
   const Side side = call.waiting_ice || !a_waiting ? Side::b : Side::a;
+  const Leg& leg = call.leg(side);
+  const std::string media = call.media ? media_.describe(call.media->id) : std::string("no media");
+  if (leg.ice_connected) {
+    // ICE passed but the DTLS handshake on the selected path did not finish (behaviour.md §9).
+    log().warn("call {}: DTLS-SRTP did not complete on {} within {} ms after ICE ({})", call.id,
+               side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
+    if (call.waiting_ice) return fail_call(call, 480, "DTLS-SRTP failed");
+    return end_call(call, "DTLS-SRTP failed");
+  }
   // behaviour.md §9 pattern 1/6: say what was tried so support can tell routing from firewall.
   log().warn("call {}: ICE did not succeed on {} within {} ms: no valid binding request arrived "
              "({}); check routing/firewall for the RTP range, or try the pin-hole puncher",
-             call.id, side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(),
-             call.media ? media_.describe(call.media->id) : std::string("no media"));
+             call.id, side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
   if (call.waiting_ice) {
     fail_call(call, 480, "ICE failed");
   } else {

@@ -34,6 +34,62 @@ sdp::Origin origin_for(const acl::Address& a, const std::string& session_id, uns
 
 }  // namespace
 
+std::string_view to_string(Keying::Kind k) {
+  switch (k) {
+    case Keying::Kind::dtls: return "DTLS-SRTP";
+    case Keying::Kind::sdes: return "SDES-SRTP";
+    case Keying::Kind::none: break;
+  }
+  return "plain RTP";
+}
+
+Expected<Keying, std::string> keying_of(const sdp::Description& d) {
+  const auto section = relayed_section(d);
+  if (!section) return unexpected(std::string("no active RTP media section in the SDP"));
+  const sdp::MediaSection& m = d.media[*section];
+  Keying k;
+  k.proto = m.m.proto;
+  const bool tls = k.proto.find("TLS/") != std::string::npos;
+  const bool savp = k.proto.find("SAVP") != std::string::npos;
+  if (!tls && !savp) return k;  // RTP/AVP(F): stray key attributes are ignored (RFC 5763 §5)
+  for (const auto& c : sdp::crypto(m)) {
+    std::string line = std::to_string(c.tag) + " " + c.suite + " " + c.key_params;
+    for (const auto& sp : c.session_params) line += " " + sp;
+    k.crypto.push_back(std::move(line));
+  }
+  for (const auto& f : sdp::fingerprints(d, m)) k.fingerprints.push_back(f.hash_function + " " + f.value);
+  k.setup = sdp::setup(d, m);
+  if (tls || (k.crypto.empty() && !k.fingerprints.empty())) {
+    if (k.fingerprints.empty()) {
+      return unexpected(k.proto + " without a=fingerprint (RFC 5763 §5 requires one)");
+    }
+    k.kind = Keying::Kind::dtls;
+    k.crypto.clear();
+    return k;
+  }
+  if (k.crypto.empty()) return unexpected(k.proto + " without a=crypto or a=fingerprint: no keys");
+  k.kind = Keying::Kind::sdes;
+  k.fingerprints.clear();
+  return k;
+}
+
+Expected<bool, std::string> dtls_client_answering(std::optional<sdp::Setup> offered) {
+  if (!offered) return false;  // RFC 4145 §4: absent means active, so icegate is the server
+  switch (*offered) {
+    case sdp::Setup::actpass:  // RFC 5763 §5: the answerer SHOULD take the active role
+    case sdp::Setup::passive: return true;
+    case sdp::Setup::active: return false;
+    case sdp::Setup::holdconn: break;
+  }
+  return unexpected(std::string("a=setup:holdconn (no DTLS connection wanted)"));
+}
+
+bool dtls_client_after_answer(std::optional<sdp::Setup> answered) {
+  // active (or absent, RFC 4145 §4): the phone connects, icegate is the server. passive:
+  // icegate connects. actpass is not allowed in an answer; icegate then connects.
+  return answered && *answered != sdp::Setup::active;
+}
+
 bool offers_rtcp_mux(const sdp::Description& d) {
   auto s = relayed_section(d);
   return s && sdp::rtcp_mux(d.media[*s]);
@@ -104,6 +160,9 @@ Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
   p.public_address = policy.public_address;
   p.rtcp_mux = true;  // the phone leg is one port (RFC 5761)
   p.origin = origin_for(policy.media_address, policy.session_id, policy.version);
+  p.proto = policy.proto;
+  p.dtls = policy.dtls;
+  p.crypto = policy.crypto;
   if (policy.phone_offer) {
     // Answering the phone: the answer has the offer's sections, mids and BUNDLE.
     sdp::mirror_offer(p, *policy.phone_offer);
@@ -121,14 +180,15 @@ Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
 
 Expected<std::string, std::string> sdp_for_trunk(const sdp::Description& peer,
                                                  const MediaCall& call, Side side,
-                                                 const acl::Address& media_address,
-                                                 const std::string& session_id, unsigned version) {
+                                                 const TrunkSdpPolicy& policy) {
   const LocalLeg& leg = call.leg(side);
   sdp::TrunkPolicy p;
-  p.media_address = media_address;
+  p.media_address = policy.media_address;
   p.ports = ports_for(peer, leg.ports.rtp);
   p.rtcp_mux = leg.ports.rtcp == 0;
-  p.origin = origin_for(media_address, session_id, version);
+  p.origin = origin_for(policy.media_address, policy.session_id, policy.version);
+  p.proto = policy.proto;
+  p.crypto = policy.crypto;
   auto out = sdp::rewrite_for_trunk(peer, p);
   if (!out) return unexpected(out.error());
   return sdp::serialise(*out);

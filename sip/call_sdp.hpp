@@ -11,6 +11,7 @@
 #include "acl/acl.hpp"
 #include "sip/media_port.hpp"
 #include "sip/sdp/description.hpp"
+#include "sip/sdp/rewrite.hpp"
 
 namespace icegate::sip {
 
@@ -29,6 +30,28 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
 // Whether the party offered RTCP multiplexing on its relayed section.
 bool offers_rtcp_mux(const sdp::Description& d);
 
+// How a party's relayed section exchanges SRTP keys (behaviour.md §5).
+struct Keying {
+  enum class Kind : std::uint8_t { none, dtls, sdes };
+  Kind kind = Kind::none;
+  std::string proto;                      // of the relayed section, e.g. "UDP/TLS/RTP/SAVPF"
+  std::vector<std::string> fingerprints;  // dtls: a=fingerprint values ("sha-256 AB:...")
+  std::optional<sdp::Setup> setup;        // dtls: the party's a=setup, if given
+  std::vector<std::string> crypto;        // sdes: a=crypto values, in order
+};
+std::string_view to_string(Keying::Kind k);
+
+// The keying of the relayed section: DTLS for UDP/TLS/RTP/SAVP(F) (and for RTP/SAVP(F) with a
+// fingerprint and no a=crypto, as old WebRTC stacks send), SDES for RTP/SAVP(F) with a=crypto,
+// none for RTP/AVP(F). Errors: a secure profile without the keys it needs.
+Expected<Keying, std::string> keying_of(const sdp::Description& d);
+
+// icegate's DTLS role (true: client, a=setup:active) when answering an offer that says
+// `offered` (RFC 5763 §5; RFC 4145 §4: absent means active), and after an answer to icegate's
+// actpass offer. Error: holdconn (no connection wanted).
+Expected<bool, std::string> dtls_client_answering(std::optional<sdp::Setup> offered);
+bool dtls_client_after_answer(std::optional<sdp::Setup> answered);
+
 struct PhoneSdpPolicy {
   acl::Address media_address;
   std::optional<acl::Address> public_address;  // srflx candidate when set
@@ -36,6 +59,17 @@ struct PhoneSdpPolicy {
   const sdp::Description* phone_offer = nullptr;
   std::string session_id;  // o= of the B2BUA's own session toward this leg
   unsigned version = 1;
+  std::string proto = "RTP/AVP";
+  std::optional<sdp::DtlsAttributes> dtls;  // a=fingerprint + a=setup
+  std::vector<std::string> crypto;          // SDES a=crypto values
+};
+
+struct TrunkSdpPolicy {
+  acl::Address media_address;
+  std::string session_id;
+  unsigned version = 1;
+  std::string proto = "RTP/AVP";
+  std::vector<std::string> crypto;  // SDES a=crypto values
 };
 
 // SDP toward the softphone leg on `side`, derived from the other leg's SDP `peer`.
@@ -45,7 +79,6 @@ Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
 // SDP toward the trunk leg on `side`, derived from the other leg's SDP `peer`.
 Expected<std::string, std::string> sdp_for_trunk(const sdp::Description& peer,
                                                  const MediaCall& call, Side side,
-                                                 const acl::Address& media_address,
-                                                 const std::string& session_id, unsigned version);
+                                                 const TrunkSdpPolicy& policy);
 
 }  // namespace icegate::sip

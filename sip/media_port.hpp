@@ -55,9 +55,25 @@ struct LocalLeg {
 
 struct MediaCall {
   std::uint64_t id = 0;
+  // icegate's DTLS certificate for this call, as an a=fingerprint value ("sha-256 AB:CD:..."):
+  // the certificate is rotated on reload, a call keeps the one it started with.
+  std::string fingerprint;
   LocalLeg a;
   LocalLeg b;
   const LocalLeg& leg(Side s) const { return s == Side::a ? a : b; }
+};
+
+// DTLS-SRTP on a leg (RFC 5763, RFC 8842), negotiated in SDP.
+struct DtlsParams {
+  std::vector<std::string> fingerprints;  // the peer's a=fingerprint values
+  bool client = true;                     // icegate's role: a=setup:active => client
+  friend bool operator==(const DtlsParams&, const DtlsParams&) = default;
+};
+
+// SDES (RFC 4568) on a leg: the a=crypto lines (values after "a=crypto:") in use.
+struct SdesChoice {
+  std::string local;   // icegate's line: the key icegate sends with
+  std::string remote;  // the peer's line: the key the peer sends with
 };
 
 // The far end of a leg as learned from its SDP. For an ICE leg: its credentials and valid
@@ -67,6 +83,9 @@ struct RemoteMedia {
   std::vector<TransportAddress> rtp;   // ICE: component-1 candidates; plain: one address
   std::vector<TransportAddress> rtcp;  // ICE: component-2 candidates; plain: a=rtcp or port+1
   bool rtcp_mux = false;
+  // Keys: at most one of them. Neither: plain RTP on this leg.
+  std::optional<DtlsParams> dtls;  // needs an ICE leg
+  std::optional<SdesChoice> sdes;
 };
 
 enum class MediaEventKind {
@@ -74,6 +93,7 @@ enum class MediaEventKind {
   path_changed,
   consent_lost,
   media_timeout,
+  secure_media_up,      // DTLS-SRTP handshake done, SRTP keys installed (detail: the profile)
   secure_media_failed,  // DTLS-SRTP handshake or key setup failed (e.g. fingerprint mismatch)
 };
 
@@ -94,7 +114,17 @@ class MediaPort {
   virtual ~MediaPort() = default;
   // Allocates ports for both legs. ports_exhausted maps to 503.
   virtual Expected<MediaCall, MediaError> create_call(const MediaCallSetup& setup) = 0;
-  // First answer/offer from a leg's far end, and every later change (re-INVITE).
+  // SDES (RFC 4568). The a=crypto lines icegate offers on `side` (fresh keys, remembered until
+  // the answer names one of them by its tag); media on the leg is held until the answer.
+  virtual std::vector<std::string> sdes_offer(std::uint64_t call, Side side) = 0;
+  // Answering the peer's a=crypto lines: the first one icegate supports and icegate's own line
+  // for it (same tag and suite). When the lines include the one already in use on the leg, the
+  // keys in use are kept (a re-INVITE does not re-key). Error: none is usable (=> 488).
+  virtual Expected<SdesChoice, std::string> sdes_answer(std::uint64_t call, Side side,
+                                                        const std::vector<std::string>& offered) = 0;
+  // First answer/offer from a leg's far end, and every later change (re-INVITE). Keys given in
+  // `remote` are installed when they differ from the ones in use (a new DTLS handshake for a new
+  // fingerprint, role or ICE restart).
   virtual void set_remote(std::uint64_t call, Side side, const RemoteMedia& remote) = 0;
   // Releases the ports (into quarantine) and the relay session.
   virtual void destroy_call(std::uint64_t call) = 0;

@@ -100,6 +100,7 @@ Session::Session(SessionConfig&& c, Clock::time_point now)
     l.tags = {SocketTag{this, l.cfg.sockets.rtp().fd(), i, Component::rtp},
               SocketTag{this, rtcp ? rtcp->fd() : -1, i, Component::rtcp}};
     l.stream.set_clock_rate(l.cfg.clock_rate);
+    l.srtp_required = l.cfg.require_srtp;
     set_transform(l, std::move(l.cfg.srtp));
     reset_remotes(l);
   }
@@ -217,7 +218,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       return false;
     }
     len = *n;
-  } else if (in.dtls_required) {
+  } else if (in.srtp_required) {
     count_drop(tag, Drop::srtp_not_ready);  // SRTP we have no keys for yet
     return false;
   }
@@ -247,7 +248,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       return false;
     }
     len = *n;
-  } else if (other.dtls_required) {
+  } else if (other.srtp_required) {
     // Never plain media toward a DTLS-SRTP leg (behaviour.md §5), not even before its keys.
     count_drop(tag, Drop::srtp_not_ready);
     return false;
@@ -261,6 +262,7 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
   LegState& l = legs_[i];
   if (u.latching) l.cfg.latching = *u.latching;
   if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
+  if (u.require_srtp) l.srtp_required = *u.require_srtp || l.dtls.has_value();
   if (u.srtp) set_transform(l, std::move(u.srtp));
   if (u.remote_rtp || u.remote_rtcp) {
     // A new offer/answer describes RTP and RTCP together: a new RTP address without a=rtcp
@@ -351,6 +353,11 @@ SessionStats Session::stats() const {
     if (l.cfg.ice) s.ice = snapshot(*l.cfg.ice, 1);
     if (l.cfg.ice_rtcp) s.ice_rtcp = snapshot(*l.cfg.ice_rtcp, 2);
     if (l.dtls) s.dtls = dtls_snapshot(l);
+    if (l.srtp_view) {
+      const auto& c = l.srtp_view->counters();
+      s.srtp = SrtpSnapshot{srtp::to_string(l.srtp_view->profile()),
+                            c.unprotected_rtp + c.unprotected_rtcp, c.protected_rtp + c.protected_rtcp};
+    }
     out.legs[i] = std::move(s);
   }
   return out;

@@ -67,6 +67,8 @@ struct LegConfig {
   std::unique_ptr<ice::LiteAgent> ice_rtcp;
   std::optional<IceRemote> ice_remote;    // given to the agent(s) when the session starts
   std::unique_ptr<PacketTransform> srtp;  // SRTP hook; nullptr relays packets as they are
+  // No media in or out until `srtp` is set (SDES: the keys of an offer arrive with the answer).
+  bool require_srtp = false;
   // DTLS-SRTP on this leg (needs `ice`): role from a=setup, icegate's certificate, the peer's
   // a=fingerprint. The keys it negotiates replace `srtp`; media waits for them.
   std::optional<dtls::DtlsConfig> dtls;
@@ -81,6 +83,7 @@ struct LegUpdate {
   std::optional<IceRemote> ice_remote;  // new candidates/credentials (LiteAgent::set_remote)
   std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
   std::unique_ptr<PacketTransform> srtp;        // new keys; nullptr keeps the current one
+  std::optional<bool> require_srtp;             // as LegConfig::require_srtp
   // A new DTLS handshake (ICE restart, new a=fingerprint or a=setup): replaces the engine. The
   // current SRTP keys stay in use until the new handshake installs its own.
   std::optional<dtls::DtlsConfig> dtls;
@@ -181,7 +184,7 @@ class Session {
     // knows about the SRTP transform it installed (to name the reason of a failed unprotect).
     std::optional<dtls::DtlsEngine> dtls;
     dtls::DtlsOutput dtls_out;
-    bool dtls_required = false;  // set once DTLS is configured: no keys => no media
+    bool srtp_required = false;  // DTLS or SDES configured: no keys => no media
     std::uint32_t handshakes = 0;
     srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform
     std::uint64_t seen_auth_failed = 0, seen_replay = 0;

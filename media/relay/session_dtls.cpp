@@ -20,7 +20,7 @@ std::optional<std::string> Session::install_dtls(LegState& l, dtls::DtlsConfig c
   // A new handshake replaces the old one; the keys in use stay until the new ones arrive.
   l.dtls.emplace(std::move(*engine));
   l.dtls_out.clear();
-  l.dtls_required = true;
+  l.srtp_required = true;
   ++l.handshakes;
   timers_dirty_ = true;
   return std::nullopt;

@@ -86,6 +86,13 @@ struct DtlsSnapshot {
   std::uint32_t handshakes = 0;  // engines this leg has run (a new one per LegUpdate::dtls)
 };
 
+// The SRTP transform of a leg (DTLS-SRTP or SDES): packets it accepted and protected.
+struct SrtpSnapshot {
+  std::string_view profile;  // e.g. "AES_CM_128_HMAC_SHA1_80" (static strings)
+  std::uint64_t unprotected = 0;  // SRTP/SRTCP in, authenticated
+  std::uint64_t protected_out = 0;  // RTP/RTCP out, protected
+};
+
 struct LegStats {
   std::uint64_t packets_in = 0;  // valid media from the accepted source (wire bytes below)
   std::uint64_t bytes_in = 0;
@@ -119,6 +126,7 @@ struct LegStats {
   std::optional<IceSnapshot> ice;       // ICE legs: component 1
   std::optional<IceSnapshot> ice_rtcp;  // ICE legs without rtcp-mux: component 2
   std::optional<DtlsSnapshot> dtls;     // DTLS-SRTP legs
+  std::optional<SrtpSnapshot> srtp;     // legs with SRTP keys installed
 
   std::uint64_t dropped_total() const noexcept {
     std::uint64_t n = 0;

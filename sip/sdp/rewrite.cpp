@@ -98,6 +98,19 @@ std::optional<std::string> check_ports(const std::vector<std::uint16_t>& ports, 
   return std::nullopt;
 }
 
+// RFC 4568 §9.1: "<tag> <suite> <key-params> [<session-params>]"; one line, no control chars.
+std::optional<std::string> check_crypto(const std::vector<std::string>& lines) {
+  for (const auto& c : lines) {
+    const bool clean = std::none_of(c.begin(), c.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+    });
+    if (c.empty() || !clean || std::count(c.begin(), c.end(), ' ') < 2) {
+      return "bad a=crypto value '" + c + "'";
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void mirror_offer(SoftphonePolicy& p, const Description& offer) {
@@ -143,6 +156,8 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in,
     return bad("bad DTLS fingerprint (RFC 8122 §5: <hash-func> <hex pairs separated by ':'>)");
   }
 
+  if (auto err = check_crypto(p.crypto)) return bad(*err);
+
   Description out = in;
   out.line_ending = LineEnding::crlf;
   out.trailing_empty_lines = 0;
@@ -184,6 +199,7 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in,
           "fingerprint", p.dtls->fingerprint.hash_function + " " + p.dtls->fingerprint.value});
       m.attributes.push_back(Attribute{"setup", std::string(to_string(p.dtls->setup))});
     }
+    for (const auto& c : p.crypto) m.attributes.push_back(Attribute{"crypto", c});
     // RFC 8445 §5.1.1.3: candidates of one type and base share a foundation across components.
     const std::uint32_t components = p.rtcp_mux ? 1 : 2;
     for (std::uint32_t c = 1; c <= components; ++c) {
@@ -235,6 +251,7 @@ Expected<Description, std::string> rewrite_for_trunk(const Description& in, cons
     if (p.ports[i] == 0)
       return bad("port 0 allocated for active media section " + std::to_string(i));
   }
+  if (auto err = check_crypto(p.crypto)) return bad(*err);
 
   Description out = in;
   out.line_ending = LineEnding::crlf;
@@ -265,6 +282,7 @@ Expected<Description, std::string> rewrite_for_trunk(const Description& in, cons
     m.m.port = p.ports[i];
     m.m.proto = p.proto;
     if (p.rtcp_mux) m.attributes.push_back(Attribute{"rtcp-mux", std::nullopt});
+    for (const auto& c : p.crypto) m.attributes.push_back(Attribute{"crypto", c});
   }
   return out;
 }

@@ -36,6 +36,7 @@ struct SoftphonePolicy {
   bool rtcp_mux = true;
   std::string proto = "RTP/AVP";       // later "UDP/TLS/RTP/SAVPF"
   std::optional<DtlsAttributes> dtls;  // a=fingerprint + a=setup of the gateway's certificate
+  std::vector<std::string> crypto;     // SDES: a=crypto values (after "a=crypto:") to add
   // Replaces o= (the B2BUA's own session id and version). Without it the input's o= is kept
   // with the media address in place of the other side's address.
   std::optional<Origin> origin;
@@ -67,7 +68,8 @@ struct TrunkPolicy {
   acl::Address media_address;
   // By m= section index; only the sections listed by trunk_media_sections() are read.
   std::vector<std::uint16_t> ports;
-  std::string proto = "RTP/AVP";  // RTP/SAVP once SDES is supported
+  std::string proto = "RTP/AVP";   // "RTP/SAVP" with SDES
+  std::vector<std::string> crypto;  // SDES: a=crypto values (after "a=crypto:") to add
   bool rtcp_mux = false;
   std::optional<Origin> origin;  // as in SoftphonePolicy
 };
@@ -77,7 +79,8 @@ struct TrunkPolicy {
 // demultiplex several streams on one port (RFC 9143) and the gateway relays one transport.
 std::vector<std::size_t> trunk_media_sections(const Description& in);
 
-// Output: c= and m= on the trunk-side address and ports, proto from the policy; every other
+// Output: c= and m= on the trunk-side address and ports, proto from the policy, the policy's
+// a=crypto lines in place of the other side's; every other
 // section is kept with port 0, no attributes and no b= (RFC 3264 §5.1 / §6: a disabled stream
 // keeps its m= line so that offer and answer keep the same number of sections).
 // Removed from active sections, because they are meaningless on a plain RTP trunk:

@@ -13,6 +13,13 @@
 // --min-rtp of our packets came back, 1 when ICE never succeeded, 2 when too few came back,
 // 3 on bad usage. The last line on stdout is a one-line JSON summary for the test driver.
 //
+// With --dtls client|server the phone also does DTLS-SRTP (RFC 5763/5764) on the checked path,
+// with the certificate in --cert-dir (see --make-cert) and icegate's --peer-fingerprint, and
+// then sends SRTP: echoes count only when they authenticate with the negotiated keys.
+// --srtp-garbage N first sends N SRTP packets with a broken tag (icegate must drop and count
+// them); --dtls-silent does ICE but never any DTLS (icegate's handshake must time out).
+// Exit status 4: the DTLS handshake failed.
+//
 // All waiting is poll() with a deadline; nothing here sleeps.
 #include <netinet/in.h>
 #include <poll.h>
@@ -33,7 +40,17 @@
 #include <string>
 #include <vector>
 
+#include <openssl/pem.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "media/dtls/certificate.hpp"
+#include "media/dtls/engine.hpp"
 #include "media/endpoint.hpp"
+#include "media/srtp/transform.hpp"
 #include "media/stun/attributes.hpp"
 #include "media/stun/builder.hpp"
 #include "media/stun/integrity.hpp"
@@ -57,7 +74,36 @@ struct Options {
   int grace_ms = 2000;        // after the last RTP packet, for the echoes still on their way
   int wait_request_ms = 0;    // > 0: first wait for icegate's pin-hole request, then check
   bool use_candidate = true;
+  std::optional<media::dtls::Role> dtls;
+  bool dtls_silent = false;
+  std::string cert_dir;
+  std::string peer_fingerprint;
+  int dtls_timeout_ms = 8000;
+  int srtp_garbage = 0;
 };
+
+// --make-cert DIR: a fresh certificate and key as DIR/cert.pem + DIR/key.pem; prints the
+// fingerprint for the SDP the scenario sends. Without DIR/*.pem, loads them.
+std::shared_ptr<const media::dtls::Certificate> certificate_in(const std::string& dir, bool make) {
+  const std::filesystem::path d(dir);
+  if (make) {
+    auto c = media::dtls::Certificate::generate({"ice_phone", std::chrono::hours(24)});
+    if (!c) return nullptr;
+    std::ofstream(d / "cert.pem") << (*c)->to_pem();
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+    PEM_write_bio_PrivateKey(bio.get(), (*c)->private_key(), nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    std::ofstream(d / "key.pem") << std::string(data, static_cast<std::size_t>(n));
+    return *c;
+  }
+  auto c = media::dtls::Certificate::load_pem_files(d / "cert.pem", d / "key.pem");
+  if (!c) {
+    std::fprintf(stderr, "ice_phone: %s\n", c.error().c_str());
+    return nullptr;
+  }
+  return *c;
+}
 
 std::optional<media::Endpoint> parse_endpoint(const std::string& s) {
   const auto colon = s.rfind(':');
@@ -87,6 +133,16 @@ Options parse_args(int argc, char** argv) {
     if (k == "--no-use-candidate") {
       o.use_candidate = false;
       continue;
+    }
+    if (k == "--dtls-silent") {
+      o.dtls_silent = true;
+      continue;
+    }
+    if (k == "--make-cert" && i + 1 < argc) {
+      auto c = certificate_in(argv[i + 1], true);
+      if (!c) usage("cannot make a certificate");
+      std::printf("%s\n", c->sdp_fingerprint().c_str());
+      std::exit(0);
     }
     if (i + 1 >= argc) usage(("missing value for " + k).c_str());
     const std::string v = argv[++i];
@@ -121,6 +177,17 @@ Options parse_args(int argc, char** argv) {
       o.grace_ms = number();
     } else if (k == "--wait-request-ms") {
       o.wait_request_ms = number();
+    } else if (k == "--dtls") {
+      if (v != "client" && v != "server") usage("--dtls wants client or server");
+      o.dtls = v == "client" ? media::dtls::Role::client : media::dtls::Role::server;
+    } else if (k == "--cert-dir") {
+      o.cert_dir = v;
+    } else if (k == "--peer-fingerprint") {
+      o.peer_fingerprint = v;
+    } else if (k == "--dtls-timeout-ms") {
+      o.dtls_timeout_ms = number();
+    } else if (k == "--srtp-garbage") {
+      o.srtp_garbage = number();
     } else {
       usage(("unknown option " + k).c_str());
     }
@@ -129,6 +196,9 @@ Options parse_args(int argc, char** argv) {
   if (o.remote_ufrag.empty() || o.remote_pwd.empty() || o.local_ufrag.empty() ||
       o.local_pwd.empty()) {
     usage("all four ICE credentials are required");
+  }
+  if (o.dtls && (o.cert_dir.empty() || o.peer_fingerprint.empty())) {
+    usage("--dtls needs --cert-dir and --peer-fingerprint");
   }
   return o;
 }
@@ -200,6 +270,9 @@ class Phone {
       return 1;
     }
     check_rtt_ms_ = std::chrono::duration_cast<milliseconds>(connected_at_ - start).count();
+    if (o_.dtls) {
+      if (const int rc = run_dtls(); rc != 0) return rc;
+    }
     // Phase 2: RTP every interval from the checked socket; count what comes back.
     auto next_rtp = Clock::now();
     while (rtp_sent_ < o_.packets) {
@@ -252,7 +325,79 @@ class Phone {
     ++checks_sent_;
   }
 
-  void send_rtp() {
+  int run_dtls() {
+    const auto began = Clock::now();
+    const auto deadline = began + milliseconds(o_.dtls_timeout_ms);
+    if (o_.dtls_silent) {
+      // ICE only: keep consent going (answering icegate's checks) until icegate gives up.
+      while (Clock::now() < deadline) wait_and_read(deadline);
+      summary(false, "stayed silent on DTLS as asked");
+      return 4;
+    }
+    auto cert = certificate_in(o_.cert_dir, false);
+    auto fp = media::dtls::Fingerprint::parse(o_.peer_fingerprint);
+    if (!cert || !fp) {
+      summary(false, "bad --cert-dir or --peer-fingerprint");
+      return 3;
+    }
+    media::dtls::DtlsConfig c;
+    c.role = *o_.dtls;
+    c.certificate = cert;
+    c.expected_peer_fingerprints = {*fp};
+    c.handshake_timeout = milliseconds(o_.dtls_timeout_ms);
+    auto engine = media::dtls::DtlsEngine::create(std::move(c));
+    if (!engine) {
+      summary(false, "DTLS engine: " + engine.error());
+      return 3;
+    }
+    dtls_.emplace(std::move(*engine));
+    dtls_->start(Clock::now(), dtls_out_);
+    flush_dtls();
+    for (const auto& d : early_dtls_) {
+      dtls_->on_datagram(d, Clock::now(), dtls_out_);
+      flush_dtls();
+    }
+    early_dtls_.clear();
+    while (!srtp_ && !dtls_failed_ && Clock::now() < deadline) {
+      auto until = deadline;
+      if (auto t = dtls_->next_timer()) until = std::min(until, *t);
+      wait_and_read(until);
+      if (dtls_ && Clock::now() >= dtls_->next_timer().value_or(Clock::time_point::max())) {
+        dtls_->on_timer(Clock::now(), dtls_out_);
+        flush_dtls();
+      }
+    }
+    dtls_ms_ = std::chrono::duration_cast<milliseconds>(Clock::now() - began).count();
+    if (!srtp_) {
+      summary(false, "DTLS handshake did not complete: " +
+                         (dtls_error_.empty() ? std::string("timeout") : dtls_error_));
+      return 4;
+    }
+    for (int i = 0; i < o_.srtp_garbage; ++i) send_rtp(true);
+    return 0;
+  }
+
+  void flush_dtls() {
+    for (const auto& d : dtls_out_.datagrams) send_to(o_.remote, d);
+    for (const auto& e : dtls_out_.events) {
+      if (e.kind == media::dtls::DtlsEvent::Kind::connected && dtls_->srtp_keys()) {
+        const auto& k = *dtls_->srtp_keys();
+        auto t = media::srtp::SrtpTransform::create(k.local, k.remote);
+        if (t) {
+          srtp_ = std::move(*t);
+          srtp_profile_ = std::string(media::srtp::to_string(k.profile));
+        } else {
+          dtls_error_ = t.error();
+        }
+      } else if (e.kind == media::dtls::DtlsEvent::Kind::failed) {
+        dtls_failed_ = true;
+        dtls_error_ = e.detail;
+      }
+    }
+    dtls_out_.clear();
+  }
+
+  void send_rtp(bool garbage = false) {
     // RFC 3550 §5.1: V=2, PT 0 (PCMU), 20 ms of 8 kHz audio = 160 payload bytes (172 in all).
     std::vector<std::byte> p(172, std::byte{0xd5});
     const auto seq = static_cast<std::uint16_t>(rtp_sent_);
@@ -264,6 +409,19 @@ class Phone {
                                 static_cast<std::uint8_t>(ssrc_ >> 24), static_cast<std::uint8_t>(ssrc_ >> 16),
                                 static_cast<std::uint8_t>(ssrc_ >> 8), static_cast<std::uint8_t>(ssrc_)};
     for (std::size_t i = 0; i < 12; ++i) p[i] = std::byte{h[i]};
+    if (srtp_) {
+      p.resize(172 + 64);
+      const auto n = srtp_->protect(p, 172, false);
+      if (!n) return;
+      p.resize(*n);
+      if (garbage) {
+        p.back() ^= std::byte{0x5a};  // a broken authentication tag (RFC 3711 §3.4)
+        send_to(o_.remote, p);
+        ++srtp_garbage_sent_;
+        return;
+      }
+      srtp_sent_bytes_ = static_cast<int>(*n);
+    }
     send_to(o_.remote, p);
     ++rtp_sent_;
   }
@@ -289,6 +447,18 @@ class Phone {
     if (d.empty()) return;
     const std::uint8_t first = byte_at(d, 0);
     if (first <= 3) return on_stun(d, from);  // RFC 7983 §7
+    if (first >= 20 && first <= 63) {
+      ++dtls_in_;
+      if (!(from == o_.remote)) return;
+      if (!dtls_) {
+        // icegate's ClientHello can overtake our switch to the DTLS phase: keep it.
+        if (early_dtls_.size() < 16) early_dtls_.emplace_back(d.begin(), d.end());
+        return;
+      }
+      dtls_->on_datagram(d, Clock::now(), dtls_out_);
+      flush_dtls();
+      return;
+    }
     if ((first >> 6) != 2 || d.size() < 12) {
       ++other_in_;
       return;
@@ -303,6 +473,18 @@ class Phone {
       return;
     }
     ++rtp_received_;
+    if (o_.dtls) {
+      // Only SRTP that authenticates with the negotiated keys counts (plain RTP would not).
+      if (!srtp_) return;
+      std::vector<std::byte> copy(d.begin(), d.end());
+      const auto n = srtp_->unprotect(copy, copy.size(), false);
+      if (!n) {
+        ++srtp_unauthenticated_;
+        return;
+      }
+      if (load32(copy, 8) == ssrc_ && *n == 172) ++rtp_echoed_;
+      return;
+    }
     if (load32(d, 8) == ssrc_ && d.size() == 172) ++rtp_echoed_;
   }
 
@@ -377,13 +559,16 @@ class Phone {
         "\"requests_in\":%d,\"requests_valid\":%d,\"requests_bad\":%d,\"requests_answered\":%d,"
         "\"rtp_sent\":%d,\"rtp_received\":%d,\"rtp_echoed\":%d,\"rtp_foreign\":%d,\"rtcp_in\":%d,"
         "\"other_in\":%d,\"stun_malformed\":%d,\"stun_stray\":%d,\"waited_request_ms\":%lld,"
-        "\"error\":\"%s\"}\n",
+        "\"dtls_in\":%d,\"dtls_ms\":%lld,\"srtp_profile\":\"%s\",\"srtp_bytes\":%d,"
+        "\"srtp_unauthenticated\":%d,\"srtp_garbage_sent\":%d,\"error\":\"%s\"}\n",
         ok ? "true" : "false", o_.local.to_string().c_str(), o_.remote.to_string().c_str(),
         checks_sent_, check_success_, check_errors_, last_error_, responses_unauthenticated_,
         responses_wrong_source_, static_cast<long long>(check_rtt_ms_), json_escape(mapped_).c_str(),
         requests_in_, requests_valid_, requests_bad_, requests_answered_, rtp_sent_,
         rtp_received_, rtp_echoed_, rtp_foreign_, rtcp_in_, other_in_, stun_malformed_,
-        stun_stray_, waited_request_ms_, json_escape(error).c_str());
+        stun_stray_, waited_request_ms_, dtls_in_, static_cast<long long>(dtls_ms_),
+        srtp_profile_.c_str(), srtp_sent_bytes_, srtp_unauthenticated_, srtp_garbage_sent_,
+        json_escape(error).c_str());
     std::fflush(stdout);
   }
 
@@ -403,6 +588,14 @@ class Phone {
   int requests_in_ = 0, requests_valid_ = 0, requests_bad_ = 0, requests_answered_ = 0;
   int rtp_sent_ = 0, rtp_received_ = 0, rtp_echoed_ = 0, rtp_foreign_ = 0, rtcp_in_ = 0;
   int other_in_ = 0, stun_malformed_ = 0, stun_stray_ = 0;
+  std::optional<media::dtls::DtlsEngine> dtls_;
+  media::dtls::DtlsOutput dtls_out_;
+  std::vector<std::vector<std::byte>> early_dtls_;
+  std::unique_ptr<media::srtp::SrtpTransform> srtp_;
+  std::string srtp_profile_, dtls_error_;
+  bool dtls_failed_ = false;
+  long long dtls_ms_ = -1;
+  int dtls_in_ = 0, srtp_sent_bytes_ = 0, srtp_unauthenticated_ = 0, srtp_garbage_sent_ = 0;
 };
 
 }  // namespace

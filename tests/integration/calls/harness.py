@@ -181,7 +181,7 @@ class Env:
 
     # -- icegate ---------------------------------------------------------------------------
     def config(self, media_extra=None, acls=None, policy=None, trunk_addresses=None,
-               trunk_extra=None, log_level="debug", registrar=None):
+               trunk_extra=None, log_level="debug", registrar=None, dtls=None):
         """conf/icegate.xml adapted to this test's addresses; returns the file path."""
         tree = ET.parse(os.path.join(self.source, "conf", "icegate.xml"))
         root = tree.getroot()
@@ -200,6 +200,9 @@ class Env:
         media.set("port-quarantine", "0s")
         for k, v in (media_extra or {}).items():
             media.set(k, v)
+        if dtls is not None:
+            el = ET.Element("dtls", {k: str(v) for k, v in dtls.items()})
+            root.insert(list(root).index(media) + 1, el)
         if acls is not None:
             acls_el = root.find("acls")
             for name, entries in acls.items():
@@ -387,11 +390,13 @@ class Env:
             raise TestFailure("nothing listens on udp %s:%d after %s s" % (ip, port, timeout))
 
     def phone_keys(self, port=40000, candidates=None, c_ip=None, ufrag="phoneufrag",
-                   pwd="phonepassword0123456789"):
-        """sipp -key arguments for the ICE offer/answer of the phone scenarios."""
+                   pwd="phonepassword0123456789", proto="RTP/AVP", extra=()):
+        """sipp -key arguments for the ICE offer/answer of the phone scenarios; `extra` are
+        more attribute lines (a=fingerprint, a=setup, a=crypto) after the candidates."""
         if candidates is None:
             candidates = ["a=candidate:1 1 UDP 2130706431 %s %d typ host" % (self.phone_ip, port)]
-        return ["-key", "c_ip", c_ip or self.phone_ip, "-key", "ice_port", port,
+        candidates = list(candidates) + list(extra)
+        return ["-key", "c_ip", c_ip or self.phone_ip, "-key", "ice_port", port, "-key", "proto", proto,
                 "-key", "ufrag", ufrag, "-key", "pwd", pwd,
                 # several lines in one key: sipp copies the value verbatim, CRLF included
                 "-key", "candidates", "\r\n".join(candidates)]
@@ -410,14 +415,24 @@ class Env:
 
     def ice_phone(self, icegate_addr, icegate_port, ufrag, pwd, port=40000, packets=25,
                   min_rtp=20, local_ufrag="phoneufrag", local_pwd="phonepassword0123456789",
-                  wait_request_ms=0):
-        """Starts ice_phone on the phone's address; see IcePhone."""
+                  wait_request_ms=0, dtls=()):
+        """Starts ice_phone on the phone's address; see IcePhone. `dtls`: more ice_phone
+        arguments (--dtls ROLE --cert-dir D --peer-fingerprint F ...)."""
         cmd = [self.ice_phone_bin, "--local", "%s:%d" % (self.phone_ip, port),
                "--remote", "%s:%s" % (icegate_addr, icegate_port), "--remote-ufrag", ufrag,
                "--remote-pwd", pwd, "--local-ufrag", local_ufrag, "--local-pwd", local_pwd,
                "--packets", str(packets), "--min-rtp", str(min_rtp),
-               "--wait-request-ms", str(wait_request_ms)]
+               "--wait-request-ms", str(wait_request_ms)] + list(dtls)
         return IcePhone(self, cmd)
+
+    def phone_certificate(self, name="phone"):
+        """A fresh certificate for ice_phone in a directory of the test: (dir, fingerprint)."""
+        d = os.path.join(self.work, name + "-cert")
+        os.makedirs(d, exist_ok=True)
+        fp = subprocess.run([self.ice_phone_bin, "--make-cert", d], check=True,
+                            capture_output=True, text=True).stdout.strip()
+        self.check(fp.startswith("sha-256 "), "ice_phone --make-cert printed %r" % fp)
+        return d, fp
 
     def send_go(self, sipp_ip, sipp_port, call_id):
         """The test driver's cue to a waiting sipp scenario (<recv request="INFO">): sent
