@@ -400,9 +400,11 @@ class Phone {
   void send_rtp(bool garbage = false) {
     // RFC 3550 §5.1: V=2, PT 0 (PCMU), 20 ms of 8 kHz audio = 160 payload bytes (172 in all).
     std::vector<std::byte> p(172, std::byte{0xd5});
-    const auto seq = static_cast<std::uint16_t>(rtp_sent_);
-    const std::uint32_t ts = static_cast<std::uint32_t>(rtp_sent_) * 160u;
-    const std::uint8_t h[12] = {0x80, static_cast<std::uint8_t>(rtp_sent_ == 0 ? 0x80 : 0x00),
+    // Every packet gets its own sequence number: SRTP never protects one index twice.
+    const int index = rtp_sent_ + srtp_garbage_sent_ + protect_failed_;
+    const auto seq = static_cast<std::uint16_t>(index);
+    const std::uint32_t ts = static_cast<std::uint32_t>(index) * 160u;
+    const std::uint8_t h[12] = {0x80, static_cast<std::uint8_t>(index == 0 ? 0x80 : 0x00),
                                 static_cast<std::uint8_t>(seq >> 8), static_cast<std::uint8_t>(seq),
                                 static_cast<std::uint8_t>(ts >> 24), static_cast<std::uint8_t>(ts >> 16),
                                 static_cast<std::uint8_t>(ts >> 8), static_cast<std::uint8_t>(ts),
@@ -412,7 +414,11 @@ class Phone {
     if (srtp_) {
       p.resize(172 + 64);
       const auto n = srtp_->protect(p, 172, false);
-      if (!n) return;
+      if (!n) {
+        ++protect_failed_;  // counted in the summary; the send loop still ends
+        ++rtp_sent_;
+        return;
+      }
       p.resize(*n);
       if (garbage) {
         p.back() ^= std::byte{0x5a};  // a broken authentication tag (RFC 3711 §3.4)
@@ -595,6 +601,7 @@ class Phone {
   std::string srtp_profile_, dtls_error_;
   bool dtls_failed_ = false;
   long long dtls_ms_ = -1;
+  int protect_failed_ = 0;
   int dtls_in_ = 0, srtp_sent_bytes_ = 0, srtp_unauthenticated_ = 0, srtp_garbage_sent_ = 0;
 };
 
