@@ -341,3 +341,39 @@ TEST(ConfigLoader, ShippedExamplesAreValid) {
 
 }  // namespace
 }  // namespace icegate::conf
+
+namespace icegate::conf {
+namespace {
+
+TEST(ConfigLoader, DtlsDefaultsGenerateACertificateAndOfferDtlsToPhones) {
+  auto r = load_string(doc(""), "test.xml", "/tmp");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->config->dtls.certificate_file.empty());
+  EXPECT_TRUE(r->config->dtls.offer_to_phones);
+  EXPECT_EQ(r->config->dtls.handshake_timeout, 20s);
+}
+
+TEST(ConfigLoader, DtlsErrors) {
+  expect_error(doc("<dtls certificate=\"/etc/hostname\"/>\n"), 5,
+               "needs both certificate and private-key");
+  expect_error(doc("<dtls certificate=\"/nonexistent/c.pem\" private-key=\"/etc/hostname\"/>\n"), 5,
+               "\"/nonexistent/c.pem\" is not a readable file");
+  expect_error(doc("<dtls handshake-timeout=\"200ms\"/>\n"), 5, "handshake-timeout must be at least 1s");
+  expect_error(doc("<dtls offer-to-phones=\"maybe\"/>\n"), 5, "offer-to-phones");
+}
+
+TEST_F(IncludeTest, DtlsFilesAreRelativeToTheConfigurationFile) {
+  write("c.pem", "x");
+  write("k.pem", "y");
+  const auto main = write("main.xml", doc("<dtls certificate=\"c.pem\" private-key=\"k.pem\" "
+                                          "offer-to-phones=\"false\" handshake-timeout=\"5s\"/>\n"));
+  auto r = load_file(main);
+  ASSERT_TRUE(r.has_value()) << r.error().front().to_string();
+  EXPECT_EQ(r->config->dtls.certificate_file, (dir_ / "c.pem").string());
+  EXPECT_EQ(r->config->dtls.private_key_file, (dir_ / "k.pem").string());
+  EXPECT_FALSE(r->config->dtls.offer_to_phones);
+  EXPECT_EQ(r->config->dtls.handshake_timeout, 5s);
+}
+
+}  // namespace
+}  // namespace icegate::conf
