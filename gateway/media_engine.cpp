@@ -49,6 +49,10 @@ std::string format_leg(const media::relay::LegStats& l) {
     s += ", dtls " + std::string(l.dtls->state) + " as " + std::string(l.dtls->role);
     if (!l.dtls->failure.empty()) s += " (" + l.dtls->failure + ")";
   }
+  if (l.dtls_rtcp) {
+    s += ", rtcp dtls " + std::string(l.dtls_rtcp->state);
+    if (!l.dtls_rtcp->failure.empty()) s += " (" + l.dtls_rtcp->failure + ")";
+  }
   if (l.srtp) {
     s += ", srtp " + std::string(l.srtp->profile) + " in " + std::to_string(l.srtp->unprotected) +
          " out " + std::to_string(l.srtp->protected_out);
@@ -379,6 +383,10 @@ void MediaEngine::dispatch_events() {
         // RTCP (component 2) never ends a call: logged for diagnostics only.
         note("leg " + leg + " RTCP " + out.detail);
         log->info("call {}: leg {} RTCP (ICE component 2): {}", label, leg, out.detail);
+        break;
+      case media::EventKind::dtls_rtcp_changed:
+        note("leg " + leg + " " + ev.detail);
+        log->info("call {}: leg {} {}", label, leg, out.detail);
         break;
       case media::EventKind::session_started:
       case media::EventKind::stats:

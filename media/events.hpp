@@ -38,6 +38,9 @@ enum class EventKind : std::uint8_t {
   // ICE component 2 (RTCP without rtcp-mux) of `leg` connected, changed path or lost consent
   // (detail says which). Informational: RTCP trouble does not end the call.
   ice_rtcp_changed,
+  // DTLS-SRTP on component 2 of `leg` (RTCP without rtcp-mux, RFC 5764 §4.1: one association
+  // per port pair) connected or failed (detail says which). Informational like the above.
+  dtls_rtcp_changed,
 };
 constexpr std::string_view to_string(EventKind k) noexcept {
   switch (k) {
@@ -67,6 +70,8 @@ constexpr std::string_view to_string(EventKind k) noexcept {
       return "dtls-failed";
     case EventKind::ice_rtcp_changed:
       return "ice-rtcp-changed";
+    case EventKind::dtls_rtcp_changed:
+      return "dtls-rtcp-changed";
   }
   return "unknown";
 }

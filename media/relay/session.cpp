@@ -159,13 +159,13 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       }
       return false;
     case PacketKind::dtls:
-      // DTLS runs on component 1 only (RFC 5764 §4.1: one association keys both components).
-      if (!in.dtls || tag.component != Component::rtp) {
+      // RFC 5764 §4.1: one association per port pair (component 2 only without rtcp-mux).
+      if (tag.component == Component::rtp ? !in.dtls : !in.dtls_rtcp) {
         count_drop(tag, Drop::dtls_unhandled);
-      } else if (!accepts(in.rtp, from_sa, from_len)) {
+      } else if (!accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len)) {
         count_drop(tag, Drop::wrong_source);  // RFC 5763 §5: only on the ICE-selected path
       } else {
-        handle_dtls(in, tag.leg, data, now, events);
+        handle_dtls(in, tag.leg, tag.component, data, now, events);
       }
       return false;
     default:
@@ -211,10 +211,17 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   }
 
   const std::size_t wire_len = len;
-  if (in.cfg.srtp) {
-    const auto n = in.cfg.srtp->unprotect(buf, len, rtcp);
+  if (PacketTransform* t = transform_for(in, rtcp)) {
+    const std::uint64_t srtcp_auth = in.srtcp ? in.srtcp->counters().inbound_drops.auth_failed : 0;
+    const auto n = t->unprotect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
-      count_drop(tag, n ? Drop::transform_failed : unprotect_failure(in));
+      Drop why = Drop::transform_failed;
+      if (!n && t == in.srtcp.get()) {
+        if (in.srtcp->counters().inbound_drops.auth_failed != srtcp_auth) why = Drop::srtp_auth_failed;
+      } else if (!n) {
+        why = unprotect_failure(in);
+      }
+      count_drop(tag, why);
       return false;
     }
     len = *n;
@@ -241,8 +248,8 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     count_drop(tag, Drop::no_destination);
     return false;
   }
-  if (other.cfg.srtp) {
-    const auto n = other.cfg.srtp->protect(buf, len, rtcp);
+  if (PacketTransform* t = transform_for(other, rtcp)) {
+    const auto n = t->protect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
       count_drop(tag, Drop::transform_failed);
       return false;
@@ -302,9 +309,17 @@ void Session::on_timer(Clock::time_point now, std::vector<MediaEvent>& events) {
     }
     if (l.dtls) {
       const auto t = l.dtls->next_timer();
-      if (!t || *t > now) continue;
-      l.dtls->on_timer(now, l.dtls_out);  // handshake retransmission or deadline
-      flush_dtls(l, i, events);
+      if (t && *t <= now) {
+        l.dtls->on_timer(now, l.dtls_out);  // handshake retransmission or deadline
+        flush_dtls(l, i, Component::rtp, events);
+      }
+    }
+    if (l.dtls_rtcp) {
+      const auto t = l.dtls_rtcp->next_timer();
+      if (t && *t <= now) {
+        l.dtls_rtcp->on_timer(now, l.dtls_rtcp_out);
+        flush_dtls(l, i, Component::rtcp, events);
+      }
     }
   }
   // behaviour.md §5: no media for the configured time ends the call. Reported once; media
@@ -326,6 +341,7 @@ std::optional<Clock::time_point> Session::next_deadline() const {
     if (l.cfg.ice) consider(l.cfg.ice->next_timer());
     if (l.cfg.ice_rtcp) consider(l.cfg.ice_rtcp->next_timer());
     if (l.dtls) consider(l.dtls->next_timer());
+    if (l.dtls_rtcp) consider(l.dtls_rtcp->next_timer());
   }
   if (media_timeout_.count() > 0 && !timed_out_) consider(last_media_ + media_timeout_);
   return next;
@@ -352,7 +368,8 @@ SessionStats Session::stats() const {
     s.latched = l.rtp_latched || l.rtcp_latched;
     if (l.cfg.ice) s.ice = snapshot(*l.cfg.ice, 1);
     if (l.cfg.ice_rtcp) s.ice_rtcp = snapshot(*l.cfg.ice_rtcp, 2);
-    if (l.dtls) s.dtls = dtls_snapshot(l);
+    if (l.dtls) s.dtls = dtls_snapshot(l, Component::rtp);
+    if (l.dtls_rtcp) s.dtls_rtcp = dtls_snapshot(l, Component::rtcp);
     if (l.srtp_view) {
       const auto& c = l.srtp_view->counters();
       s.srtp = SrtpSnapshot{srtp::to_string(l.srtp_view->profile()),

@@ -18,8 +18,10 @@
 // component 1, from the selected address only, feed the leg's DtlsEngine; its flights leave from
 // the RTP socket to the selected address. The engine starts when ICE first selects a path (the
 // client then sends its ClientHello). Once connected, an SRTP transform built from the exported
-// keys becomes the leg's PacketTransform (SRTP and SRTCP, on either component, RFC 5764 §4.1).
-// Until then the leg's media is dropped both ways (Drop::srtp_not_ready).
+// keys becomes the leg's PacketTransform. Until then the leg's media is dropped both ways
+// (Drop::srtp_not_ready). Without rtcp-mux, RFC 5764 §4.1 wants one association per port pair:
+// a second engine runs on the RTCP socket once ICE component 2 selects a path, and its keys
+// protect SRTCP on that port (RTCP is dropped until then; its failure never ends the call).
 #pragma once
 
 #include <netinet/in.h>
@@ -184,6 +186,10 @@ class Session {
     // knows about the SRTP transform it installed (to name the reason of a failed unprotect).
     std::optional<dtls::DtlsEngine> dtls;
     dtls::DtlsOutput dtls_out;
+    // Component 2 without rtcp-mux: its own association and SRTCP transform.
+    std::optional<dtls::DtlsEngine> dtls_rtcp;
+    dtls::DtlsOutput dtls_rtcp_out;
+    std::unique_ptr<srtp::SrtpTransform> srtcp;
     bool srtp_required = false;  // DTLS or SDES configured: no keys => no media
     std::uint32_t handshakes = 0;
     srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform
@@ -204,18 +210,22 @@ class Session {
                       std::vector<MediaEvent>& events);
   // DTLS-SRTP (session_dtls.cpp).
   std::optional<std::string> install_dtls(LegState& l, dtls::DtlsConfig config);
-  void maybe_start_dtls(LegState& l, std::uint8_t leg, Clock::time_point now,
+  // `c` picks the association: component 1 (RTP, or both when muxed) or component 2.
+  void maybe_start_dtls(LegState& l, std::uint8_t leg, Component c, Clock::time_point now,
                         std::vector<MediaEvent>& events);
-  void handle_dtls(LegState& l, std::uint8_t leg, std::span<const std::byte> datagram,
+  void handle_dtls(LegState& l, std::uint8_t leg, Component c, std::span<const std::byte> datagram,
                    Clock::time_point now, std::vector<MediaEvent>& events);
-  void flush_dtls(LegState& l, std::uint8_t leg, std::vector<MediaEvent>& events);
+  void flush_dtls(LegState& l, std::uint8_t leg, Component c, std::vector<MediaEvent>& events);
+  // The transform for `rtcp` packets on `l` (component 2's own SRTCP keys when it has an
+  // association; nullptr while they are not there yet).
+  PacketTransform* transform_for(LegState& l, bool rtcp) noexcept;
   void set_transform(LegState& l, std::unique_ptr<PacketTransform> t) noexcept;
   Drop unprotect_failure(LegState& l) noexcept;
   const Destination* destination(LegState& l, bool rtcp) noexcept;
   int out_fd(LegState& l, bool rtcp) noexcept;
 
   static IceSnapshot snapshot(const ice::LiteAgent& a, std::uint16_t component);
-  DtlsSnapshot dtls_snapshot(const LegState& l) const;
+  DtlsSnapshot dtls_snapshot(const LegState& l, Component c) const;
 
   SessionId id_;
   std::chrono::milliseconds media_timeout_;

@@ -98,7 +98,7 @@ void Session::flush_ice(LegState& l, std::uint8_t leg, Component c, Clock::time_
   Destination& d = rtcp ? l.rtcp : l.rtp;
   const auto sel = a->selected();
   if (sel != d.remote) d.set(sel);
-  if (!rtcp) maybe_start_dtls(l, leg, now, events);
+  maybe_start_dtls(l, leg, rtcp ? Component::rtcp : Component::rtp, now, events);
 }
 
 IceSnapshot Session::snapshot(const ice::LiteAgent& a, std::uint16_t component) {

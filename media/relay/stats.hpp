@@ -126,6 +126,7 @@ struct LegStats {
   std::optional<IceSnapshot> ice;       // ICE legs: component 1
   std::optional<IceSnapshot> ice_rtcp;  // ICE legs without rtcp-mux: component 2
   std::optional<DtlsSnapshot> dtls;     // DTLS-SRTP legs
+  std::optional<DtlsSnapshot> dtls_rtcp;  // their component 2 without rtcp-mux
   std::optional<SrtpSnapshot> srtp;     // legs with SRTP keys installed
 
   std::uint64_t dropped_total() const noexcept {

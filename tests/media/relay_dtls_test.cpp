@@ -63,6 +63,13 @@ struct Phone {
 
   // Runs the phone's side of the handshake with `relay_addr` until `done` says so (or 5 s).
   bool pump(const Endpoint& relay_addr, const std::function<bool()>& done) {
+    return pump_on(rtp, *engine, relay_addr, done);
+  }
+  // The same on any socket and engine (component 2 has an association of its own).
+  static bool pump_on(Peer& sock, dtls::DtlsEngine& e, const Endpoint& relay_addr,
+                      const std::function<bool()>& done) {
+    auto* engine = &e;
+    auto& rtp = sock;
     dtls::DtlsOutput out;
     auto flush = [&] {
       for (const auto& d : out.datagrams) rtp.send(relay_addr, d);
@@ -78,7 +85,7 @@ struct Phone {
       auto d = rtp.recv(20ms);
       const auto now = std::chrono::steady_clock::now();
       if (d && is_dtls(*d)) {
-        EXPECT_EQ(d->from, relay_addr) << "DTLS must leave from the checked RTP socket";
+        EXPECT_EQ(d->from, relay_addr) << "DTLS must leave from the checked socket";
         engine->on_datagram(d->bytes, now, out);
       } else if (auto t = engine->next_timer(); t && *t <= now) {
         engine->on_timer(now, out);
@@ -333,14 +340,47 @@ TEST_F(RelayDtlsTest, NewDtlsParametersRunANewHandshake) {
 
 // Component 2 without rtcp-mux (baresip, linphone): DTLS on component 1 keys SRTCP on the
 // RTCP port too (RFC 5764 §4.1).
-TEST_F(RelayDtlsTest, SrtcpOnComponentTwoUsesTheDtlsKeys) {
+TEST_F(RelayDtlsTest, SrtcpOnComponentTwoHasAnAssociationOfItsOwn) {
+  // RFC 5764 §4.1: a DTLS-SRTP session protects one port pair; without rtcp-mux the RTCP
+  // component runs its own handshake and SRTCP uses that one's keys.
   start(4, dtls::Role::server, false);
   ASSERT_TRUE(is_success(run_check(phone.rtcp, a_rtcp, 2, true, 2)));
   connect_ice(4);
   phone.make_engine(dtls::Role::client);
   ASSERT_TRUE(handshake(4));
 
+  // Before component 2's handshake RTCP has no keys: dropped, never relayed in clear.
   ASSERT_TRUE(phone.rtcp.send(a_rtcp, phone.protect(rtcp_rr(), true)));
+  auto st = stats_of(relay, 4);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->legs[0].drops(Drop::srtp_not_ready), 1u);
+  ASSERT_TRUE(st->legs[0].dtls_rtcp);
+  EXPECT_EQ(st->legs[0].dtls_rtcp->state, "handshaking");
+
+  dtls::DtlsConfig c;
+  c.role = dtls::Role::client;
+  c.certificate = cert(1);
+  c.expected_peer_fingerprints = {cert(0)->fingerprint()};
+  auto rtcp_engine = std::move(dtls::DtlsEngine::create(std::move(c)).value());
+  ASSERT_TRUE(Phone::pump_on(phone.rtcp, rtcp_engine, a_rtcp, [&] {
+    return rtcp_engine.state() == dtls::State::connected ||
+           rtcp_engine.state() == dtls::State::failed;
+  }));
+  ASSERT_EQ(rtcp_engine.state(), dtls::State::connected) << rtcp_engine.failure_reason();
+  auto up = wait_event(relay, EventKind::dtls_rtcp_changed, 4);
+  ASSERT_TRUE(up);
+  EXPECT_NE(up->detail.find("RTCP DTLS connected"), std::string::npos) << up->detail;
+  const auto& k = rtcp_engine.srtp_keys();
+  ASSERT_TRUE(k);
+  EXPECT_NE(k->local, phone.engine->srtp_keys()->local) << "two associations, two keys";
+  auto tx = std::move(srtp::SrtpSender::create(k->local).value());
+  auto rx = std::move(srtp::SrtpReceiver::create(k->remote).value());
+
+  Bytes rr = rtcp_rr();
+  const auto len = rr.size();
+  rr.resize(len + 64);
+  rr.resize(tx.protect_rtcp(rr, len).value());
+  ASSERT_TRUE(phone.rtcp.send(a_rtcp, rr));
   auto got = pb.recv();
   ASSERT_TRUE(got) << "SRTCP from component 2 not relayed";
   EXPECT_EQ(got->bytes, rtcp_rr());
@@ -348,12 +388,17 @@ TEST_F(RelayDtlsTest, SrtcpOnComponentTwoUsesTheDtlsKeys) {
   auto enc = phone.rtcp.recv_until(is_media);
   ASSERT_TRUE(enc) << "no SRTCP on component 2";
   EXPECT_EQ(enc->from, a_rtcp);
-  EXPECT_EQ(phone.unprotect(enc->bytes, true), rtcp_rr(0x0a0b0c0d));
-  // DTLS belongs to component 1: on the RTCP port it is not handled.
-  ASSERT_TRUE(phone.rtcp.send(a_rtcp, Bytes(20, std::byte{22})));
-  auto st = stats_of(relay, 4);
+  auto back = enc->bytes;
+  auto n = rx.unprotect_rtcp(back, back.size());
+  ASSERT_TRUE(n) << "SRTCP toward the phone must use component 2's keys";
+  back.resize(*n);
+  EXPECT_EQ(back, rtcp_rr(0x0a0b0c0d));
+  // SRTCP under component 1's keys on the RTCP port does not authenticate.
+  ASSERT_TRUE(phone.rtcp.send(a_rtcp, phone.protect(rtcp_rr(7), true)));
+  st = stats_of(relay, 4);
   ASSERT_TRUE(st);
-  EXPECT_EQ(st->legs[0].drops(Drop::dtls_unhandled), 1u);
+  EXPECT_EQ(st->legs[0].drops(Drop::srtp_auth_failed), 1u);
+  EXPECT_EQ(st->legs[0].dtls_rtcp->state, "connected");
 }
 
 }  // namespace
