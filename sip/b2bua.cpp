@@ -86,6 +86,16 @@ void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* 
     case nua_i_cancel:
       if (leg) on_cancel(*leg);
       return;
+    case nua_i_update:
+      if (leg) {
+        on_update(p, *leg, sip);
+      } else if (nh) {
+        nua_respond(nh, SIP_481_NO_TRANSACTION, NUTAG_WITH_THIS(p.nua), TAG_END());
+      }
+      return;
+    case nua_r_update:
+      if (leg) on_update_response(*leg, status, phrase, sip);
+      return;
     case nua_i_bye:
       if (leg) on_bye(*leg);
       return;
@@ -108,7 +118,6 @@ void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* 
     case nua_r_cancel:
     case nua_i_active:
     case nua_i_prack:
-    case nua_i_update:
     case nua_i_info:
       return;
     default:

@@ -38,6 +38,8 @@ class Leg {
   std::string remote_sdp;      // last SDP received on this leg
   // A re-INVITE received on this leg and forwarded to the other one, waiting for its answer.
   bool reinvite_pending = false;
+  // An UPDATE received on this leg, forwarded to the other one: answered when its answer comes.
+  SavedRequest update;
   bool ice_connected = false;  // phone legs: the ICE-lite agent answered a valid check
   acl::Address party;          // the far end's signalling address (public-candidate ACL)
   unsigned sdp_version = 0;    // o= version of the SDP we send on this leg
@@ -134,6 +136,8 @@ class B2bua : public EventSink {
   // Calls (b2bua_call.cpp).
   void on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip);
   void on_reinvite(Leg& leg, const sip_t* sip);
+  void on_update(Profile& p, Leg& leg, const sip_t* sip);
+  void on_update_response(Leg& leg, int status, const char* phrase, const sip_t* sip);
   void on_invite_response(Leg& leg, int status, const char* phrase, const sip_t* sip);
   void on_cancel(Leg& leg);
   void on_bye(Leg& leg);

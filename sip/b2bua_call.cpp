@@ -422,6 +422,73 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   log().info("call {}: re-INVITE from {} forwarded", call.id, leg.side == Side::a ? "A" : "B");
 }
 
+void B2bua::on_update(Profile& p, Leg& leg, const sip_t* sip) {
+  // RFC 3311: UPDATE changes the session (or refreshes it) inside a dialog, early or confirmed.
+  // It is passed to the other leg like a re-INVITE, with its SDP rewritten; the answer comes
+  // back on nua_r_update of the other leg.
+  Call& call = *leg.call;
+  Leg* other = call.other(leg);
+  const auto respond_now = [&](int status, const char* phrase) {
+    nua_respond(leg.handle.get(), status, phrase, NUTAG_WITH_THIS(p.nua), TAG_END());
+  };
+  if (call.ending || !other || !other->handle || other->terminated) {
+    return respond_now(SIP_481_NO_TRANSACTION);
+  }
+  if (leg.update || other->update || leg.reinvite_pending || other->reinvite_pending) {
+    return respond_now(SIP_491_REQUEST_PENDING);  // RFC 3311 §5.2: one offer at a time
+  }
+  const std::string body = payload_of(sip);
+  std::string offer;
+  if (!body.empty()) {
+    auto d = sdp::parse(body);
+    if (!d) return respond_now(SIP_400_BAD_REQUEST);
+    auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
+    if (!r) {
+      log().warn("call {}: UPDATE: {}", call.id, r.error());
+      return respond_now(SIP_488_NOT_ACCEPTABLE);
+    }
+    if (auto err = accept_offer_keys(call, leg, *d, r->media)) {
+      log().warn("call {}: UPDATE: {}", call.id, *err);
+      return respond_now(SIP_488_NOT_ACCEPTABLE);
+    }
+    media_.set_remote(call.media->id, leg.side, r->media);
+    leg.remote_sdp = body;
+    auto built = sdp_toward(call, *other, *d, false);
+    if (!built) return respond_now(SIP_488_NOT_ACCEPTABLE);
+    offer = *built;
+  }
+  if (!leg.update.save(p.nua)) return respond_now(SIP_500_INTERNAL_SERVER_ERROR);
+  nua_update(other->handle.get(), TAG_IF(!offer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+             TAG_IF(!offer.empty(), SIPTAG_PAYLOAD_STR(offer.c_str())), TAG_END());
+  log().info("call {}: UPDATE from {} forwarded{}", call.id, leg.side == Side::a ? "A" : "B",
+             offer.empty() ? " (no SDP)" : "");
+}
+
+void B2bua::on_update_response(Leg& leg, int status, const char* phrase, const sip_t* sip) {
+  Call& call = *leg.call;
+  Leg* other = call.other(leg);
+  if (status < 200 || !other || !other->update) return;
+  std::string answer;
+  if (status < 300 && sip && sip->sip_payload) {
+    if (auto d = sdp::parse(payload_of(sip))) {
+      auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
+      if (r && !accept_answer_keys(call, leg, *d, r->media)) {
+        media_.set_remote(call.media->id, leg.side, r->media);
+        leg.remote_sdp = payload_of(sip);
+      }
+      answer = sdp_toward(call, *other, *d, true).value_or("");
+    }
+  }
+  // 401/407 from the far end mean nothing to the other party (as map_final does for INVITE).
+  const int code = status == 401 || status == 407 ? 500 : status;
+  nua_respond(other->handle.get(), code, kept(other->handle.get(), phrase, code),
+              NUTAG_WITH_SAVED(other->update.get()),
+              TAG_IF(!answer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+              TAG_IF(!answer.empty(), SIPTAG_PAYLOAD_STR(answer.c_str())), TAG_END());
+  other->update.reset();
+  log().info("call {}: UPDATE answered {} on {}", call.id, status, leg.side == Side::a ? "A" : "B");
+}
+
 void B2bua::on_cancel(Leg& leg) {
   Call& call = *leg.call;
   // nua has answered the CANCEL with 200 and the INVITE with 487 (RFC 3261 §9.2).

@@ -76,4 +76,28 @@ class Handle {
   nua_handle_t* nh_ = nullptr;
 };
 
+// A request kept to answer later (nua_save_event), e.g. an UPDATE whose answer comes from the
+// other leg. Destroying it without answering lets nua release the request.
+class SavedRequest {
+ public:
+  SavedRequest() = default;
+  ~SavedRequest() { reset(); }
+  SavedRequest(const SavedRequest&) = delete;
+  SavedRequest& operator=(const SavedRequest&) = delete;
+  // In the nua callback of the request only.
+  bool save(nua_t* nua) {
+    reset();
+    return nua_save_event(nua, saved_) != 0 && saved_[0] != nullptr;
+  }
+  explicit operator bool() const noexcept { return saved_[0] != nullptr; }
+  const nua_saved_event_t* get() const noexcept { return saved_; }
+  void reset() noexcept {
+    if (saved_[0]) nua_destroy_event(saved_);
+    saved_[0] = nullptr;
+  }
+
+ private:
+  nua_saved_event_t saved_[1] = {nullptr};
+};
+
 }  // namespace icegate::sip

@@ -144,8 +144,10 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
                         NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
                         NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                         NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
-                        NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
-                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER"),
+                        NUTAG_APPL_METHOD("REGISTER, OPTIONS, UPDATE"),
+                        // What icegate serves, replacing nua's longer default list (MESSAGE,
+                        // SUBSCRIBE, REFER... are not relayed). PRACK: nua runs 100rel itself.
+                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REGISTER"),
                         SIPTAG_USER_AGENT_STR(sip.user_agent.c_str()), TAG_END());
     if (p->nua == nullptr) {
       error = "cannot listen on " + p->url + " (listener " + p->name +

@@ -1,0 +1,1040 @@
+#!/usr/bin/env python3
+"""End to end with a real softphone: baresip 1.0 (ICE, optionally DTLS-SRTP) <-> icegate <->
+a sipp trunk that echoes RTP, in either call direction.
+
+Topology (README.md has the picture): two network namespaces this test creates and deletes,
+    igw-<pid>: icegate (SIP + media on 10.201.0.1) and the sipp trunk (127.0.0.1:5080, RTP echo
+               on 127.0.0.1:6000; the namespace's own loopback)
+    iph-<pid>: baresip (SIP on 10.201.0.2:5060, ctrl_tcp on the namespace's 127.0.0.1:4444)
+joined by a veth pair (vgw<pid> 10.201.0.1/24 <-> vph<pid> 10.201.0.2/24). Nothing in the root
+namespace sends to those addresses; every process runs under `ip netns exec`. The driver talks
+to baresip's ctrl_tcp through a small bridge (this script with --ctrl-bridge) that runs inside
+the phone's namespace and relays JSON lines over pipes.
+
+    baresip_call.py --icegate BIN --source DIR --direction phone_to_trunk|trunk_to_phone
+                    [--mediaenc none|dtls_srtp] [--rtcp-mux yes|no] [--media-seconds S]
+
+Exit 0 pass, 1 fail (with icegate's log, baresip's output, the ctrl_tcp transcript, the sipp
+traces and a summary of the capture), 77 skip (not root, no network namespaces, baresip, its
+modules, sipp or ip missing). Set ICEGATE_TEST_KEEP=1 to keep the work
+directory (configs, logs, the pcap, baresip's WAV dumps).
+"""
+
+import argparse
+import array
+import ctypes
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import string
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+
+GW_IP, PHONE_IP, NET_BITS = "10.201.0.1", "10.201.0.2", 24
+TRUNK_IP, TRUNK_SIP_PORT, TRUNK_MEDIA_PORT = "127.0.0.1", 5080, 6000
+ICEGATE_RTP = (30000, 30099)
+PHONE_RTP = "40000-40099"
+CTRL_PORT = 4444
+USER, PASSWORD = "1001", "1001secret"
+DIAL = "0049301234"                     # not a user: icegate routes it to the trunk
+MIN_PKTS = 100                          # 3 s of 20 ms packets is 150; generous for slow hosts
+PCMU_RTP_LEN = 12 + 160                 # plain RTP, PCMU, 20 ms: UDP payload bytes
+SRTP_TAGS = {4: "AES_CM_128_HMAC_SHA1_32", 10: "AES_CM_128_HMAC_SHA1_80", 16: "AEAD_AES_*_GCM"}
+BARESIP_MODULES = ("g711", "ausine", "ice", "srtp", "dtls_srtp", "sndfile", "account", "menu",
+                   "ctrl_tcp")
+MODULE_DIR = "/usr/lib/baresip/modules"
+
+
+class TestFailure(Exception):
+    pass
+
+
+def poll(predicate, timeout, interval=0.05):
+    """predicate() until truthy or `timeout` seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)  # the poll period, not a wait for the condition itself
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL this child when the driver dies (even by SIGKILL from ctest)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Helper modes: these run inside a namespace (ip netns exec ... python3 baresip_call.py --mode)
+# ---------------------------------------------------------------------------------------------
+def ctrl_bridge(addr, deadline_s):
+    """stdin JSON lines -> netstrings to baresip's ctrl_tcp; its netstrings -> stdout lines."""
+    host, port = addr.rsplit(":", 1)
+    deadline = time.monotonic() + deadline_s
+    sock, err = None, None
+    while sock is None and time.monotonic() < deadline:
+        try:
+            sock = socket.create_connection((host, int(port)), timeout=1)
+        except OSError as e:
+            err = e
+            time.sleep(0.05)
+    if sock is None:
+        print(json.dumps({"bridge": "error", "error": str(err)}), flush=True)
+        return 1
+    sock.settimeout(None)
+    print(json.dumps({"bridge": "connected"}), flush=True)
+
+    def pump_in():
+        for line in sys.stdin:
+            data = line.strip().encode()
+            if data:
+                sock.sendall(b"%d:%s," % (len(data), data))
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    threading.Thread(target=pump_in, daemon=True).start()
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while True:
+            head, colon, rest = buf.partition(b":")
+            if not colon or not head.isdigit() or len(rest) < int(head) + 1:
+                break
+            n = int(head)
+            print(rest[:n].decode(errors="replace"), flush=True)
+            buf = rest[n + 1:]
+    print(json.dumps({"bridge": "closed"}), flush=True)
+    return 0
+
+
+def capture(ifname, path):
+    """A minimal packet capture (AF_PACKET, every frame on ifname, both directions) into a
+    libpcap file. Unlike dumpcap/tcpdump it hands each frame over as it comes (no TPACKET_V3
+    block timeout), and on SIGTERM/SIGINT it drains what the kernel already queued, so the last
+    messages of a call (BYE, 200) are in the file when the driver reads it."""
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(1))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind((ifname, 0))
+    count = 0
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # Ethernet
+        f.flush()
+        print("capturing on %s" % ifname, flush=True)
+        while True:
+            done = bool(stop)
+            if not done:
+                select.select([s], [], [], 0.1)
+            s.setblocking(False)
+            while True:
+                try:
+                    frame = s.recv(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                t = time.time()
+                f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame))
+                        + frame)
+                count += 1
+            s.setblocking(True)
+            f.flush()
+            if done:
+                break
+    print("captured %d frames" % count, flush=True)
+    return 0
+
+
+def send_info(addr, call_id):
+    """The driver's cue to the waiting trunk scenario, sent to sipp directly (not via icegate)."""
+    host, port = addr.rsplit(":", 1)
+    msg = ("INFO sip:go@{h}:{p} SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-go-{t}\r\n"
+           "From: <sip:driver@127.0.0.1>;tag=driver\r\n"
+           "To: <sip:sipp@{h}>\r\n"
+           "Call-ID: {cid}\r\n"
+           "CSeq: 1 INFO\r\n"
+           "Max-Forwards: 70\r\n"
+           "Content-Length: 0\r\n\r\n").format(h=host, p=port, cid=call_id, t=time.monotonic_ns())
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(msg.encode(), (host, int(port)))
+    finally:
+        s.close()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Capture analysis
+# ---------------------------------------------------------------------------------------------
+def read_pcap(path):
+    """[(orig_len_of_udp_payload, src, sport, dst, dport, payload)] of the IPv4/UDP frames."""
+    out = []
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return out
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic in (0xA1B2C3D4, 0xA1B23C4D):
+        endian = "<"
+    elif magic in (0xD4C3B2A1, 0x4D3CB2A1):
+        endian = ">"
+    else:
+        raise TestFailure("%s is not a libpcap file (magic %08x)" % (path, magic))
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    off = 24
+    while off + 16 <= len(data):
+        _, _, incl, orig = struct.unpack(endian + "IIII", data[off:off + 16])
+        frame = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if linktype == 1:            # Ethernet
+            if len(frame) < 14 or frame[12:14] != b"\x08\x00":
+                continue
+            ip, lost = frame[14:], orig - incl
+        elif linktype == 113:        # Linux cooked (SLL)
+            if len(frame) < 16 or frame[14:16] != b"\x08\x00":
+                continue
+            ip, lost = frame[16:], orig - incl
+        else:
+            raise TestFailure("unsupported pcap link type %d" % linktype)
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+            continue
+        ihl = (ip[0] & 15) * 4
+        udp = ip[ihl:]
+        if len(udp) < 8:
+            continue
+        sport, dport, ulen = struct.unpack("!HHH", udp[:6])
+        src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+        out.append((ulen - 8, src, sport, dst, dport, udp[8:]))
+    return out
+
+
+def classify(payload):
+    """RFC 7983 demultiplexing by the first byte (+ RTP/RTCP split by the second)."""
+    if not payload:
+        return "empty"
+    b0 = payload[0]
+    if b0 <= 3:
+        return "stun"
+    if 20 <= b0 <= 63:
+        return "dtls"
+    if 128 <= b0 <= 191:
+        if len(payload) >= 2 and 192 <= payload[1] <= 223:
+            return "rtcp"
+        return "rtp"
+    return "other"
+
+
+class Capture:
+    """What went over the phone's veth: SIP messages and media datagrams per direction."""
+
+    def __init__(self, path):
+        self.sip = []          # (direction, text) direction "up" = phone -> gateway
+        self.media = {"up": [], "down": []}
+        for size, src, sport, dst, dport, payload in read_pcap(path):
+            if src == PHONE_IP and dst == GW_IP:
+                d = "up"
+            elif src == GW_IP and dst == PHONE_IP:
+                d = "down"
+            else:
+                continue
+            if sport == 5060 or dport == 5060:
+                self.sip.append((d, payload.decode(errors="replace")))
+            else:
+                self.media[d].append((size, sport, dport, payload))
+
+    def kinds(self, d):
+        out = {}
+        for size, _, _, p in self.media[d]:
+            k = classify(p)
+            out[k] = out.get(k, 0) + 1
+        return out
+
+    def rtp(self, d, pt=0):
+        return [(size, p) for size, _, _, p in self.media[d]
+                if classify(p) == "rtp" and (p[1] & 0x7F) == pt]
+
+    def dtls(self, d):
+        return [p for _, _, _, p in self.media[d] if classify(p) == "dtls"]
+
+    def sizes(self, d, pt=0):
+        out = {}
+        for size, _ in self.rtp(d, pt):
+            out[size] = out.get(size, 0) + 1
+        return out
+
+    def sip_first_lines(self):
+        return ["%s %s" % ("->" if d == "up" else "<-", t.split("\r\n", 1)[0]) for d, t in self.sip]
+
+    def sip_find(self, direction, first_line_rx, cseq_method=None):
+        for d, t in self.sip:
+            if d != direction or not re.match(first_line_rx, t):
+                continue
+            if cseq_method and not re.search(r"(?im)^CSeq:\s*\d+\s+%s\s*$" % cseq_method, t):
+                continue
+            return t
+        return None
+
+    def summary(self):
+        lines = ["capture on the phone's veth: %d SIP messages" % len(self.sip)]
+        for d, name in (("up", "phone -> gateway"), ("down", "gateway -> phone")):
+            ports = sorted({(sp, dp) for _, sp, dp, _ in self.media[d]})
+            lines.append("  %s media: %s, PCMU datagram sizes %s, ports %s"
+                         % (name, self.kinds(d), self.sizes(d), ports[:6]))
+        lines += ["  SIP " + l for l in self.sip_first_lines()]
+        return "\n".join(lines)
+
+
+def analyse_wav(path):
+    """(seconds, fraction of loud 20 ms frames, frequency estimate of the loud part in Hz)."""
+    w = wave.open(path)
+    rate, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
+    if width != 2:
+        raise TestFailure("%s: expected 16-bit samples, got %d bytes" % (path, width))
+    samples = array.array("h", w.readframes(n))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    if ch > 1:
+        samples = samples[::ch]
+    frame = rate // 50
+    loud = crossings = loud_samples = 0
+    total = 0
+    for i in range(0, len(samples) - frame + 1, frame):
+        fr = samples[i:i + frame]
+        total += 1
+        rms = math.sqrt(sum(x * x for x in fr) / frame)
+        if rms > 1000:
+            loud += 1
+            loud_samples += frame
+            crossings += sum(1 for j in range(1, frame) if (fr[j - 1] < 0) != (fr[j] < 0))
+    seconds = len(samples) / float(rate) if rate else 0.0
+    freq = crossings / 2.0 / (loud_samples / float(rate)) if loud_samples else 0.0
+    return seconds, (loud / float(total) if total else 0.0), freq
+
+
+# ---------------------------------------------------------------------------------------------
+# The test
+# ---------------------------------------------------------------------------------------------
+class Ctrl:
+    """baresip's ctrl_tcp, through the bridge process: commands and the event stream."""
+
+    def __init__(self, proc, log_path):
+        self.proc, self.log_path = proc, log_path
+        self.msgs, self.lock, self.token = [], threading.Lock(), 0
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
+
+    def _reader(self):
+        with open(self.log_path, "a") as log:
+            for line in self.proc.stdout:
+                log.write("<< " + line)
+                log.flush()
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    msg = {"bridge": "garbage", "line": line}
+                with self.lock:
+                    self.msgs.append(msg)
+
+    def _find(self, pred):
+        with self.lock:
+            for m in self.msgs:
+                if pred(m):
+                    return m
+        return None
+
+    def wait(self, pred, timeout, what, alive=None):
+        def check():
+            if alive:
+                alive()
+            return self._find(pred)
+        m = poll(check, timeout)
+        if not m:
+            raise TestFailure("timed out after %s s waiting for %s from baresip's ctrl_tcp"
+                              % (timeout, what))
+        return m
+
+    def event(self, etype, timeout, alive=None):
+        return self.wait(lambda m: m.get("event") and m.get("type") == etype, timeout,
+                         "event %s" % etype, alive)
+
+    def events(self, etype=None):
+        with self.lock:
+            return [m for m in self.msgs if m.get("event") and (etype is None or m.get("type") == etype)]
+
+    def command(self, cmd, params=None, timeout=5):
+        self.token += 1
+        tok = "t%d" % self.token
+        msg = {"command": cmd, "token": tok}
+        if params is not None:
+            msg["params"] = params
+        line = json.dumps(msg)
+        with open(self.log_path, "a") as log:
+            log.write(">> " + line + "\n")
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise TestFailure("the ctrl_tcp bridge is gone (baresip exited?) sending %s" % cmd)
+        r = self.wait(lambda m: m.get("response") and m.get("token") == tok, timeout,
+                      "the response to %r" % cmd)
+        if not r.get("ok"):
+            raise TestFailure("baresip refused command %r: %s" % (cmd, r))
+        return r.get("data", "")
+
+
+def parse_audio_debug(text):
+    """Figures from baresip's audio_debug (stream + RTP/RTCP debug of the current call)."""
+    out = {"rx_time": 0.0, "tx_time": 0.0}
+    tx, _, rx = text.partition(" rx:")
+    m = re.search(r"time = ([0-9.]+) sec", tx)
+    out["tx_time"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"time = ([0-9.]+) sec", rx)
+    out["rx_time"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"mnat: (\S+) \(connected=(\w+)\)", text)
+    out["mnat"], out["mnat_connected"] = (m.group(1), m.group(2) == "yes") if m else (None, False)
+    m = re.search(r"menc: (.*?) \(secure=(\w+)\)", text)
+    out["menc"], out["secure"] = (m.group(1), m.group(2) == "yes") if m else (None, False)
+    m = re.search(r"TX: packets=(\d+)", text)
+    out["tx_packets"] = int(m.group(1)) if m else 0
+    out["rx_packets"] = sum(int(x) for x in re.findall(r"rcvd=(\d+)", text))
+    m = re.search(r"remote: (\S+)", text)
+    out["remote"] = m.group(1) if m else None
+    return out
+
+
+class Test:
+    def __init__(self, args):
+        self.args = args
+        self.direction = args.direction
+        self.dtls = args.mediaenc == "dtls_srtp"
+        self.name = "baresip.%s.%s%s" % (self.direction, "dtls" if self.dtls else "rtp",
+                                         "" if args.rtcp_mux == "yes" else ".no-rtcp-mux")
+        tag = os.getpid()
+        self.ns_gw, self.ns_ph = "igw-%d" % tag, "iph-%d" % tag
+        self.if_gw, self.if_ph = "vgw%d" % tag, "vph%d" % tag
+        self.work = tempfile.mkdtemp(prefix="icegate-baresip-")
+        self.procs = []          # (name, Popen) in start order
+        self.icegate = None
+        self.ctrl = None
+        self.netns_made = []
+        self.figures = []        # evidence lines printed at the end
+        self.call_id = "baresip-test-%d@127.0.0.1" % tag
+        self.capture = None
+
+    # -- small helpers -------------------------------------------------------------------------
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def check(self, cond, what):
+        if not cond:
+            raise TestFailure(what)
+
+    def fig(self, text):
+        self.figures.append(text)
+        print("  " + text, flush=True)
+
+    def ip(self, *argv, check=True):
+        r = subprocess.run(["ip"] + list(argv), capture_output=True, text=True, timeout=10)
+        if check and r.returncode != 0:
+            raise TestFailure("ip %s: %s" % (" ".join(argv), (r.stderr or r.stdout).strip()))
+        return r
+
+    def spawn(self, name, ns, cmd, stdin=subprocess.DEVNULL, pipe_out=False):
+        out_path = self.path(name + ".out")
+        with open(out_path, "a") as f:
+            f.write("$ ip netns exec %s %s\n" % (ns, " ".join(map(str, cmd))))
+        out = subprocess.PIPE if pipe_out else open(out_path, "a")
+        p = subprocess.Popen(["ip", "netns", "exec", ns] + [str(c) for c in cmd], stdin=stdin,
+                             stdout=out, stderr=subprocess.STDOUT if not pipe_out else out,
+                             cwd=self.work, start_new_session=True, preexec_fn=_die_with_parent,
+                             text=pipe_out, bufsize=1 if pipe_out else -1)
+        if not pipe_out:
+            out.close()
+        self.procs.append((name, p))
+        return p
+
+    def text(self, name):
+        try:
+            with open(self.path(name), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def alive(self, *names):
+        """Raises when a process this test depends on has exited unexpectedly."""
+        for n, p in self.procs:
+            if (not names or n in names) and p.poll() is not None:
+                raise TestFailure("%s exited unexpectedly with %s (its output is below)"
+                                  % (n, p.returncode))
+
+    def wait_text(self, name, pattern, timeout, what=None, alive=()):
+        rx = re.compile(pattern)
+
+        def seen():
+            if alive:
+                self.alive(*alive)
+            return rx.search(self.text(name))
+        m = poll(seen, timeout)
+        if not m:
+            raise TestFailure("timed out after %s s waiting for %s (/%s/ in %s)"
+                              % (timeout, what or "a line", pattern, name))
+        return m
+
+    def wait_udp_bound(self, proc, ip, port, timeout=10):
+        """Until proc's network namespace has a UDP socket on ip:port (/proc/PID/net/udp)."""
+        want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+
+        def bound():
+            if proc.poll() is not None:
+                raise TestFailure("process exited (%s) before binding udp %s:%d"
+                                  % (proc.returncode, ip, port))
+            try:
+                with open("/proc/%d/net/udp" % proc.pid) as f:
+                    return any(line.split()[1] == want for line in list(f)[1:])
+            except (FileNotFoundError, ProcessLookupError):
+                return False
+        if not poll(bound, timeout):
+            raise TestFailure("nothing listens on udp %s:%d after %s s" % (ip, port, timeout))
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def preflight(self):
+        missing = [t for t in ("baresip", "sipp", "ip") if not shutil.which(t)]
+        if missing:
+            return "not installed: %s (apt-get install baresip-core sip-tester iproute2)" % ", ".join(missing)
+        mods = [m for m in BARESIP_MODULES if not os.path.exists("%s/%s.so" % (MODULE_DIR, m))]
+        if mods:
+            return "baresip modules missing in %s: %s" % (MODULE_DIR, ", ".join(mods))
+        if os.geteuid() != 0:
+            return "needs root (network namespaces, veth)"
+        probe = "igprobe-%d" % os.getpid()
+        if self.ip("netns", "add", probe, check=False).returncode != 0:
+            return "cannot create network namespaces here (needs CAP_SYS_ADMIN)"
+        self.ip("netns", "del", probe, check=False)
+        return None
+
+    def remove_stale_namespaces(self):
+        """Namespaces of earlier runs that were killed before their cleanup (SIGKILL)."""
+        r = self.ip("netns", "list", check=False)
+        for line in r.stdout.splitlines():
+            m = re.match(r"(i(?:gw|ph)-(\d+))\b", line)
+            if not m or int(m.group(2)) == os.getpid():
+                continue
+            try:
+                os.kill(int(m.group(2)), 0)
+                continue            # its driver is still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            pids = self.ip("netns", "pids", m.group(1), check=False).stdout.split()
+            self.ip("netns", "del", m.group(1), check=False)
+            print("note: removed stale namespace %s%s" % (
+                m.group(1), " (processes still inside: %s)" % " ".join(pids) if pids else ""))
+
+    def make_network(self):
+        for ns in (self.ns_gw, self.ns_ph):
+            self.ip("netns", "add", ns)
+            self.netns_made.append(ns)
+            self.ip("-n", ns, "link", "set", "lo", "up")
+        self.ip("link", "add", self.if_gw, "netns", self.ns_gw, "type", "veth", "peer", "name",
+                self.if_ph, "netns", self.ns_ph)
+        self.ip("-n", self.ns_gw, "addr", "add", "%s/%d" % (GW_IP, NET_BITS), "dev", self.if_gw)
+        self.ip("-n", self.ns_ph, "addr", "add", "%s/%d" % (PHONE_IP, NET_BITS), "dev", self.if_ph)
+        self.ip("-n", self.ns_gw, "link", "set", self.if_gw, "up")
+        self.ip("-n", self.ns_ph, "link", "set", self.if_ph, "up")
+
+    def cleanup(self):
+        if self.ctrl is not None:
+            try:
+                self.ctrl.proc.stdin.close()
+            except Exception:
+                pass
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        for ns in self.netns_made:
+            self.ip("netns", "del", ns, check=False)
+        self.netns_made = []
+
+    def dump(self):
+        print("---- work directory: %s" % self.work)
+        if self.capture is not None:
+            print(self.capture.summary())
+        skip = (".xml", ".pcap", ".wav", ".in")
+        for fn in sorted(os.listdir(self.work)):
+            p = self.path(fn)
+            if not os.path.isfile(p) or fn.endswith(skip) or fn in ("config", "accounts"):
+                continue
+            t = self.text(fn)
+            if len(t) > 30000:
+                t = "...(cut)...\n" + t[-30000:]
+            print("---- %s ----\n%s" % (fn, t))
+
+    # -- icegate -------------------------------------------------------------------------------
+    def icegate_config(self):
+        tree = ET.parse(os.path.join(self.args.source, "conf", "icegate.xml"))
+        root = tree.getroot()
+        root.find("logging").set("level", "debug")
+        for listener in root.find("sip").findall("listener"):
+            listener.set("address", GW_IP)
+        media = root.find("media")
+        media.set("address", GW_IP)
+        media.set("rtp-min", str(ICEGATE_RTP[0]))
+        media.set("rtp-max", str(ICEGATE_RTP[1]))
+        media.set("ice-timeout", "10s")
+        media.set("port-quarantine", "0s")
+        acl = root.find("acls/acl[@name='local']")
+        self.check(acl is not None, "conf/icegate.xml has no ACL named 'local'")
+        ET.SubElement(acl, "whitelist", cidr="10.201.0.0/%d" % NET_BITS)
+        trunk = root.find("trunks/trunk")
+        trunk.set("options-interval", "0s")   # sipp plays one scenario, no OPTIONS
+        for a in trunk.findall("address"):
+            trunk.remove(a)
+        ET.SubElement(trunk, "address", host=TRUNK_IP, port=str(TRUNK_SIP_PORT))
+        path = self.path("icegate.xml")
+        tree.write(path, encoding="UTF-8", xml_declaration=True)
+        return path
+
+    def start_icegate(self):
+        cfg = self.icegate_config()
+        r = subprocess.run([self.args.icegate, "check-config", cfg], capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode != 0:
+            raise TestFailure("icegate check-config refused the generated configuration:\n"
+                              + r.stdout + r.stderr)
+        self.icegate = self.spawn("icegate", self.ns_gw, [self.args.icegate, "run", "-c", cfg])
+        self.wait_text("icegate.out", r"SIP listener \S+: udp %s:5060" % re.escape(GW_IP), 15,
+                       "icegate's UDP listener", alive=("icegate",))
+        self.wait_text("icegate.out", r"icegate is up", 15, "icegate is up", alive=("icegate",))
+
+    def stop_icegate(self):
+        p, self.icegate = self.icegate, None
+        if p is None or p.poll() is not None:
+            return p.returncode if p else 0
+        p.send_signal(signal.SIGTERM)
+        try:
+            return p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            return -9
+
+    # -- capture -------------------------------------------------------------------------------
+    def start_capture(self):
+        pcap = self.path("phone-veth.pcap")
+        self.spawn("capture", self.ns_ph, [sys.executable, "-u", os.path.abspath(__file__),
+                                           "--capture", self.if_ph, pcap])
+        self.wait_text("capture.out", r"capturing on", 15, "the packet capture to start",
+                       alive=("capture",))
+        return pcap
+
+    def stop_capture(self):
+        for name, p in self.procs:
+            if name == "capture" and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    raise TestFailure("the packet capture did not stop on SIGTERM")
+                self.check(p.returncode == 0, "the packet capture failed (exit %s)" % p.returncode)
+
+    # -- baresip -------------------------------------------------------------------------------
+    def start_baresip(self):
+        conf_dir = self.path("baresip")
+        os.makedirs(conf_dir)
+        self.snd_dir = self.path("snd")
+        os.makedirs(self.snd_dir)
+        values = {"phone_ip": PHONE_IP, "rtp_ports": PHONE_RTP, "rtcp_mux": self.args.rtcp_mux,
+                  "ctrl_port": CTRL_PORT, "snd_path": self.snd_dir, "user": USER,
+                  "gateway_ip": GW_IP, "password": PASSWORD,
+                  "mediaenc": ";mediaenc=dtls_srtp" if self.dtls else ""}
+        for src, dst in (("baresip.config.in", "config"), ("accounts.in", "accounts")):
+            with open(os.path.join(HERE, src)) as f:
+                text = string.Template(f.read()).substitute(values)
+            with open(os.path.join(conf_dir, dst), "w") as f:
+                f.write(text)
+            with open(self.path("baresip-" + dst + ".txt"), "w") as f:  # shown on failure
+                f.write(text)
+        self.spawn("baresip", self.ns_ph, ["baresip", "-f", conf_dir])
+        bridge = self.spawn("ctrl", self.ns_ph,
+                            [sys.executable, "-u", os.path.abspath(__file__), "--ctrl-bridge",
+                             "127.0.0.1:%d" % CTRL_PORT, "--bridge-deadline", "15"],
+                            stdin=subprocess.PIPE, pipe_out=True)
+        self.ctrl = Ctrl(bridge, self.path("ctrl.log"))
+        m = self.ctrl.wait(lambda m: m.get("bridge") in ("connected", "error"), 20,
+                           "the ctrl_tcp bridge to connect", alive=lambda: self.alive("baresip"))
+        self.check(m["bridge"] == "connected", "cannot reach baresip's ctrl_tcp: %s" % m)
+        # Registration: icegate's registrar logs the binding (the REGISTER_OK event may have
+        # fired before the bridge connected, so the log is the reliable witness).
+        self.wait_text("icegate.out", r"REGISTER %s from %s:5060\S*: 1 binding"
+                       % (USER, re.escape(PHONE_IP)), 15, "baresip's registration",
+                       alive=("icegate", "baresip"))
+        self.wait_text("baresip.out", r"200 OK .*\[1 binding\]", 5,
+                       "baresip to see its REGISTER accepted", alive=("baresip",))
+
+    def audio_debug(self):
+        text = self.ctrl.command("audio_debug")
+        with open(self.path("audio_debug.txt"), "w") as f:
+            f.write(text)
+        return parse_audio_debug(text)
+
+    def wait_media(self, seconds, timeout):
+        """Polls baresip until it has decoded `seconds` of received audio (and, with DTLS, the
+        stream is secure). Returns the last audio_debug figures."""
+        last = {}
+
+        def enough():
+            self.alive("icegate", "baresip", "trunk")
+            last.update(self.audio_debug())
+            return (last["rx_time"] >= seconds and last["mnat_connected"]
+                    and (last["secure"] or not self.dtls))
+        if not poll(enough, timeout, interval=0.25):
+            raise TestFailure("media did not flow: after %s s baresip has decoded %.2f s of "
+                              "received audio (needed %.1f); ICE connected=%s, menc=%s secure=%s, "
+                              "RTP tx %d rx %d packets, remote %s"
+                              % (timeout, last.get("rx_time", 0), seconds,
+                                 last.get("mnat_connected"), last.get("menc"), last.get("secure"),
+                                 last.get("tx_packets", 0), last.get("rx_packets", 0),
+                                 last.get("remote")))
+        return dict(last)
+
+    def quit_baresip(self):
+        for name, p in self.procs:
+            if name == "baresip" and p.poll() is None:
+                try:
+                    self.ctrl.command("quit", timeout=3)
+                except TestFailure:
+                    pass
+                if not poll(lambda: p.poll() is not None, 10):
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+
+    # -- sipp ----------------------------------------------------------------------------------
+    def sipp(self, name, scenario, extra):
+        cmd = ["sipp", "-sf", os.path.join(HERE, scenario), "-i", TRUNK_IP, "-p", TRUNK_SIP_PORT,
+               "-mi", TRUNK_IP, "-mp", TRUNK_MEDIA_PORT, "-rtp_echo", "-m", 1, "-nostdin",
+               "-trace_msg", "-message_file", self.path(name + ".messages"),
+               "-trace_err", "-error_file", self.path(name + ".errors"),
+               "-timeout", "25s", "-timeout_error", "-default_behaviors", "all,-bye",
+               "-max_recv_loops", 1000] + list(extra)
+        p = self.spawn(name, self.ns_gw, cmd)
+        self.wait_udp_bound(p, TRUNK_IP, TRUNK_SIP_PORT)
+        return p
+
+    def sipp_done(self, name, p, timeout=15):
+        if not poll(lambda: p.poll() is not None, timeout):
+            raise TestFailure("sipp %s did not finish within %s s" % (name, timeout))
+        self.check(p.returncode == 0, "sipp %s exited %d: its scenario failed (a missing or "
+                   "unexpected message, or a failed SDP check on the trunk leg)" % (name, p.returncode))
+
+    # -- the call ------------------------------------------------------------------------------
+    def run(self):
+        alarm_reason = "the test's overall budget"
+        t0 = time.monotonic()
+        print("[%s] work directory %s, namespaces %s / %s" % (self.name, self.work, self.ns_gw,
+                                                               self.ns_ph), flush=True)
+        self.make_network()
+        pcap = self.start_capture()
+        self.start_icegate()
+        self.start_baresip()
+        print("  setup done in %.1f s (icegate up, baresip registered)" % (time.monotonic() - t0))
+
+        if self.direction == "phone_to_trunk":
+            trunk = self.sipp("trunk", "trunk_uas.xml", [])
+            self.ctrl.command("dial", DIAL)
+        else:
+            trunk = self.sipp("trunk", "trunk_uac.xml",
+                              ["-s", USER, "-cid_str", self.call_id, "%s:5060" % GW_IP])
+            self.ctrl.event("CALL_INCOMING", 10, alive=lambda: self.alive("icegate", "trunk"))
+        est = self.ctrl.event("CALL_ESTABLISHED", 10, alive=lambda: self.alive("icegate", "baresip"))
+        self.wait_text("icegate.out", r"call c\d+: connected", 10, "icegate's 'connected'",
+                       alive=("icegate",))
+        self.wait_text("icegate.out", r"call c\d+: ICE connected on [AB]", 10,
+                       "ICE on the phone leg", alive=("icegate",))
+        t_est = time.monotonic()
+        stats = self.wait_media(self.args.media_seconds, 12)
+        print("  media flowing for %.1f s (decoded by baresip: %.2f s)"
+              % (time.monotonic() - t_est, stats["rx_time"]), flush=True)
+
+        if self.direction == "phone_to_trunk":
+            self.ctrl.command("hangup")
+        else:
+            info = subprocess.run(["ip", "netns", "exec", self.ns_gw, sys.executable,
+                                   os.path.abspath(__file__), "--send-info",
+                                   "%s:%d" % (TRUNK_IP, TRUNK_SIP_PORT), self.call_id],
+                                  capture_output=True, text=True, timeout=10)
+            self.check(info.returncode == 0, "sending the INFO cue failed: %s" % info.stderr)
+        self.ctrl.event("CALL_CLOSED", 10, alive=lambda: self.alive("icegate"))
+        self.sipp_done("trunk", trunk)
+        closed = self.wait_text("icegate.out", r"call (c\d+): media closed: (.*)", 10,
+                                "icegate's per-leg counters", alive=("icegate",))
+        self.quit_baresip()
+        self.stop_capture()
+        rc = self.stop_icegate()
+        self.check(rc == 0, "icegate exited with %s on SIGTERM (crash or sanitizer report?)" % rc)
+        print("  call done after %.1f s; checking the evidence" % (time.monotonic() - t0))
+        self.capture = Capture(pcap)
+        self.verify(est, stats, closed)
+        print("  total %.1f s" % (time.monotonic() - t0))
+
+    # -- assertions ----------------------------------------------------------------------------
+    def verify(self, established, stats, closed):
+        cap, log = self.capture, self.text("icegate.out")
+
+        # (a) the call connected, SIP-wise, on both legs.
+        self.fig("baresip: CALL_ESTABLISHED with %s (%s)" % (established.get("peeruri"),
+                                                             established.get("direction")))
+        if self.direction == "phone_to_trunk":
+            self.check(re.search(r"call c\d+: %s \(phone %s:5060\S*\) -> %s \(trunk pbx\)"
+                                 % (USER, re.escape(PHONE_IP), DIAL), log),
+                       "icegate's call line must read '%s (phone %s:5060...) -> %s (trunk pbx)'"
+                       % (USER, PHONE_IP, DIAL))
+            ok = cap.sip_find("down", r"SIP/2\.0 200 ", "INVITE")
+            self.check(ok, "no 200 OK to the INVITE from icegate to baresip on the phone's veth")
+            self.check(cap.sip_find("up", r"ACK sip:"), "no ACK from baresip on the phone's veth")
+            self.check(cap.sip_find("up", r"BYE sip:"), "no BYE from baresip on the phone's veth")
+            self.check(cap.sip_find("down", r"SIP/2\.0 200 ", "BYE"),
+                       "icegate did not answer baresip's BYE with 200")
+            trunk_msgs = self.text("trunk.messages")
+            self.check(re.search(r"(?m)^ACK sip:", trunk_msgs), "the trunk never got the ACK")
+            self.check(re.search(r"(?m)^BYE sip:", trunk_msgs),
+                       "the trunk never got the BYE icegate had to pass on")
+            sdp_to_phone, sdp_from_phone = ok, cap.sip_find("up", r"INVITE sip:")
+        else:
+            self.check(re.search(r"call c\d+: \S+ \(trunk pbx\) -> %s" % USER, log)
+                       or re.search(r"call c\d+: .*-> %s \(phone" % USER, log),
+                       "icegate's call line must show the trunk calling %s" % USER)
+            invite = cap.sip_find("down", r"INVITE sip:%s@" % USER)
+            self.check(invite, "no INVITE from icegate to baresip on the phone's veth")
+            ok = cap.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
+            self.check(ok, "baresip did not answer icegate's INVITE with 200 (auto-answer)")
+            self.check(cap.sip_find("down", r"ACK sip:"), "no ACK from icegate to baresip")
+            self.check(cap.sip_find("down", r"BYE sip:"),
+                       "icegate did not pass the trunk's BYE on to baresip")
+            self.check(cap.sip_find("up", r"SIP/2\.0 200 ", "BYE"), "baresip did not answer the BYE")
+            trunk_msgs = self.text("trunk.messages")
+            self.check(re.search(r"(?m)^SIP/2\.0 200 OK(?:.|\n)*?CSeq: 1 INVITE", trunk_msgs),
+                       "the trunk never got the 200 OK to its INVITE")
+            sdp_to_phone, sdp_from_phone = invite, ok
+        self.fig("SIP on the phone leg: " + ", ".join(cap.sip_first_lines()))
+        self.fig("trunk sipp scenario passed (exit 0; trunk leg SDP checked: RTP/AVP, no ICE/DTLS)")
+
+        # The phone leg's SDP, both ways.
+        m_to = re.search(r"(?m)^m=audio \d+ (\S+)", sdp_to_phone or "")
+        m_from = re.search(r"(?m)^m=audio \d+ (\S+)", sdp_from_phone or "")
+        self.fig("SDP proto: baresip %s, icegate toward baresip %s; icegate a=fingerprint %s, "
+                 "a=setup %s" % (m_from and m_from.group(1), m_to and m_to.group(1),
+                                 "yes" if "a=fingerprint:" in (sdp_to_phone or "") else "no",
+                                 (re.search(r"a=setup:(\S+)", sdp_to_phone or "") or [None, None])[1]))
+        self.check(m_to and m_from, "no m=audio line in the phone leg's SDP (capture)")
+        self.check("a=ice-ufrag:" in sdp_to_phone and "a=candidate:" in sdp_to_phone,
+                   "icegate's SDP toward baresip must carry ICE credentials and candidates")
+        if self.dtls:
+            self.check(m_to.group(1).startswith("UDP/TLS/RTP/SAVP"),
+                       "icegate's SDP toward baresip must use UDP/TLS/RTP/SAVP(F), got %s"
+                       % m_to.group(1))
+            self.check(re.search(r"(?m)^a=fingerprint:sha-256 ", sdp_to_phone),
+                       "icegate's SDP toward baresip has no a=fingerprint:sha-256")
+            self.check(re.search(r"(?m)^a=setup:(active|passive|actpass)", sdp_to_phone),
+                       "icegate's SDP toward baresip has no a=setup")
+        else:
+            self.check(m_to.group(1) == "RTP/AVP", "plain variant: icegate's SDP toward baresip "
+                       "must be RTP/AVP, got %s" % m_to.group(1))
+
+        # (b) media both ways: baresip's own receive statistics and decoded audio ...
+        self.fig("baresip audio_debug: ICE %s connected=%s, menc %s secure=%s, RTP sent %d, "
+                 "received %d, decoded %.2f s, remote %s"
+                 % (stats["mnat"], stats["mnat_connected"], stats["menc"], stats["secure"],
+                    stats["tx_packets"], stats["rx_packets"], stats["rx_time"], stats["remote"]))
+        self.check(stats["mnat"] == "ice" and stats["mnat_connected"],
+                   "baresip's ICE did not connect: %s" % stats)
+        self.check(stats["tx_packets"] >= MIN_PKTS, "baresip sent only %d RTP packets (< %d)"
+                   % (stats["tx_packets"], MIN_PKTS))
+        self.check(stats["rx_packets"] >= MIN_PKTS, "baresip received only %d RTP packets (< %d)"
+                   % (stats["rx_packets"], MIN_PKTS))
+        self.check(stats["remote"] and stats["remote"].startswith(GW_IP + ":"),
+                   "baresip's media must go to icegate's %s, remote is %s" % (GW_IP, stats["remote"]))
+        decs = sorted(f for f in os.listdir(self.snd_dir) if f.endswith("-dec.wav"))
+        self.check(decs, "baresip's sndfile filter wrote no decoded-audio dump (no audio received)")
+        secs, loud, freq = analyse_wav(os.path.join(self.snd_dir, decs[-1]))
+        self.fig("decoded audio (sndfile dump): %.2f s, %.0f%% of 20 ms frames carry signal, "
+                 "%.0f Hz (baresip sends a 440 Hz sine; the trunk echoes it)" % (secs, loud * 100, freq))
+        self.check(secs >= self.args.media_seconds - 0.5,
+                   "baresip decoded only %.2f s of received audio" % secs)
+        self.check(loud >= 0.8, "only %.0f%% of the decoded audio frames carry signal: the echo "
+                   "of baresip's sine did not come back intact" % (loud * 100))
+        self.check(400 <= freq <= 480, "the decoded audio is not baresip's 440 Hz sine echoed "
+                   "back (estimate %.0f Hz)" % freq)
+
+        # ... icegate's per-leg counters ...
+        line = closed.group(2)
+        self.fig("icegate: call %s: media closed: %s" % (closed.group(1), line))
+        legs = re.findall(r"([AB]) in (\d+) pkts/(\d+) B, out (\d+) pkts", line)
+        self.check(len(legs) == 2, "cannot parse icegate's media counters: %s" % line)
+        for leg, pin, bin_, pout in legs:
+            self.check(int(pin) >= MIN_PKTS and int(pout) >= MIN_PKTS,
+                       "icegate leg %s relayed too little: in %s, out %s packets (< %d)"
+                       % (leg, pin, pout, MIN_PKTS))
+        self.check(re.search(r"remote %s:%d" % (re.escape(TRUNK_IP), TRUNK_MEDIA_PORT), line),
+                   "icegate's trunk leg must have exchanged media with the trunk's %s:%d"
+                   % (TRUNK_IP, TRUNK_MEDIA_PORT))
+        self.check(re.search(r"remote %s:\d+" % re.escape(PHONE_IP), line),
+                   "icegate's phone leg must have exchanged media with baresip at %s" % PHONE_IP)
+
+        # ... and the wire on the phone's side.
+        up, down = cap.rtp("up"), cap.rtp("down")
+        self.fig("phone veth: PCMU datagrams phone->gw %d %s, gw->phone %d %s; kinds up %s down %s"
+                 % (len(up), cap.sizes("up"), len(down), cap.sizes("down"), cap.kinds("up"),
+                    cap.kinds("down")))
+        self.check(len(up) >= MIN_PKTS and len(down) >= MIN_PKTS,
+                   "too few media datagrams on the phone's veth: %d up, %d down (< %d)"
+                   % (len(up), len(down), MIN_PKTS))
+        self.check(cap.kinds("up").get("stun", 0) and cap.kinds("down").get("stun", 0),
+                   "no STUN (ICE connectivity checks) in both directions on the phone's veth")
+
+        # (c) encryption on the phone leg.
+        dtls_up, dtls_down = cap.dtls("up"), cap.dtls("down")
+        hs_up = sum(1 for p in dtls_up if p[0] == 22)
+        hs_down = sum(1 for p in dtls_down if p[0] == 22)
+        self.fig("DTLS records (first byte 20..63): phone->gw %d (%d handshake), gw->phone %d "
+                 "(%d handshake)" % (len(dtls_up), hs_up, len(dtls_down), hs_down))
+        same = self.echo_payload_matches(up, down)
+        self.fig("echoed payloads identical on both directions of the phone leg: %d of %d"
+                 % (same, len(down)))
+        if self.dtls:
+            self.check(hs_up and hs_down, "no DTLS handshake records in both directions on the "
+                       "phone's veth (phone->gw %d, gw->phone %d)" % (hs_up, hs_down))
+            for d, pkts in (("phone->gw", up), ("gw->phone", down)):
+                plain = [s for s, _ in pkts if s == PCMU_RTP_LEN]
+                self.check(not plain, "%s: %d of %d PCMU datagrams are %d bytes: plain RTP, not "
+                           "SRTP" % (d, len(plain), len(pkts), PCMU_RTP_LEN))
+                odd = sorted({s for s, _ in pkts if s - PCMU_RTP_LEN not in SRTP_TAGS})
+                self.check(not odd, "%s: PCMU datagram sizes %s are neither plain RTP (%d) nor "
+                           "SRTP (+%s)" % (d, odd, PCMU_RTP_LEN, sorted(SRTP_TAGS)))
+            tags = {SRTP_TAGS[s - PCMU_RTP_LEN] for s, _ in up + down}
+            self.fig("SRTP on the phone leg: %s" % ", ".join(sorted(tags)))
+            self.check(same == 0, "%d echoed packets carried the same bytes both ways: the "
+                       "phone leg's two directions are not encrypted with different keys" % same)
+        else:
+            # The control: the same classification must see plain RTP here, or it proves nothing.
+            self.check(not dtls_up and not dtls_down, "plain variant, but DTLS records on the wire")
+            self.check(set(cap.sizes("up")) == {PCMU_RTP_LEN} and
+                       set(cap.sizes("down")) == {PCMU_RTP_LEN},
+                       "plain variant: every PCMU datagram must be %d bytes: up %s, down %s"
+                       % (PCMU_RTP_LEN, cap.sizes("up"), cap.sizes("down")))
+            self.check(same >= MIN_PKTS, "plain variant: the trunk echoes baresip's packets, so "
+                       "their payloads must come back unchanged (only %d did)" % same)
+
+    @staticmethod
+    def echo_payload_matches(up, down):
+        """How many datagrams sent to the phone carry the same RTP payload (after the 12-byte
+        header) as one the phone sent: with plain RTP every echo does, with SRTP none."""
+        sent = {p[12:] for _, p in up if len(p) > 12}
+        return sum(1 for _, p in down if len(p) > 12 and p[12:] in sent)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--icegate")
+    ap.add_argument("--source")
+    ap.add_argument("--direction", choices=("phone_to_trunk", "trunk_to_phone"))
+    ap.add_argument("--mediaenc", choices=("none", "dtls_srtp"), default="none")
+    ap.add_argument("--rtcp-mux", choices=("yes", "no"), default="yes")
+    ap.add_argument("--media-seconds", type=float, default=3.0)
+    ap.add_argument("--budget", type=int, default=60, help="overall limit in seconds")
+    ap.add_argument("--ctrl-bridge", help=argparse.SUPPRESS)
+    ap.add_argument("--bridge-deadline", type=float, default=15, help=argparse.SUPPRESS)
+    ap.add_argument("--send-info", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--capture", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.ctrl_bridge:
+        return ctrl_bridge(args.ctrl_bridge, args.bridge_deadline)
+    if args.send_info:
+        return send_info(*args.send_info)
+    if args.capture:
+        return capture(*args.capture)
+    if not (args.icegate and args.source and args.direction):
+        ap.error("--icegate, --source and --direction are required")
+
+    test = Test(args)
+    reason = test.preflight()
+    if reason:
+        print("SKIP [%s]: %s" % (test.name, reason))
+        shutil.rmtree(test.work, ignore_errors=True)
+        return SKIP
+
+    def interrupted(signum, _frame):
+        raise TestFailure("interrupted by signal %d%s" % (
+            signum, " (the overall budget of %d s ran out)" % args.budget
+            if signum == signal.SIGALRM else ""))
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
+        signal.signal(s, interrupted)
+    signal.alarm(args.budget)
+    failure = None
+    try:
+        test.remove_stale_namespaces()
+        test.run()
+    except TestFailure as e:
+        failure = e
+    except Exception as e:  # a bug in the driver is a failure too, with the logs
+        import traceback
+        traceback.print_exc()
+        failure = e
+    finally:
+        signal.alarm(0)
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)   # let the cleanup finish
+        if failure and test.capture is None:
+            pcap = test.path("phone-veth.pcap")
+            try:
+                test.stop_capture()
+                if os.path.exists(pcap):
+                    test.capture = Capture(pcap)
+            except Exception:
+                pass
+        test.cleanup()
+    if failure:
+        print("FAIL [%s]: %s" % (test.name, failure))
+        test.dump()
+        return 1
+    if not os.environ.get("ICEGATE_TEST_KEEP"):
+        shutil.rmtree(test.work, ignore_errors=True)
+    else:
+        print("kept %s" % test.work)
+    print("PASS [%s]" % test.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    sys.exit(main())
