@@ -775,8 +775,11 @@ class Test:
         else:
             trunk = self.sipp("trunk", "trunk_uac.xml",
                               ["-s", USER, "-cid_str", self.call_id, "%s:5060" % GW_IP])
-            self.ctrl.event("CALL_INCOMING", 10, alive=lambda: self.alive("icegate", "trunk"))
+            # answermode=auto: baresip 1.0 answers at once (no CALL_INCOMING event then).
         est = self.ctrl.event("CALL_ESTABLISHED", 10, alive=lambda: self.alive("icegate", "baresip"))
+        want = "outgoing" if self.direction == "phone_to_trunk" else "incoming"
+        self.check(est.get("direction") == want, "baresip's established call is %s, expected %s"
+                   % (est.get("direction"), want))
         self.wait_text("icegate.out", r"call c\d+: connected", 10, "icegate's 'connected'",
                        alive=("icegate",))
         self.wait_text("icegate.out", r"call c\d+: ICE connected on [AB]", 10,
