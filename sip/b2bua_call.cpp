@@ -663,15 +663,16 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
     crypto = !answering && !target.keys_negotiated ? target.sdes_offered
                                                     : std::vector<std::string>{target.sdes_local};
   }
-  const std::string proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
+  LegSdpPolicy base;
+  base.media_address = cfg_->media.address;
+  base.session_id = session_id;
+  base.version = version;
+  base.proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
+  base.crypto = std::move(crypto);
   Expected<std::string, std::string> out = unexpected(std::string());
   if (target.phone) {
     PhoneSdpPolicy p;
-    p.media_address = cfg_->media.address;
-    p.session_id = session_id;
-    p.version = version;
-    p.proto = proto;
-    p.crypto = std::move(crypto);
+    static_cast<LegSdpPolicy&>(p) = std::move(base);
     if (target.keying == Keying::Kind::dtls) {
       const auto space = call.media->fingerprint.find(' ');
       sdp::DtlsAttributes dtls;
@@ -696,13 +697,7 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
     }
     out = sdp_for_phone(from, *call.media, target.side, p);
   } else {
-    TrunkSdpPolicy p;
-    p.media_address = cfg_->media.address;
-    p.session_id = session_id;
-    p.version = version;
-    p.proto = proto;
-    p.crypto = std::move(crypto);
-    out = sdp_for_trunk(from, *call.media, target.side, p);
+    out = sdp_for_trunk(from, *call.media, target.side, base);
   }
   if (!out) {
     log().warn("call {}: cannot build SDP for {}: {}", call.id, target.side == Side::a ? "A" : "B",
@@ -723,27 +718,27 @@ void B2bua::on_media_event(const MediaEvent& ev) {
   Call* call = find_call(ev.call);
   if (!call || call->ending) return;
   Leg& leg = call->leg(ev.side);
+  // A phone leg's media is ready once ICE and (with DTLS) the handshake passed: the trunk's
+  // 200 waits for B's, the ICE deadline for A's.
+  const auto leg_progressed = [&] {
+    if (!leg.media_ready()) return;
+    if (call->waiting_ice && ev.side == Side::b) {
+      answer_a(*call, call->pending_answer);
+    } else if (ev.side == Side::a && call->a->answered) {
+      call->ice_timer.reset();
+    }
+  };
   switch (ev.kind) {
     case MediaEventKind::ice_connected:
       leg.ice_connected = true;
       log().info("call {}: ICE connected on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);
-      if (call->waiting_ice && ev.side == Side::b && leg.media_ready()) {
-        answer_a(*call, call->pending_answer);
-      } else if (ev.side == Side::a && call->a->answered && leg.media_ready()) {
-        call->ice_timer.reset();
-      }
-      return;
+      return leg_progressed();
     case MediaEventKind::secure_media_up:
       leg.secure_up = true;
       log().info("call {}: DTLS-SRTP up on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);
-      if (call->waiting_ice && ev.side == Side::b && leg.media_ready()) {
-        answer_a(*call, call->pending_answer);
-      } else if (ev.side == Side::a && call->a->answered && leg.media_ready()) {
-        call->ice_timer.reset();
-      }
-      return;
+      return leg_progressed();
     case MediaEventKind::path_changed:
       log().info("call {}: media path on {} now {}", call->id, ev.side == Side::a ? "A" : "B",
                  ev.detail);

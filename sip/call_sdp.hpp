@@ -52,25 +52,23 @@ Expected<Keying, std::string> keying_of(const sdp::Description& d);
 Expected<bool, std::string> dtls_client_answering(std::optional<sdp::Setup> offered);
 bool dtls_client_after_answer(std::optional<sdp::Setup> answered);
 
-struct PhoneSdpPolicy {
+// What the SDP toward one leg carries besides the other leg's media description.
+struct LegSdpPolicy {
   acl::Address media_address;
-  std::optional<acl::Address> public_address;  // srflx candidate when set
-  // When answering the phone: its offer (mids, BUNDLE and rtcp-mux are mirrored from it).
-  const sdp::Description* phone_offer = nullptr;
   std::string session_id;  // o= of the B2BUA's own session toward this leg
-  unsigned version = 1;
-  std::string proto = "RTP/AVP";
-  std::optional<sdp::DtlsAttributes> dtls;  // a=fingerprint + a=setup
-  std::vector<std::string> crypto;          // SDES a=crypto values
-};
-
-struct TrunkSdpPolicy {
-  acl::Address media_address;
-  std::string session_id;
   unsigned version = 1;
   std::string proto = "RTP/AVP";
   std::vector<std::string> crypto;  // SDES a=crypto values
 };
+
+struct PhoneSdpPolicy : LegSdpPolicy {
+  std::optional<acl::Address> public_address;  // srflx candidate when set
+  // When answering the phone: its offer (mids, BUNDLE and rtcp-mux are mirrored from it).
+  const sdp::Description* phone_offer = nullptr;
+  std::optional<sdp::DtlsAttributes> dtls;  // a=fingerprint + a=setup
+};
+
+using TrunkSdpPolicy = LegSdpPolicy;
 
 // SDP toward the softphone leg on `side`, derived from the other leg's SDP `peer`.
 Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,

@@ -12,7 +12,6 @@
    registered phone, which answers a=setup:active (ice_phone is the DTLS client). The trunk's
    200 waits for ICE *and* DTLS.
 """
-import os
 import re
 import sys
 
@@ -65,18 +64,9 @@ with env:
     # ---- 2. trunk -> phone ------------------------------------------------------------------
     env.register("1002", "1002secret")
     env.wait_log(r"REGISTER 1002 from %s:5060\S*: 1 binding" % re.escape(env.phone_ip))
-    phone_out = os.path.join(env.work, "offer.txt")
     keys = env.phone_keys(proto="UDP/TLS/RTP/SAVPF",
                           extra=["a=fingerprint:" + phone_fp, "a=setup:active"])
-    phone = env.sipp_run("phone2", "phone_answer.xml", env.phone_ip, 5060,
-                         extra=["-s", "1002", "-key", "outfile", phone_out] + keys)
-    env.wait_udp_bound(env.phone_ip, 5060)
-    trunk_out = os.path.join(env.work, "trunk.txt")
-    trunk = env.sipp_run("trunk2", "trunk_call.xml", env.trunk_ip, 5080,
-                         remote="%s:5060" % env.icegate_ip,
-                         extra=["-s", "1002", "-mi", env.trunk_ip, "-mp", 6000, "-rtp_echo",
-                                "-key", "outfile", trunk_out])
-    offer = env.wait_file(phone_out)
+    phone, trunk, offer, trunk_out = env.trunk_calls_phone("1002", keys, prefix="2-")
     env.check(offer["proto"] == "UDP/TLS/RTP/SAVPF" and offer["setup"] == "actpass" and
               offer["fingerprint"].lower() == gw_fp.lower(),
               "icegate must offer the phone UDP/TLS/RTP/SAVPF, a=setup:actpass and its "
@@ -92,19 +82,8 @@ with env:
     env.check(rc == 0, "ice_phone failed (exit %d): %s" % (rc, ice.summary))
     env.check(res["srtp_unauthenticated"] == 0 and res["srtp_bytes"] > 172,
               "SRTP both ways on the phone leg: %s" % ice.summary)
-    trunk_call = env.wait_file(trunk_out)
-    env.wait_log(r"call c\d+: connected.*\n(?:.*\n)*.*call c\d+: connected")
-    env.send_go(env.trunk_ip, 5080, trunk_call["call_id"])
-    trunk.expect_success()
-    phone.expect_success()
-    env.wait_log(r"media closed: A in(?:.*\n)*.*media closed: A in")
-    log = env.log()
-    waiting = re.search(r"call (c\d+): B answered, waiting for ICE and DTLS on the phone leg", log)
-    env.check(waiting, "the trunk's 200 must wait for ICE and DTLS on the phone leg")
-    cid = waiting.group(1)
-    dtls_at = log.find("call %s: DTLS-SRTP up on B" % cid)
-    connected_at = log.find("call %s: connected" % cid)
-    env.check(0 <= waiting.start() < dtls_at < connected_at,
-              "order must be: waiting, DTLS-SRTP up on B (icegate as server), connected")
+    log = env.finish_trunk_call(trunk, phone, trunk_out, nth=2)
+    cid = env.check_answer_waited(log, "B answered, waiting for ICE and DTLS on the phone leg",
+                                  "DTLS-SRTP up on B")
     env.check(re.search(r"call %s: DTLS-SRTP up on B \(.*server" % cid, log),
               "icegate must be the DTLS server after the phone's a=setup:active")

@@ -300,6 +300,46 @@ class Env:
         return self.sipp_run(name, scenario, ip, port,
                              extra=["-mi", ip, "-mp", media_port, "-rtp_echo"] + list(extra))
 
+    def trunk_calls_phone(self, user, phone_keys=None, scenario="trunk_call.xml", extra=(),
+                          prefix=""):
+        """A registered phone waits (phone_answer.xml) and the trunk (sipp -rtp_echo) calls
+        `user` through icegate. Returns (phone Sipp, trunk Sipp, icegate's offer to the phone,
+        the trunk's outfile) once the offer reached the phone."""
+        phone_out = os.path.join(self.work, prefix + "offer.txt")
+        phone = self.sipp_run(prefix + "phone", "phone_answer.xml", self.phone_ip, 5060,
+                              extra=["-s", user, "-key", "outfile", phone_out]
+                              + (phone_keys if phone_keys is not None else self.phone_keys()))
+        self.wait_udp_bound(self.phone_ip, 5060)
+        trunk_out = os.path.join(self.work, prefix + "trunk.txt")
+        trunk = self.sipp_run(prefix + "trunk", scenario, self.trunk_ip, 5080,
+                              remote="%s:5060" % self.icegate_ip,
+                              extra=["-s", user, "-mi", self.trunk_ip, "-mp", 6000, "-rtp_echo",
+                                     "-key", "outfile", trunk_out] + list(extra))
+        return phone, trunk, self.wait_file(phone_out), trunk_out
+
+    def finish_trunk_call(self, trunk, phone, trunk_out, nth=1):
+        """The trunk hangs up the nth call of this icegate once icegate connected it (its 200
+        reaches the trunk only after ICE/DTLS on the phone leg); returns icegate's log."""
+        trunk_call = self.wait_file(trunk_out)
+        self.wait_log(r"(?:call c\d+: connected(?:.*\n)*.*){%d}" % nth)
+        self.send_go(self.trunk_ip, 5080, trunk_call["call_id"])
+        trunk.expect_success()
+        phone.expect_success()
+        self.wait_log(r"(?:media closed: A in(?:.*\n)*.*){%d}" % nth)
+        return self.log()
+
+    def check_answer_waited(self, log, waiting, event):
+        """icegate logged `waiting` (B answered), then `event` on the phone leg, then sent the
+        200 to the trunk ('connected'), in that order. Returns the call id."""
+        m = re.search(r"call (c\d+): " + waiting, log)
+        self.check(m, "icegate must hold the trunk's 200: no '%s' in the log" % waiting)
+        cid = m.group(1)
+        event_at = log.find("call %s: %s" % (cid, event))
+        connected_at = log.find("call %s: connected" % cid)
+        self.check(0 <= m.start() < event_at < connected_at,
+                   "order must be: %s, %s, connected (200 to the trunk)" % (waiting, event))
+        return cid
+
     def register(self, user, password, expires=600, name=None, ip=None, port=5060,
                  scenario="phone_register.xml", extra=()):
         """A REGISTER with digest auth from the phone's address; returns the finished Sipp."""

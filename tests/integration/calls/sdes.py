@@ -57,17 +57,9 @@ with env:
     # ---- 2. trunk -> phone ------------------------------------------------------------------
     env.register("1002", "1002secret")
     env.wait_log(r"REGISTER 1002 from %s:5060\S*: 1 binding" % re.escape(env.phone_ip))
-    phone_out = os.path.join(env.work, "offer.txt")
-    phone = env.sipp_run("phone2", "phone_answer.xml", env.phone_ip, 5060,
-                         extra=["-s", "1002", "-key", "outfile", phone_out] + env.phone_keys())
-    env.wait_udp_bound(env.phone_ip, 5060)
-    trunk_out = os.path.join(env.work, "trunk.txt")
-    trunk = env.sipp_run("trunk2", "trunk_call_sdes.xml", env.trunk_ip, 5080,
-                         remote="%s:5060" % env.icegate_ip,
-                         extra=["-s", "1002", "-mi", env.trunk_ip, "-mp", 6000, "-rtp_echo",
-                                "-key", "outfile", trunk_out, "-key", "crypto80", KEY80,
-                                "-key", "crypto32", KEY32])
-    offer = env.wait_file(phone_out)
+    phone, trunk, offer, trunk_out = env.trunk_calls_phone(
+        "1002", scenario="trunk_call_sdes.xml", prefix="2-",
+        extra=["-key", "crypto80", KEY80, "-key", "crypto32", KEY32])
     ice = env.ice_phone(offer["addr"], offer["port"], offer["ufrag"], offer["pwd"],
                         wait_request_ms=8000, min_rtp=0)
     ice.wait_ready()
@@ -81,11 +73,8 @@ with env:
     m = re.match(r"1 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)$", answer["crypto"])
     env.check(m and m.group(1) not in (KEY80, KEY32),
               "icegate must accept tag 1 with a key of its own: %s" % answer)
-    env.send_go(env.trunk_ip, 5080, answer["call_id"])
-    trunk.expect_success()
-    phone.expect_success()
-    env.wait_log(r"media closed: A in(?:.*\n)*.*media closed: A in")
-    closed = re.findall(r"media closed: A (.*) \| B (.*)", env.log())
+    log = env.finish_trunk_call(trunk, phone, trunk_out, nth=2)
+    closed = re.findall(r"media closed: A (.*) \| B (.*)", log)
     a = closed[-1][0]
     failed = re.search(r"srtp-auth-failed=(\d+)", a)
     env.check("srtp AES_CM_128_HMAC_SHA1_80" in a and failed and int(failed.group(1)) >= 20,
