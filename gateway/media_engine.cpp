@@ -142,6 +142,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     }
     local.ports.rtp = lease->rtp_port();
     local.ports.rtcp = lease->rtcp() ? lease->rtcp()->local().port : 0;
+    state.separate_rtcp[side == sip::Side::a ? 0 : 1] = !mux;
     lc.sockets = std::move(*lease);
     lc.rtcp_mux = mux;
     lc.latching = !ls.ice && cfg_.latching;
@@ -229,6 +230,12 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     for (const auto& c : remote.rtp) ir.candidates.push_back(endpoint(c));
     for (const auto& c : remote.rtcp) ir.rtcp_candidates.push_back(endpoint(c));
     u.ice_remote = std::move(ir);
+    bool& separate = state.separate_rtcp[side == sip::Side::a ? 0 : 1];
+    if (remote.rtcp_mux && separate) {
+      // Our offer had rtcp-mux with a fallback port; the phone took the mux (RFC 5761 §5.1.3).
+      u.rtcp_mux = true;
+      separate = false;
+    }
   } else {
     if (!remote.rtp.empty()) u.remote_rtp = endpoint(remote.rtp.front());
     if (!remote.rtcp.empty()) u.remote_rtcp = endpoint(remote.rtcp.front());

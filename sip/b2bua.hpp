@@ -52,6 +52,8 @@ class Leg {
   std::vector<std::string> sdes_offered;  // icegate's a=crypto lines in an open offer
   std::string sdes_local;                 // icegate's a=crypto line in use
   bool secure_up = false;                 // DTLS-SRTP handshake done
+  std::optional<bool> rtcp_mux;           // phone legs: agreed in the last offer/answer
+  bool plain_retry = false;               // B phone refused the DTLS offer: offered RTP/AVP
   // Connected in media terms: ICE passed and, with DTLS, the handshake too.
   bool media_ready() const {
     return (!phone || ice_connected) && (keying != Keying::Kind::dtls || secure_up);

@@ -165,7 +165,8 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   MediaCallSetup setup;
   setup.label = call->id;
   setup.a = {a.phone, a.phone ? offers_rtcp_mux(*offer) : false};
-  setup.b = {b.phone, b.phone};  // we offer rtcp-mux to a called phone
+  // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
+  setup.b = {b.phone, false};
   auto media = media_.create_call(setup);
   if (!media) {
     log().error("call {}: no media ports: {}", call->id, media.error().message);
@@ -345,6 +346,20 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       leg.handle.reset();
       leg.trunk_address = next;
       if (place_b_leg(call)) return;
+    }
+  }
+  if (leg.phone && !leg.plain_retry && !leg.keys_negotiated && leg.keying == Keying::Kind::dtls &&
+      (status == 488 || status == 415 || status == 606)) {
+    // A softphone without DTLS-SRTP refuses the UDP/TLS/RTP/SAVPF offer: offer it RTP/AVP.
+    if (auto a_offer = sdp::parse(call.a->remote_sdp)) {
+      log().info("call {}: the phone refused the DTLS-SRTP offer ({}): offering plain RTP/AVP",
+                 call.id, status);
+      leg.plain_retry = true;
+      leg.handle.reset();
+      if (auto offer = sdp_toward(call, leg, *a_offer, false)) {
+        call.b_offer = *offer;
+        if (place_b_leg(call)) return;
+      }
     }
   }
   log().info("call {}: B answered {} {}", call.id, status, phrase ? phrase : "");
@@ -589,6 +604,7 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
   }
   leg.keying = k->kind;
   leg.keys_negotiated = true;
+  if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
   return std::nullopt;
 }
 
@@ -634,6 +650,7 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
   leg.proto = k->proto;
   leg.sdes_offered.clear();
   leg.keys_negotiated = true;
+  if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
   return std::nullopt;
 }
 
@@ -646,8 +663,9 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
   // handshake) or, for a leg's first offer, opens with the configured profile.
   if (!answering && !target.keys_negotiated) {
     if (target.phone) {
-      target.keying = cfg_->dtls.offer_to_phones ? Keying::Kind::dtls : Keying::Kind::none;
-      target.proto = cfg_->dtls.offer_to_phones ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP";
+      const bool dtls = cfg_->dtls.offer_to_phones && !target.plain_retry;
+      target.keying = dtls ? Keying::Kind::dtls : Keying::Kind::none;
+      target.proto = dtls ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP";
     } else if (const TrunkState* t = trunk_named(target.trunk);
                t && t->cfg->media_profile == conf::MediaProfile::sdes) {
       target.keying = Keying::Kind::sdes;
@@ -673,6 +691,7 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
   if (target.phone) {
     PhoneSdpPolicy p;
     static_cast<LegSdpPolicy&>(p) = std::move(base);
+    p.rtcp_mux = target.rtcp_mux;
     if (target.keying == Keying::Kind::dtls) {
       const auto space = call.media->fingerprint.find(' ');
       sdp::DtlsAttributes dtls;

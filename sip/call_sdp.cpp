@@ -104,6 +104,11 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
   out.section = *section;
   out.media.rtcp_mux = sdp::rtcp_mux(m);
   if (phone) {
+    if (m.has_attribute("ice-mismatch")) {
+      // RFC 8839 a=ice-mismatch: the answerer cannot use our candidates for every component.
+      return unexpected(std::string("the phone answered a=ice-mismatch (no candidate it could "
+                                    "pair with ours for every component)"));
+    }
     auto filtered = sdp::filter_remote_candidates(d, candidate_acl);
     if (filtered.reject()) return unexpected(*filtered.reject_reason);
     const auto& mc = filtered.media.at(*section);
@@ -158,7 +163,7 @@ Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
   p.ice_ufrag = leg.ice.ufrag;
   p.ice_pwd = leg.ice.pwd;
   p.public_address = policy.public_address;
-  p.rtcp_mux = true;  // the phone leg is one port (RFC 5761)
+  p.rtcp_mux = true;  // RFC 5761: one port whenever the phone agrees
   p.origin = origin_for(policy.media_address, policy.session_id, policy.version);
   p.proto = policy.proto;
   p.dtls = policy.dtls;
@@ -172,6 +177,14 @@ Expected<std::string, std::string> sdp_for_phone(const sdp::Description& peer,
     }
   } else {
     p.ports = ports_for(peer, leg.ports.rtp);
+    if (policy.rtcp_mux) {
+      p.rtcp_mux = *policy.rtcp_mux;
+    } else {
+      p.rtcp_fallback = leg.ports.rtcp != 0;
+    }
+    if (!p.rtcp_mux && leg.ports.rtcp == 0) {
+      return unexpected(std::string("the leg has no RTCP port for a phone without rtcp-mux"));
+    }
   }
   auto out = sdp::rewrite_for_softphone(peer, p);
   if (!out) return unexpected(out.error());

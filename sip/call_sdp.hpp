@@ -66,6 +66,9 @@ struct PhoneSdpPolicy : LegSdpPolicy {
   // When answering the phone: its offer (mids, BUNDLE and rtcp-mux are mirrored from it).
   const sdp::Description* phone_offer = nullptr;
   std::optional<sdp::DtlsAttributes> dtls;  // a=fingerprint + a=setup
+  // Offering: what the phone agreed to about rtcp-mux in an earlier offer/answer; unknown
+  // offers rtcp-mux with a fallback RTCP port when the leg has one (RFC 5761 §5.1.3).
+  std::optional<bool> rtcp_mux;
 };
 
 using TrunkSdpPolicy = LegSdpPolicy;

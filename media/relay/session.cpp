@@ -267,6 +267,14 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
 void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<MediaEvent>& events) {
   const auto i = static_cast<std::uint8_t>(leg);
   LegState& l = legs_[i];
+  if (u.rtcp_mux && *u.rtcp_mux && !l.cfg.rtcp_mux) {
+    l.cfg.rtcp_mux = true;
+    l.cfg.ice_rtcp.reset();
+    l.dtls_rtcp.reset();
+    l.srtcp.reset();
+    l.rtcp.set(std::nullopt);  // nothing is accepted on the RTCP socket any more
+    timers_dirty_ = true;
+  }
   if (u.latching) l.cfg.latching = *u.latching;
   if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
   if (u.require_srtp) l.srtp_required = *u.require_srtp || l.dtls.has_value();

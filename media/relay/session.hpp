@@ -86,6 +86,10 @@ struct LegUpdate {
   std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
   std::unique_ptr<PacketTransform> srtp;        // new keys; nullptr keeps the current one
   std::optional<bool> require_srtp;             // as LegConfig::require_srtp
+  // true: the answer accepted rtcp-mux on a leg that was set up with a separate RTCP port (an
+  // offer with a fallback, RFC 5761 §5.1.3): RTCP moves to the RTP socket and component 2
+  // (ICE agent, DTLS association) is dropped. The RTCP port stays reserved until the end.
+  std::optional<bool> rtcp_mux;
   // A new DTLS handshake (ICE restart, new a=fingerprint or a=setup): replaces the engine. The
   // current SRTP keys stay in use until the new handshake installs its own.
   std::optional<dtls::DtlsConfig> dtls;

@@ -186,7 +186,7 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in,
       m.m.port = 0;  // RFC 3264 §6: a rejected stream keeps its m= line with port 0
       continue;
     }
-    if (auto err = check_ports(p.ports, i, p.rtcp_mux)) return bad(*err);
+    if (auto err = check_ports(p.ports, i, p.rtcp_mux && !p.rtcp_fallback)) return bad(*err);
     if (!p.mids.empty() && !p.mids[i].empty()) bundled.push_back(p.mids[i]);
     m.m.port = p.ports[i];
     m.m.proto = p.proto;
@@ -200,8 +200,12 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in,
       m.attributes.push_back(Attribute{"setup", std::string(to_string(p.dtls->setup))});
     }
     for (const auto& c : p.crypto) m.attributes.push_back(Attribute{"crypto", c});
+    if (p.rtcp_mux && p.rtcp_fallback) {
+      // RFC 5761 §5.1.3 / RFC 3605: where RTCP goes if the answer declines the multiplexing.
+      m.attributes.push_back(Attribute{"rtcp", std::to_string(p.ports[i] + 1)});
+    }
     // RFC 8445 §5.1.1.3: candidates of one type and base share a foundation across components.
-    const std::uint32_t components = p.rtcp_mux ? 1 : 2;
+    const std::uint32_t components = p.rtcp_mux && !p.rtcp_fallback ? 1 : 2;
     for (std::uint32_t c = 1; c <= components; ++c) {
       const auto port = static_cast<std::uint16_t>(p.ports[i] + c - 1);
       m.attributes.push_back(

@@ -34,6 +34,9 @@ struct SoftphonePolicy {
   std::optional<acl::Address> public_address;
   // RFC 5761 §5.1.1: an answer may only multiplex when the offer did (see mirror_offer).
   bool rtcp_mux = true;
+  // An offer that asks for rtcp-mux but lets the answerer decline it (RFC 5761 §5.1.3): RTCP
+  // candidates (component 2, port + 1) and a=rtcp are offered too. Only with rtcp_mux.
+  bool rtcp_fallback = false;
   std::string proto = "RTP/AVP";       // later "UDP/TLS/RTP/SAVPF"
   std::optional<DtlsAttributes> dtls;  // a=fingerprint + a=setup of the gateway's certificate
   std::vector<std::string> crypto;     // SDES: a=crypto values (after "a=crypto:") to add

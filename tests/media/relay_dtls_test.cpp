@@ -401,5 +401,29 @@ TEST_F(RelayDtlsTest, SrtcpOnComponentTwoHasAnAssociationOfItsOwn) {
   EXPECT_EQ(st->legs[0].dtls_rtcp->state, "connected");
 }
 
+TEST_F(RelayDtlsTest, AnswerTakingRtcpMuxMovesRtcpToTheRtpPort) {
+  // Offered rtcp-mux with a fallback RTCP port; the phone took the mux: one association, RTCP
+  // on the RTP socket with its keys, component 2 gone.
+  start(5, dtls::Role::server, false);
+  LegUpdate u;
+  u.rtcp_mux = true;
+  relay.update(5, Leg::a, std::move(u));
+  connect_ice(5);
+  phone.make_engine(dtls::Role::client);
+  ASSERT_TRUE(handshake(5));
+  ASSERT_TRUE(phone.rtp.send(a_rtp, phone.protect(rtcp_rr(), true)));
+  auto got = pb.recv();
+  ASSERT_TRUE(got) << "SRTCP on the muxed RTP port not relayed";
+  EXPECT_EQ(got->bytes, rtcp_rr());
+  ASSERT_TRUE(pb.send(b_local, rtcp_rr(0x0a0b0c0d)));
+  auto enc = phone.rtp.recv_until(is_media);
+  ASSERT_TRUE(enc) << "RTCP toward the phone must use the RTP port now";
+  EXPECT_EQ(phone.unprotect(enc->bytes, true), rtcp_rr(0x0a0b0c0d));
+  auto st = stats_of(relay, 5);
+  ASSERT_TRUE(st);
+  EXPECT_FALSE(st->legs[0].dtls_rtcp);
+  EXPECT_FALSE(st->legs[0].ice_rtcp);
+}
+
 }  // namespace
 }  // namespace icegate::media::relay

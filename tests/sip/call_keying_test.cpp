@@ -155,3 +155,46 @@ TEST(Keying, BadCryptoValueIsRefused) {
 
 }  // namespace
 }  // namespace icegate::sip
+
+namespace icegate::sip {
+namespace {
+
+TEST(PhoneOffer, RtcpMuxWithFallbackPortUntilThePhoneDecides) {
+  // RFC 5761 §5.1.3: a=rtcp-mux, plus a=rtcp and component-2 candidates on port + 1.
+  const auto trunk = parse(audio("RTP/AVP", ""));
+  PhoneSdpPolicy p;
+  p.media_address = acl::Address::parse("192.0.2.1").value();
+  p.session_id = "7";
+  MediaCall c = call_with_ports();
+  c.b.ice = c.a.ice;
+  auto out = sdp_for_phone(trunk, c, Side::b, p);
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_NE(out->find("a=rtcp-mux\r\n"), std::string::npos) << *out;
+  EXPECT_NE(out->find("a=rtcp:30003\r\n"), std::string::npos) << *out;
+  EXPECT_NE(out->find(" 1 udp "), std::string::npos) << *out;
+  EXPECT_NE(out->find(" 2 udp "), std::string::npos) << *out;
+  EXPECT_NE(out->find("192.0.2.1 30003 typ host"), std::string::npos) << *out;
+
+  p.rtcp_mux = true;  // agreed earlier: a re-offer has one component only
+  out = sdp_for_phone(trunk, c, Side::b, p);
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(out->find("a=rtcp:"), std::string::npos) << *out;
+  EXPECT_EQ(out->find(" 2 udp "), std::string::npos) << *out;
+
+  p.rtcp_mux = false;  // declined earlier: RTCP on its own port, no a=rtcp-mux
+  out = sdp_for_phone(trunk, c, Side::b, p);
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(out->find("a=rtcp-mux"), std::string::npos) << *out;
+  EXPECT_NE(out->find(" 2 udp "), std::string::npos) << *out;
+}
+
+TEST(PhoneAnswer, IceMismatchIsRefusedWithTheReason) {
+  auto d = parse(audio("RTP/AVP", "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
+                                  "a=ice-mismatch\r\n"));
+  auto r = analyse_remote(d, true, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("ice-mismatch"), std::string::npos) << r.error();
+}
+
+}  // namespace
+}  // namespace icegate::sip

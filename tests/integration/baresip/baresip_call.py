@@ -59,6 +59,17 @@ BARESIP_MODULES = ("g711", "ausine", "ice", "srtp", "dtls_srtp", "sndfile", "acc
 MODULE_DIR = "/usr/lib/baresip/modules"
 
 
+def tag_of(suite):
+    """SRTP authentication tag length in bytes of an SRTP protection profile name."""
+    if suite.endswith("_80"):
+        return 10
+    if suite.endswith("_32"):
+        return 4
+    if "GCM" in suite:
+        return 16
+    return None
+
+
 class TestFailure(Exception):
     pass
 
@@ -247,6 +258,18 @@ def classify(payload):
     return "other"
 
 
+def plain_rtcp(payload):
+    """True when the datagram is a plain RTCP compound packet: its headers' length fields walk
+    exactly to its end. SRTCP appends E-flag/index (4 bytes) and a tag, and encrypts everything
+    after the first 8 bytes, so the walk does not end there."""
+    off = 0
+    while off + 4 <= len(payload):
+        if payload[off] >> 6 != 2 or not 192 <= payload[off + 1] <= 223:
+            return False
+        off += (struct.unpack("!H", payload[off + 2:off + 4])[0] + 1) * 4
+    return off == len(payload)
+
+
 class Capture:
     """What went over the phone's veth: SIP messages and media datagrams per direction."""
 
@@ -276,6 +299,9 @@ class Capture:
         return [(size, p) for size, _, _, p in self.media[d]
                 if classify(p) == "rtp" and (p[1] & 0x7F) == pt]
 
+    def rtcp(self, d):
+        return [p for _, _, _, p in self.media[d] if classify(p) == "rtcp"]
+
     def dtls(self, d):
         return [p for _, _, _, p in self.media[d] if classify(p) == "dtls"]
 
@@ -288,8 +314,8 @@ class Capture:
     def sip_first_lines(self):
         return ["%s %s" % ("->" if d == "up" else "<-", t.split("\r\n", 1)[0]) for d, t in self.sip]
 
-    def sip_find(self, direction, first_line_rx, cseq_method=None):
-        for d, t in self.sip:
+    def sip_find(self, direction, first_line_rx, cseq_method=None, last=False):
+        for d, t in (reversed(self.sip) if last else self.sip):
             if d != direction or not re.match(first_line_rx, t):
                 continue
             if cseq_method and not re.search(r"(?im)^CSeq:\s*\d+\s+%s\s*$" % cseq_method, t):
@@ -304,6 +330,15 @@ class Capture:
             lines.append("  %s media: %s, PCMU datagram sizes %s, ports %s"
                          % (name, self.kinds(d), self.sizes(d), ports[:6]))
         lines += ["  SIP " + l for l in self.sip_first_lines()]
+        if any(d == "up" and "\r\na=ice-mismatch" in t for d, t in self.sip):
+            lines.append("  NOTE: baresip's SDP says a=ice-mismatch: a default destination (c=/m= "
+                         "or a=rtcp) in icegate's SDP has no matching a=candidate, so baresip "
+                         "does not run ICE (RFC 8445 section 5.4)")
+        for d, t in self.sip:
+            if "\r\n\r\nv=0" in t:
+                lines.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
+                                                         "gateway -> phone", t.split("\r\n", 1)[0],
+                                                         t.split("\r\n\r\n", 1)[1].strip()))
         return "\n".join(lines)
 
 
@@ -349,7 +384,8 @@ class Ctrl:
     def _reader(self):
         with open(self.log_path, "a") as log:
             for line in self.proc.stdout:
-                log.write("<< " + line)
+                # audio_debug answers are long and frequent: the last one is in audio_debug.txt
+                log.write("<< " + (line if len(line) < 400 else line[:400] + "...(cut)\n"))
                 log.flush()
                 try:
                     msg = json.loads(line)
@@ -462,7 +498,7 @@ class Test:
             raise TestFailure("ip %s: %s" % (" ".join(argv), (r.stderr or r.stdout).strip()))
         return r
 
-    def spawn(self, name, ns, cmd, stdin=subprocess.DEVNULL, pipe_out=False):
+    def spawn(self, name, ns, cmd, stdin=subprocess.DEVNULL, pipe_out=False, env=None):
         out_path = self.path(name + ".out")
         with open(out_path, "a") as f:
             f.write("$ ip netns exec %s %s\n" % (ns, " ".join(map(str, cmd))))
@@ -470,6 +506,7 @@ class Test:
         p = subprocess.Popen(["ip", "netns", "exec", ns] + [str(c) for c in cmd], stdin=stdin,
                              stdout=out, stderr=subprocess.STDOUT if not pipe_out else out,
                              cwd=self.work, start_new_session=True, preexec_fn=_die_with_parent,
+                             env=env,
                              text=pipe_out, bufsize=1 if pipe_out else -1)
         if not pipe_out:
             out.close()
@@ -543,12 +580,11 @@ class Test:
             if not m or int(m.group(2)) == os.getpid():
                 continue
             try:
-                os.kill(int(m.group(2)), 0)
-                continue            # its driver is still running
-            except ProcessLookupError:
+                with open("/proc/%s/stat" % m.group(2)) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        continue    # its driver is still running
+            except (FileNotFoundError, IndexError):
                 pass
-            except PermissionError:
-                continue
             pids = self.ip("netns", "pids", m.group(1), check=False).stdout.split()
             self.ip("netns", "del", m.group(1), check=False)
             print("note: removed stale namespace %s%s" % (
@@ -632,7 +668,11 @@ class Test:
         if r.returncode != 0:
             raise TestFailure("icegate check-config refused the generated configuration:\n"
                               + r.stdout + r.stderr)
-        self.icegate = self.spawn("icegate", self.ns_gw, [self.args.icegate, "run", "-c", cfg])
+        env = dict(os.environ)   # as in calls/harness.py: a sanitizer report fails the test
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.icegate = self.spawn("icegate", self.ns_gw, [self.args.icegate, "run", "-c", cfg],
+                                  env=env)
         self.wait_text("icegate.out", r"SIP listener \S+: udp %s:5060" % re.escape(GW_IP), 15,
                        "icegate's UDP listener", alive=("icegate",))
         self.wait_text("icegate.out", r"icegate is up", 15, "icegate is up", alive=("icegate",))
@@ -759,7 +799,6 @@ class Test:
 
     # -- the call ------------------------------------------------------------------------------
     def run(self):
-        alarm_reason = "the test's overall budget"
         t0 = time.monotonic()
         print("[%s] work directory %s, namespaces %s / %s" % (self.name, self.work, self.ns_gw,
                                                                self.ns_ph), flush=True)
@@ -837,8 +876,19 @@ class Test:
             self.check(re.search(r"call c\d+: \S+ \(trunk pbx\) -> %s" % USER, log)
                        or re.search(r"call c\d+: .*-> %s \(phone" % USER, log),
                        "icegate's call line must show the trunk calling %s" % USER)
-            invite = cap.sip_find("down", r"INVITE sip:%s@" % USER)
+            invite = cap.sip_find("down", r"INVITE sip:%s@" % USER, last=True)
             self.check(invite, "no INVITE from icegate to baresip on the phone's veth")
+            if not self.dtls:
+                # icegate offers DTLS-SRTP to phones by default; baresip without mediaenc
+                # refuses it (488) and icegate must offer plain RTP/AVP + ICE instead.
+                self.check(re.search(r"call c\d+: the phone refused the DTLS-SRTP offer \(488\): "
+                                     r"offering plain RTP/AVP", log),
+                           "icegate must retry the refused DTLS-SRTP offer with plain RTP/AVP")
+                first = cap.sip_find("down", r"INVITE sip:%s@" % USER)
+                self.check(first and "UDP/TLS/RTP/SAVPF" in first and
+                           "m=audio" in invite and "RTP/AVP" in invite.split("m=audio", 1)[1].split("\r\n", 1)[0],
+                           "the first INVITE to the phone must offer DTLS-SRTP, the retry RTP/AVP")
+                self.fig("plain phone: DTLS-SRTP offer refused with 488, RTP/AVP offer accepted")
             ok = cap.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
             self.check(ok, "baresip did not answer icegate's INVITE with 200 (auto-answer)")
             self.check(cap.sip_find("down", r"ACK sip:"), "no ACK from icegate to baresip")
@@ -913,6 +963,9 @@ class Test:
                    % (TRUNK_IP, TRUNK_MEDIA_PORT))
         self.check(re.search(r"remote %s:\d+" % re.escape(PHONE_IP), line),
                    "icegate's phone leg must have exchanged media with baresip at %s" % PHONE_IP)
+        phone_leg = [part for part in line.split(" | ") if "remote %s:" % PHONE_IP in part][0]
+        drops = re.search(r"dropped ([^,]+(?:, [a-z-]+=\d+)*)", phone_leg)
+        self.fig("icegate phone-leg drops: %s" % (drops.group(1) if drops else "none"))
 
         # ... and the wire on the phone's side.
         up, down = cap.rtp("up"), cap.rtp("down")
@@ -938,16 +991,72 @@ class Test:
             self.check(hs_up and hs_down, "no DTLS handshake records in both directions on the "
                        "phone's veth (phone->gw %d, gw->phone %d)" % (hs_up, hs_down))
             for d, pkts in (("phone->gw", up), ("gw->phone", down)):
-                plain = [s for s, _ in pkts if s == PCMU_RTP_LEN]
-                self.check(not plain, "%s: %d of %d PCMU datagrams are %d bytes: plain RTP, not "
-                           "SRTP" % (d, len(plain), len(pkts), PCMU_RTP_LEN))
-                odd = sorted({s for s, _ in pkts if s - PCMU_RTP_LEN not in SRTP_TAGS})
+                odd = sorted({s for s, _ in pkts
+                              if s != PCMU_RTP_LEN and s - PCMU_RTP_LEN not in SRTP_TAGS})
                 self.check(not odd, "%s: PCMU datagram sizes %s are neither plain RTP (%d) nor "
                            "SRTP (+%s)" % (d, odd, PCMU_RTP_LEN, sorted(SRTP_TAGS)))
-            tags = {SRTP_TAGS[s - PCMU_RTP_LEN] for s, _ in up + down}
-            self.fig("SRTP on the phone leg: %s" % ", ".join(sorted(tags)))
+            # What icegate sends to the phone must all be SRTP.
+            plain_down = [s for s, _ in down if s == PCMU_RTP_LEN]
+            self.check(not plain_down, "gw->phone: %d of %d PCMU datagrams are %d bytes: icegate "
+                       "sent plain RTP on a DTLS-SRTP leg" % (len(plain_down), len(down),
+                                                               PCMU_RTP_LEN))
+            # Plain RTP from the phone must not get through: icegate drops it until the keys are
+            # in place (counted as srtp-not-ready), and it must never reach the trunk.
+            plain_up = [s for s, _ in up if s == PCMU_RTP_LEN]
+            srtp_up = len(up) - len(plain_up)
+            self.check(srtp_up >= MIN_PKTS, "phone->gw: only %d SRTP datagrams (< %d)"
+                       % (srtp_up, MIN_PKTS))
+            if plain_up:
+                m = re.search(r"srtp-not-ready=(\d+)", phone_leg)
+                dropped = int(m.group(1)) if m else 0
+                self.fig("NOTE: baresip sent %d plain RTP datagrams before its SRTP was ready; "
+                         "icegate dropped %d as srtp-not-ready" % (len(plain_up), dropped))
+                self.check(dropped >= len(plain_up), "baresip sent %d plain RTP packets on the "
+                           "DTLS-SRTP leg, but icegate counted only %d srtp-not-ready drops: plain "
+                           "media got through" % (len(plain_up), dropped))
+            # RTCP: icegate's must be SRTCP. baresip 1.0 sends its RTCP BYE in the clear after
+            # its close_notify at hang-up; icegate drops it or has closed the leg already.
+            plain_rtcp_down = [p for p in cap.rtcp("down") if plain_rtcp(p)]
+            self.check(not plain_rtcp_down, "gw->phone: %d plain RTCP packets on a DTLS-SRTP leg "
+                       "(first: %s)" % (len(plain_rtcp_down), plain_rtcp_down[:1] and
+                                        plain_rtcp_down[0].hex()))
+            plain_rtcp_up = [p for p in cap.rtcp("up") if plain_rtcp(p)]
+            self.fig("RTCP on the phone leg: phone->gw %d (%d plain), gw->phone %d (all SRTCP)"
+                     % (len(cap.rtcp("up")), len(plain_rtcp_up), len(cap.rtcp("down"))))
+            tags = {SRTP_TAGS[s - PCMU_RTP_LEN] for s, _ in up + down if s != PCMU_RTP_LEN}
+            self.fig("SRTP on the phone leg (by datagram size): %s" % ", ".join(sorted(tags)))
             self.check(same == 0, "%d echoed packets carried the same bytes both ways: the "
                        "phone leg's two directions are not encrypted with different keys" % same)
+
+            # Both ends say the same: keys from DTLS, fingerprints verified, same profile.
+            icegate_role = "client" if self.direction == "phone_to_trunk" else "server"
+            m = re.search(r"call c\d+: DTLS-SRTP up on [AB] \((\S+) (client|server)", log)
+            self.check(m, "icegate never logged 'DTLS-SRTP up' for the phone leg")
+            suite, role = m.group(1), m.group(2)
+            self.fig("icegate: DTLS-SRTP up as %s, %s" % (role, suite))
+            self.check(role == icegate_role, "icegate is the DTLS %s, expected %s (it %s)"
+                       % (role, icegate_role, "answered a=setup:active to baresip's actpass"
+                          if icegate_role == "client" else "offered actpass, baresip answered active"))
+            m2 = re.search(r"dtls (?:connected|closed) as %s,.*?srtp (\S+) in (\d+) out (\d+)" % role, phone_leg)
+            self.check(m2 and m2.group(1) == suite and int(m2.group(2)) >= MIN_PKTS
+                       and int(m2.group(3)) >= MIN_PKTS,
+                       "icegate's phone-leg counters must show %s SRTP in and out (>= %d): %s"
+                       % (suite, MIN_PKTS, phone_leg))
+            self.check(SRTP_TAGS.get(tag_of(suite)) is not None and all(
+                s - PCMU_RTP_LEN == tag_of(suite) for s, _ in down),
+                "the SRTP datagram sizes on the wire (%s) do not match icegate's suite %s"
+                % (cap.sizes("down"), suite))
+            bout = self.text("baresip.out")
+            self.check(re.search(r"dtls_srtp: verified sha-256 fingerprint OK", bout),
+                       "baresip did not verify icegate's certificate against a=fingerprint")
+            m3 = re.search(r"DTLS-SRTP complete \(audio/RTP\) Profile=(\S+)", bout)
+            self.check(m3 and m3.group(1) == suite, "baresip's DTLS-SRTP profile %s differs from "
+                       "icegate's %s" % (m3 and m3.group(1), suite))
+            fp = re.search(r"DTLS certificate sha-256 ([0-9A-F:]+)", log)
+            sdp_fp = re.search(r"(?m)^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)", sdp_to_phone)
+            self.check(fp and sdp_fp and fp.group(1).upper() == sdp_fp.group(1).upper(),
+                       "the a=fingerprint icegate sent (%s) is not the certificate it logged (%s)"
+                       % (sdp_fp and sdp_fp.group(1), fp and fp.group(1)))
         else:
             # The control: the same classification must see plain RTP here, or it proves nothing.
             self.check(not dtls_up and not dtls_down, "plain variant, but DTLS records on the wire")
@@ -974,7 +1083,7 @@ def main():
     ap.add_argument("--mediaenc", choices=("none", "dtls_srtp"), default="none")
     ap.add_argument("--rtcp-mux", choices=("yes", "no"), default="yes")
     ap.add_argument("--media-seconds", type=float, default=3.0)
-    ap.add_argument("--budget", type=int, default=60, help="overall limit in seconds")
+    ap.add_argument("--budget", type=int, default=50, help="overall limit in seconds")
     ap.add_argument("--ctrl-bridge", help=argparse.SUPPRESS)
     ap.add_argument("--bridge-deadline", type=float, default=15, help=argparse.SUPPRESS)
     ap.add_argument("--send-info", nargs=2, help=argparse.SUPPRESS)
@@ -989,6 +1098,12 @@ def main():
     if not (args.icegate and args.source and args.direction):
         ap.error("--icegate, --source and --direction are required")
 
+    if not os.access(args.icegate, os.X_OK):
+        print("FAIL: --icegate %s is not an executable" % args.icegate)
+        return 1
+    if not os.path.isfile(os.path.join(args.source, "conf", "icegate.xml")):
+        print("FAIL: --source %s has no conf/icegate.xml" % args.source)
+        return 1
     test = Test(args)
     reason = test.preflight()
     if reason:
