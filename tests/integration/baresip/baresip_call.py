@@ -70,18 +70,9 @@ def tag_of(suite):
     return None
 
 
-class TestFailure(Exception):
-    pass
-
-
-def poll(predicate, timeout, interval=0.05):
-    """predicate() until truthy or `timeout` seconds pass; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)  # the poll period, not a wait for the condition itself
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "calls"))
+from harness import TestFailure, poll  # noqa: E402  (the call tests' shared helpers)
 
 
 def _die_with_parent():
