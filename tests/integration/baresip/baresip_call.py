@@ -12,7 +12,7 @@ to baresip's ctrl_tcp through a small bridge (this script with --ctrl-bridge) th
 the phone's namespace and relays JSON lines over pipes.
 
     baresip_call.py --icegate BIN --source DIR --direction phone_to_trunk|trunk_to_phone
-                    [--mediaenc none|dtls_srtp] [--rtcp-mux yes|no] [--media-seconds S]
+                    [--mediaenc none|dtls_srtp|srtp-mand] [--rtcp-mux yes|no] [--media-seconds S]
 
 Exit 0 pass, 1 fail (with icegate's log, baresip's output, the ctrl_tcp transcript, the sipp
 traces and a summary of the capture), 77 skip (not root, no network namespaces, baresip, its
@@ -457,7 +457,9 @@ class Test:
         self.args = args
         self.direction = args.direction
         self.dtls = args.mediaenc == "dtls_srtp"
-        self.name = "baresip.%s.%s%s" % (self.direction, "dtls" if self.dtls else "rtp",
+        self.sdes = args.mediaenc == "srtp-mand"  # SDES (a=crypto), baresip's srtp module
+        self.name = "baresip.%s.%s%s" % (self.direction,
+                                         "dtls" if self.dtls else "sdes" if self.sdes else "rtp",
                                          "" if args.rtcp_mux == "yes" else ".no-rtcp-mux")
         tag = os.getpid()
         self.ns_gw, self.ns_ph = "igw-%d" % tag, "iph-%d" % tag
@@ -708,7 +710,8 @@ class Test:
         values = {"phone_ip": PHONE_IP, "rtp_ports": PHONE_RTP, "rtcp_mux": self.args.rtcp_mux,
                   "ctrl_port": CTRL_PORT, "snd_path": self.snd_dir, "user": USER,
                   "gateway_ip": GW_IP, "password": PASSWORD,
-                  "mediaenc": ";mediaenc=dtls_srtp" if self.dtls else ""}
+                  "mediaenc": ";mediaenc=" + self.args.mediaenc if self.args.mediaenc != "none"
+                  else ""}
         for src, dst in (("baresip.config.in", "config"), ("accounts.in", "accounts")):
             with open(os.path.join(HERE, src)) as f:
                 text = string.Template(f.read()).substitute(values)
@@ -911,6 +914,11 @@ class Test:
                        "icegate's SDP toward baresip has no a=fingerprint:sha-256")
             self.check(re.search(r"(?m)^a=setup:(active|passive|actpass)", sdp_to_phone),
                        "icegate's SDP toward baresip has no a=setup")
+        elif self.sdes:
+            self.check(m_to.group(1) == "RTP/SAVP" and "a=crypto:" in sdp_to_phone and
+                       "a=fingerprint" not in sdp_to_phone,
+                       "SDES variant: icegate must answer RTP/SAVP with a=crypto (no DTLS), got "
+                       "%s" % m_to.group(1))
         else:
             self.check(m_to.group(1) == "RTP/AVP", "plain variant: icegate's SDP toward baresip "
                        "must be RTP/AVP, got %s" % m_to.group(1))
@@ -978,6 +986,21 @@ class Test:
         same = self.echo_payload_matches(up, down)
         self.fig("echoed payloads identical on both directions of the phone leg: %d of %d"
                  % (same, len(down)))
+        if self.sdes:
+            self.check(not dtls_up and not dtls_down, "SDES variant: DTLS records on the wire")
+            m = re.search(r"call c\d+: SDES-SRTP on leg A \((\S+)\)", log)
+            self.check(m, "icegate never logged 'SDES-SRTP on leg A' for the phone leg")
+            tag = tag_of(m.group(1))
+            for d, pkts in (("phone->gw", up), ("gw->phone", down)):
+                wrong = sorted({sz for sz, _ in pkts if sz != PCMU_RTP_LEN + tag})
+                self.check(not wrong, "%s: PCMU datagram sizes %s, want only SRTP %s (%d)"
+                           % (d, wrong, m.group(1), PCMU_RTP_LEN + tag))
+            self.check(same == 0, "%d echoed packets carried the same bytes both ways: the "
+                       "phone leg's two directions are not encrypted with different keys" % same)
+            self.check(re.search(r"srtp %s in \d+ out \d+" % re.escape(m.group(1)), phone_leg),
+                       "icegate's phone-leg counters must show the SDES transform: %s" % phone_leg)
+            self.fig("SDES-SRTP on the phone leg: %s, every datagram %d bytes"
+                     % (m.group(1), PCMU_RTP_LEN + tag))
         if self.dtls:
             self.check(hs_up and hs_down, "no DTLS handshake records in both directions on the "
                        "phone's veth (phone->gw %d, gw->phone %d)" % (hs_up, hs_down))
@@ -1048,7 +1071,7 @@ class Test:
             self.check(fp and sdp_fp and fp.group(1).upper() == sdp_fp.group(1).upper(),
                        "the a=fingerprint icegate sent (%s) is not the certificate it logged (%s)"
                        % (sdp_fp and sdp_fp.group(1), fp and fp.group(1)))
-        else:
+        elif not self.sdes:
             # The control: the same classification must see plain RTP here, or it proves nothing.
             self.check(not dtls_up and not dtls_down, "plain variant, but DTLS records on the wire")
             self.check(set(cap.sizes("up")) == {PCMU_RTP_LEN} and
@@ -1071,7 +1094,7 @@ def main():
     ap.add_argument("--icegate")
     ap.add_argument("--source")
     ap.add_argument("--direction", choices=("phone_to_trunk", "trunk_to_phone"))
-    ap.add_argument("--mediaenc", choices=("none", "dtls_srtp"), default="none")
+    ap.add_argument("--mediaenc", choices=("none", "dtls_srtp", "srtp-mand"), default="none")
     ap.add_argument("--rtcp-mux", choices=("yes", "no"), default="yes")
     ap.add_argument("--media-seconds", type=float, default=3.0)
     ap.add_argument("--budget", type=int, default=50, help="overall limit in seconds")
