@@ -217,6 +217,18 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
   return unexpected("no usable a=crypto line (" + (reasons.empty() ? "none offered" : reasons) + ")");
 }
 
+sip::IceCredentials MediaEngine::restart_ice(std::uint64_t call, sip::Side side) {
+  auto creds = media::ice::Credentials::generate();
+  auto it = calls_.find(call);
+  if (it == calls_.end() || !it->second.ice[side == sip::Side::a ? 0 : 1]) return {};
+  media::relay::LegUpdate u;
+  u.ice_restart = creds;
+  relay_.update(call, leg_of(side), std::move(u));
+  logger("media")->info("call {}: ICE restart on leg {}", it->second.label,
+                        side == sip::Side::a ? "A" : "B");
+  return {creds.ufrag, creds.pwd};
+}
+
 void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) {
   auto it = calls_.find(call);
   if (it == calls_.end()) return;
@@ -240,12 +252,10 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     if (!remote.rtp.empty()) u.remote_rtp = endpoint(remote.rtp.front());
     if (!remote.rtcp.empty()) u.remote_rtcp = endpoint(remote.rtcp.front());
   }
-  const std::string ufrag = remote.ice ? remote.ice->ufrag : std::string();
   if (remote.dtls) {
-    // RFC 8842 §5: a new association for a new fingerprint, a new role or an ICE restart;
-    // the same parameters again (a re-INVITE for hold) keep the one running.
-    const bool restart = keys.dtls && keys.ice_ufrag != ufrag;
-    if (!keys.dtls || *keys.dtls != *remote.dtls || restart) {
+    // RFC 8842 §5: a new association for a new fingerprint, role or a=tls-id; the same
+    // parameters again (hold, or an ICE restart: browsers keep DTLS across it) keep it running.
+    if (!keys.dtls || *keys.dtls != *remote.dtls) {
       media::dtls::DtlsConfig dc;
       dc.role = remote.dtls->client ? media::dtls::Role::client : media::dtls::Role::server;
       dc.certificate = state.certificate;
@@ -263,7 +273,6 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
                  remote.dtls->client ? "client" : "server");
     }
   }
-  keys.ice_ufrag = ufrag;
   if (remote.sdes && remote.sdes->remote != keys.sdes_remote) {
     // Icegate's key: the offered line with the answer's tag (RFC 4568 §7.1.2).
     auto theirs = media::srtp::parse_sdes_crypto(remote.sdes->remote);

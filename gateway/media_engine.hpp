@@ -26,6 +26,7 @@ class MediaEngine final : public sip::MediaPort {
   std::vector<std::string> sdes_offer(std::uint64_t call, sip::Side side) override;
   Expected<sip::SdesChoice, std::string> sdes_answer(std::uint64_t call, sip::Side side,
                                                      const std::vector<std::string>& offered) override;
+  sip::IceCredentials restart_ice(std::uint64_t call, sip::Side side) override;
   void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
   void destroy_call(std::uint64_t call) override;
   std::string describe(std::uint64_t call) override;
@@ -50,7 +51,6 @@ class MediaEngine final : public sip::MediaPort {
     std::optional<media::srtp::SdesCrypto> sdes_local;  // icegate's key in use
     std::string sdes_remote;                            // the peer's a=crypto line in use
     std::optional<sip::DtlsParams> dtls;                // the handshake's parameters
-    std::string ice_ufrag;                              // the peer's (an ICE restart re-keys)
   };
   struct CallState {
     std::string label;

@@ -53,6 +53,7 @@ class Leg {
   std::string sdes_local;                 // icegate's a=crypto line in use
   bool secure_up = false;                 // DTLS-SRTP handshake done
   std::optional<bool> rtcp_mux;           // phone legs: agreed in the last offer/answer
+  std::string remote_ufrag;               // phone legs: the phone's ICE ufrag (restart check)
   bool plain_retry = false;               // B phone refused the DTLS offer: offered RTP/AVP
   // Connected in media terms: ICE passed and, with DTLS, the handshake too.
   bool media_ready() const {

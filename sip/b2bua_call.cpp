@@ -585,7 +585,7 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
       auto client = dtls_client_answering(k->setup);
       if (!client) return client.error();
       leg.dtls_client = *client;
-      media.dtls = DtlsParams{k->fingerprints, *client};
+      media.dtls = DtlsParams{k->fingerprints, *client, k->tls_id};
       break;
     }
     case Keying::Kind::sdes: {
@@ -605,6 +605,14 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
   leg.keying = k->kind;
   leg.keys_negotiated = true;
   if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
+  if (leg.phone && media.ice) {
+    if (!leg.remote_ufrag.empty() && leg.remote_ufrag != media.ice->ufrag) {
+      // RFC 8445 §9: the phone restarted ICE; the answer must carry new credentials of ours.
+      call.media->leg(leg.side).ice = media_.restart_ice(call.media->id, leg.side);
+      log().info("call {}: ICE restart by the phone on {}", call.id, leg.side == Side::a ? "A" : "B");
+    }
+    leg.remote_ufrag = media.ice->ufrag;
+  }
   return std::nullopt;
 }
 
@@ -619,7 +627,7 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
         return std::string("the answer uses DTLS-SRTP, which was not offered");
       }
       leg.dtls_client = dtls_client_after_answer(k->setup);
-      media.dtls = DtlsParams{k->fingerprints, leg.dtls_client};
+      media.dtls = DtlsParams{k->fingerprints, leg.dtls_client, k->tls_id};
       break;
     case Keying::Kind::sdes: {
       // RFC 4568 §7.1.2: the answer's tag names the offered line it accepts.
@@ -651,6 +659,7 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
   leg.sdes_offered.clear();
   leg.keys_negotiated = true;
   if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
+  if (leg.phone && media.ice) leg.remote_ufrag = media.ice->ufrag;
   return std::nullopt;
 }
 

@@ -59,6 +59,10 @@ Expected<Keying, std::string> keying_of(const sdp::Description& d) {
   }
   for (const auto& f : sdp::fingerprints(d, m)) k.fingerprints.push_back(f.hash_function + " " + f.value);
   k.setup = sdp::setup(d, m);
+  // RFC 8842 §5: media level, or session level when the section has none.
+  const sdp::Attribute* tls_id = m.attribute("tls-id");
+  if (!tls_id) tls_id = d.attribute("tls-id");
+  if (tls_id && tls_id->value) k.tls_id = *tls_id->value;
   if (tls || (k.crypto.empty() && !k.fingerprints.empty())) {
     if (k.fingerprints.empty()) {
       return unexpected(k.proto + " without a=fingerprint (RFC 5763 §5 requires one)");

@@ -37,6 +37,7 @@ struct Keying {
   std::string proto;                      // of the relayed section, e.g. "UDP/TLS/RTP/SAVPF"
   std::vector<std::string> fingerprints;  // dtls: a=fingerprint values ("sha-256 AB:...")
   std::optional<sdp::Setup> setup;        // dtls: the party's a=setup, if given
+  std::string tls_id;                     // dtls: the party's a=tls-id (RFC 8842), if given
   std::vector<std::string> crypto;        // sdes: a=crypto values, in order
 };
 std::string_view to_string(Keying::Kind k);

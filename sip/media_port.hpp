@@ -61,12 +61,16 @@ struct MediaCall {
   LocalLeg a;
   LocalLeg b;
   const LocalLeg& leg(Side s) const { return s == Side::a ? a : b; }
+  LocalLeg& leg(Side s) { return s == Side::a ? a : b; }
 };
 
 // DTLS-SRTP on a leg (RFC 5763, RFC 8842), negotiated in SDP.
 struct DtlsParams {
   std::vector<std::string> fingerprints;  // the peer's a=fingerprint values
   bool client = true;                     // icegate's role: a=setup:active => client
+  // The peer's a=tls-id (RFC 8842 §4), empty when it sends none. A new value asks for a new
+  // association; an ICE restart alone keeps the running one (RFC 8842, as browsers do).
+  std::string tls_id;
   friend bool operator==(const DtlsParams&, const DtlsParams&) = default;
 };
 
@@ -122,6 +126,9 @@ class MediaPort {
   // keys in use are kept (a re-INVITE does not re-key). Error: none is usable (=> 488).
   virtual Expected<SdesChoice, std::string> sdes_answer(std::uint64_t call, Side side,
                                                         const std::vector<std::string>& offered) = 0;
+  // ICE restart (RFC 8445 §9) on an ICE leg: new local ufrag/pwd for the answer; checks with the
+  // old ones fail from now on, media keeps flowing on the selected pair until a new one is.
+  virtual IceCredentials restart_ice(std::uint64_t call, Side side) = 0;
   // First answer/offer from a leg's far end, and every later change (re-INVITE). Keys given in
   // `remote` are installed when they differ from the ones in use (a new DTLS handshake for a new
   // fingerprint, role or ICE restart).

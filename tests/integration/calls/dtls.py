@@ -38,7 +38,7 @@ with env:
     env.check(answer["setup"] == "active", "icegate must answer a=setup:active: %s" % answer)
     env.check(answer["fingerprint"].lower() == gw_fp.lower(),
               "the answer's a=fingerprint must be icegate's certificate (%s): %s" % (gw_fp, answer))
-    res = env.media_through(answer, dtls=["--dtls", "server", "--cert-dir", cert_dir,
+    res = env.media_through(answer, extra_args=["--dtls", "server", "--cert-dir", cert_dir,
                                           "--peer-fingerprint", answer["fingerprint"]])
     env.check(res["srtp_profile"] in ("AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"),
               "an SRTP profile must be negotiated: %s" % res)
@@ -73,7 +73,7 @@ with env:
               "fingerprint: %s" % offer)
     ice = env.ice_phone(offer["addr"], offer["port"], offer["ufrag"], offer["pwd"],
                         wait_request_ms=8000,
-                        dtls=["--dtls", "client", "--cert-dir", cert_dir,
+                        extra_args=["--dtls", "client", "--cert-dir", cert_dir,
                               "--peer-fingerprint", offer["fingerprint"]])
     ice.wait_ready()
     env.send_go(env.phone_ip, 5060, offer["call_id"])

@@ -37,7 +37,7 @@ with env:
     # ---- 1. wrong fingerprint ---------------------------------------------------------------
     trunk, phone, outfile, answer = call("wrongfp", "actpass", fp_x)
     ice = env.ice_phone(answer["addr"], answer["port"], answer["ufrag"], answer["pwd"],
-                        dtls=["--dtls", "server", "--cert-dir", cert_y,
+                        extra_args=["--dtls", "server", "--cert-dir", cert_y,
                               "--peer-fingerprint", answer["fingerprint"], "--dtls-timeout-ms", "4000"])
     ice.wait_ready()
     rc, res = ice.result()
@@ -61,7 +61,7 @@ with env:
     trunk, phone, outfile, answer = call("silent", "active", fp_x)
     env.check(answer["setup"] == "passive", "a=setup:active must be answered passive: %s" % answer)
     ice = env.ice_phone(answer["addr"], answer["port"], answer["ufrag"], answer["pwd"],
-                        dtls=["--dtls", "client", "--cert-dir", cert_x, "--dtls-silent",
+                        extra_args=["--dtls", "client", "--cert-dir", cert_x, "--dtls-silent",
                               "--peer-fingerprint", answer["fingerprint"],
                               "--dtls-timeout-ms", "4000"])
     ice.wait_ready()
@@ -79,7 +79,7 @@ with env:
 
     # ---- 3. SRTP authentication failures -----------------------------------------------------
     trunk, phone, outfile, answer = call("garbage", "actpass", fp_x)
-    res = env.media_through(answer, dtls=["--dtls", "server", "--cert-dir", cert_x,
+    res = env.media_through(answer, extra_args=["--dtls", "server", "--cert-dir", cert_x,
                                           "--peer-fingerprint", answer["fingerprint"],
                                           "--srtp-garbage", "5"])
     env.check(res["srtp_garbage_sent"] == 5 and res["rtp_echoed"] >= 20,

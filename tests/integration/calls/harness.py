@@ -455,14 +455,14 @@ class Env:
 
     def ice_phone(self, icegate_addr, icegate_port, ufrag, pwd, port=40000, packets=25,
                   min_rtp=20, local_ufrag="phoneufrag", local_pwd="phonepassword0123456789",
-                  wait_request_ms=0, dtls=()):
-        """Starts ice_phone on the phone's address; see IcePhone. `dtls`: more ice_phone
-        arguments (--dtls ROLE --cert-dir D --peer-fingerprint F ...)."""
+                  wait_request_ms=0, extra_args=()):
+        """Starts ice_phone on the phone's address; see IcePhone. `extra_args`: more ice_phone
+        arguments (--dtls ROLE --cert-dir D --peer-fingerprint F, --ice-timeout-ms N ...)."""
         cmd = [self.ice_phone_bin, "--local", "%s:%d" % (self.phone_ip, port),
                "--remote", "%s:%s" % (icegate_addr, icegate_port), "--remote-ufrag", ufrag,
                "--remote-pwd", pwd, "--local-ufrag", local_ufrag, "--local-pwd", local_pwd,
                "--packets", str(packets), "--min-rtp", str(min_rtp),
-               "--wait-request-ms", str(wait_request_ms)] + list(dtls)
+               "--wait-request-ms", str(wait_request_ms)] + list(extra_args)
         return IcePhone(self, cmd)
 
     def phone_certificate(self, name="phone"):
