@@ -32,6 +32,10 @@ struct Listener {
   Transport transport = Transport::udp;
   acl::Address address;
   std::uint16_t port = 5060;
+  // transport="tls": the server certificate (chain) and its private key, PEM files (relative
+  // paths: to the configuration file). Required for TLS, refused for the others.
+  std::string certificate_file;
+  std::string private_key_file;
   Location where;
 };
 

@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -258,13 +259,16 @@ class Loader {
   }
 
   void listener(const Node& n) {
-    check_attributes(n, {"name", "transport", "address", "port"});
+    check_attributes(n, {"name", "transport", "address", "port", "certificate", "private-key"});
     no_children(n);
     Listener l;
     l.where = n.where();
     value(n, "transport", true, l.transport, parse_transport);
     value(n, "address", true, l.address, address);
+    if (l.transport == Transport::tls) l.port = 5061;  // RFC 3261 §26.2 / RFC 5630
     value(n, "port", false, l.port, parse_port);
+    value(n, "certificate", false, l.certificate_file, relative_file(n));
+    value(n, "private-key", false, l.private_key_file, relative_file(n));
     l.name = std::string(to_string(l.transport)) + ":" + l.address.to_string() + ":" + std::to_string(l.port);
     value(n, "name", false, l.name, parse_name);
     st_.cfg.sip.listeners.push_back(std::move(l));
@@ -291,18 +295,24 @@ class Loader {
     value(n, "public-address", false, m.public_address, address);
   }
 
+  // A file name attribute: not empty, relative paths resolved against the file that has it.
+  static std::function<Expected<std::string, std::string>(std::string_view)> relative_file(
+      const Node& n) {
+    return [&n](std::string_view s) -> Expected<std::string, std::string> {
+      if (s.empty()) return unexpected(std::string("must not be empty"));
+      fs::path p(s);
+      if (p.is_relative()) p = fs::path(n.doc->path).parent_path() / p;
+      return p.lexically_normal().string();
+    };
+  }
+
   void dtls(const Node& n) {
     if (!once(n)) return;
     check_attributes(n, {"certificate", "private-key", "offer-to-phones", "handshake-timeout"});
     no_children(n);
     auto& d = st_.cfg.dtls;
     d.where = n.where();
-    const auto file = [&](std::string_view s) -> Expected<std::string, std::string> {
-      if (s.empty()) return unexpected(std::string("must not be empty"));
-      fs::path p(s);
-      if (p.is_relative()) p = fs::path(n.doc->path).parent_path() / p;
-      return p.lexically_normal().string();
-    };
+    const auto file = relative_file(n);
     value(n, "certificate", false, d.certificate_file, file);
     value(n, "private-key", false, d.private_key_file, file);
     value(n, "offer-to-phones", false, d.offer_to_phones, parse_bool);

@@ -125,6 +125,36 @@ void check_media(LoaderState& st) {
   }
 }
 
+void check_readable(LoaderState& st, const Location& where, const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    st.error(where, "\"" + file + "\" is not a readable file");
+  }
+}
+
+void check_tls(LoaderState& st) {
+  std::map<std::pair<acl::Address, std::uint16_t>, const Listener*> by_addr;
+  for (const auto& l : st.cfg.sip.listeners) {
+    const bool tls = l.transport == Transport::tls;
+    if (tls && (l.certificate_file.empty() || l.private_key_file.empty())) {
+      st.error(l.where, "listener \"" + l.name + "\": transport tls needs certificate and private-key");
+    } else if (!tls && (!l.certificate_file.empty() || !l.private_key_file.empty())) {
+      st.error(l.where, "listener \"" + l.name + "\": certificate and private-key are for transport tls");
+    }
+    if (tls) {
+      if (!l.certificate_file.empty()) check_readable(st, l.where, l.certificate_file);
+      if (!l.private_key_file.empty()) check_readable(st, l.where, l.private_key_file);
+    }
+    // One SIP stack instance per address and port: TLS cannot share one with UDP/TCP.
+    auto [it, fresh] = by_addr.emplace(std::pair{l.address, l.port}, &l);
+    if (!fresh && (tls || it->second->transport == Transport::tls)) {
+      st.error(l.where, "listener \"" + l.name + "\": TLS needs a port of its own (" +
+                            l.address.to_string() + ":" + std::to_string(l.port) + " is also used by \"" +
+                            it->second->name + "\")");
+    }
+  }
+}
+
 void check_dtls(LoaderState& st) {
   const Dtls& d = st.cfg.dtls;
   if (d.handshake_timeout < std::chrono::seconds(1)) {
@@ -135,11 +165,7 @@ void check_dtls(LoaderState& st) {
     return;
   }
   for (const std::string* f : {&d.certificate_file, &d.private_key_file}) {
-    if (f->empty()) continue;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*f, ec)) {
-      st.error(d.where, "\"" + *f + "\" is not a readable file");
-    }
+    if (!f->empty()) check_readable(st, d.where, *f);
   }
 }
 
@@ -207,8 +233,10 @@ void check_users_trunks_routes(LoaderState& st) {
     if (t.addresses.empty()) {
       st.error(t.where, "trunk \"" + t.name + "\" needs at least one <address>");
     }
-    if (t.transport == Transport::tls) {
-      st.error(t.where, "trunk \"" + t.name + "\": transport tls is not supported yet");
+    const bool tls_listener = std::any_of(st.cfg.sip.listeners.begin(), st.cfg.sip.listeners.end(),
+                                          [](const Listener& l) { return l.transport == Transport::tls; });
+    if (t.transport == Transport::tls && !tls_listener) {
+      st.error(t.where, "trunk \"" + t.name + "\": transport tls needs a tls <listener> to send from");
     }
   }
   std::map<std::string, Location> prefixes;
@@ -242,11 +270,7 @@ void validate(LoaderState& st) {
   check_dtls(st);
   check_stun_turn(st);
   check_users_trunks_routes(st);
-  for (const auto& l : st.cfg.sip.listeners) {
-    if (l.transport == Transport::tls) {
-      st.error(l.where, "listener \"" + l.name + "\": transport tls is not supported yet");
-    }
-  }
+  check_tls(st);
 }
 
 }  // namespace icegate::conf

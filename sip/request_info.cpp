@@ -1,5 +1,7 @@
 #include "sip/request_info.hpp"
 
+#include "sip/stack.hpp"
+
 #include <netinet/in.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_addrinfo.h>
@@ -37,6 +39,10 @@ std::optional<RequestSource> request_source(nua_t* nua) {
     return std::nullopt;
   }
   s.transport = ai->ai_protocol == IPPROTO_TCP ? conf::Transport::tcp : conf::Transport::udp;
+  // TLS runs over TCP; a TLS profile (its own nua) serves nothing else (check-config).
+  if (const Profile* p = nua_magic(nua); p && p->tls && s.transport == conf::Transport::tcp) {
+    s.transport = conf::Transport::tls;
+  }
   return s;
 }
 

@@ -4,9 +4,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <sofia-sip/tport_tag.h>
+
 #include <algorithm>
 #include <cstdarg>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "sip/log.hpp"
 
@@ -93,6 +99,18 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
   }
   if (error.empty()) create_profiles(sip, error);
   if (!error.empty()) {
+    // nua_destroy() asserts a finished nua_shutdown(): shut the ones that came up down first
+    // (dispatch() breaks the loop once every live profile answered).
+    bool any = false;
+    for (auto& p : profiles_) {
+      if (p->nua) {
+        nua_shutdown(p->nua);
+        any = true;
+      } else {
+        p->shut_down = true;
+      }
+    }
+    if (any) su_root_run(root_.get());
     for (auto& p : profiles_) {
       if (p->nua) nua_destroy(p->nua);
     }
@@ -117,6 +135,34 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
   su_deinit();
 }
 
+std::optional<std::string> Stack::write_tls_dir(const conf::Listener& l, std::string& error) {
+  const auto slurp = [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  const auto key = slurp(l.private_key_file);
+  const auto cert = slurp(l.certificate_file);
+  if (!key || !cert) {
+    error = "listener " + l.name + ": cannot read " + (key ? l.certificate_file : l.private_key_file);
+    return std::nullopt;
+  }
+  std::string dir = (std::filesystem::temp_directory_path() / "icegate-tls-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {  // mode 0700
+    error = "listener " + l.name + ": cannot create a private directory for the TLS key";
+    return std::nullopt;
+  }
+  const auto pem = std::filesystem::path(dir) / "agent.pem";
+  {
+    std::ofstream out(pem, std::ios::binary);
+    out << *key << (key->empty() || key->back() == '\n' ? "" : "\n") << *cert;
+  }
+  std::filesystem::permissions(pem, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return dir;
+}
+
 bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
   // Listeners on the same address and port share one nua (one URL binds UDP and TCP).
   std::map<std::pair<acl::Address, std::uint16_t>, Profile*> by_addr;
@@ -134,13 +180,28 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
     Profile* p = it->second;
     p->name += (p->name.empty() ? "" : "+") + l.name;
     p->transports.push_back(l.transport);
+    if (l.transport == conf::Transport::tls) p->tls = &l;
   }
   for (auto& p : profiles_) {
-    p->url = "sip:" + host_for_url(p->address) + ":" + std::to_string(p->port);
-    if (p->transports.size() == 1) {
+    // nta binds TLS only for a sips: URL (a sip: URL offers udp, tcp and sctp).
+    p->url = std::string(p->tls ? "sips:" : "sip:") + host_for_url(p->address) + ":" +
+             std::to_string(p->port);
+    if (p->transports.size() == 1 && !p->tls) {
       p->url += ";transport=" + std::string(conf::to_string(p->transports.front()));
     }
+    // Sofia-SIP's TLS reads its key and certificate from "agent.pem" in a directory: a private
+    // one, removed again once the transport holds them in memory.
+    std::string tls_dir;
+    if (p->tls) {
+      auto dir = write_tls_dir(*p->tls, error);
+      if (!dir) return false;
+      tls_dir = *dir;
+    }
     p->nua = nua_create(root_.get(), nua_callback, p.get(), NUTAG_URL(p->url.c_str()),
+                        TAG_IF(p->tls, TPTAG_CERTIFICATE(tls_dir.c_str())),
+                        // Phones rarely have client certificates; trunks are not verified
+                        // either (no CA configuration yet): docs/configuration.md says so.
+                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
                         NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
                         NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                         NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
@@ -149,9 +210,11 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
                         // SUBSCRIBE, REFER... are not relayed). PRACK: nua runs 100rel itself.
                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REGISTER"),
                         SIPTAG_USER_AGENT_STR(sip.user_agent.c_str()), TAG_END());
+    if (!tls_dir.empty()) std::filesystem::remove_all(tls_dir);
     if (p->nua == nullptr) {
       error = "cannot listen on " + p->url + " (listener " + p->name +
-              "): address in use or not local";
+              (p->tls ? "): address in use, not local, or the TLS certificate/key was refused"
+                      : "): address in use or not local");
       return false;
     }
     log().info("listening on {} ({})", p->url, p->name);

@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@ class Profile {
   acl::Address address;                  // where it listens
   std::uint16_t port = 0;
   std::vector<conf::Transport> transports;
+  const conf::Listener* tls = nullptr;   // the TLS listener (certificate files), if it is one
   std::string url;                       // the NUTAG_URL it was created with
   nua_t* nua = nullptr;                  // owned by Stack (nua_destroy after shutdown)
   bool shut_down = false;
@@ -76,6 +78,8 @@ class Stack {
 
  private:
   void run(const conf::Sip& sip, int sofia_level, std::promise<std::string>& started);
+  // A private directory with agent.pem (key + certificate) for Sofia-SIP's TLS, or an error.
+  static std::optional<std::string> write_tls_dir(const conf::Listener& l, std::string& error);
   bool create_profiles(const conf::Sip& sip, std::string& error);
 
   EventSink* sink_ = nullptr;
