@@ -377,3 +377,38 @@ TEST_F(IncludeTest, DtlsFilesAreRelativeToTheConfigurationFile) {
 
 }  // namespace
 }  // namespace icegate::conf
+
+namespace icegate::conf {
+namespace {
+
+TEST(ConfigLoader, TlsListenerNeedsItsFilesAndAPortOfItsOwn) {
+  expect_error(doc("<sip><listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\"/></sip>\n", false) +
+                   "",
+               3, "transport tls needs certificate and private-key");
+  expect_error(doc("<sip><listener name=\"u\" transport=\"udp\" address=\"127.0.0.1\" "
+                   "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
+                   "<media address=\"127.0.0.1\"/>\n",
+                   false),
+               3, "certificate and private-key are for transport tls");
+  expect_error(doc("<sip><listener name=\"u\" transport=\"tcp\" address=\"127.0.0.1\" port=\"5061\"/>\n"
+                   "<listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\" "
+                   "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
+                   "<media address=\"127.0.0.1\"/>\n",
+                   false),
+               4, "TLS needs a port of its own");
+}
+
+TEST(ConfigLoader, TlsListenerDefaultsToPort5061) {
+  auto r = load_string(doc("<sip><listener transport=\"tls\" address=\"127.0.0.1\" "
+                           "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
+                           "<media address=\"127.0.0.1\"/>\n",
+                           false),
+                       "test.xml", "/tmp");
+  ASSERT_TRUE(r.has_value()) << r.error().front().to_string();
+  ASSERT_EQ(r->config->sip.listeners.size(), 1u);
+  EXPECT_EQ(r->config->sip.listeners[0].port, 5061);
+  EXPECT_EQ(r->config->sip.listeners[0].certificate_file, "/etc/hostname");
+}
+
+}  // namespace
+}  // namespace icegate::conf
