@@ -394,6 +394,15 @@ class Env:
                           + self.phone_keys(**offer))
         return s, out
 
+    def phone_call_in_steps(self, scenario, outfile, outfile2, to_user="0049301234"):
+        """A phone scenario (user 1001) that writes icegate's answer to `outfile`, then waits for
+        cues: a mid-call step whose result goes to `outfile2`, then the hang-up."""
+        return self.sipp_run("phone", scenario, self.phone_ip, 5060,
+                             remote="%s:5060" % self.icegate_ip,
+                             extra=["-s", to_user, "-au", "1001", "-ap", "1001secret",
+                                    "-key", "from_user", "1001", "-key", "outfile", outfile,
+                                    "-key", "outfile2", outfile2] + self.phone_keys())
+
     def media_through(self, answer, port=40000, **kw):
         """ice_phone against icegate's answer; asserts ICE and echoed RTP. Returns the summary."""
         self.check(answer["addr"] == self.icegate_ip and

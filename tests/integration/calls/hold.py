@@ -22,11 +22,7 @@ def run(name, net, method, phone_scenario, trunk_scenario, forwarded, answered=N
         trunk = env.trunk_uas(scenario=trunk_scenario)
         resumed = os.path.join(env.work, "resumed.txt")
         out = os.path.join(env.work, "answer.txt")
-        phone = env.sipp_run("phone", phone_scenario, env.phone_ip, 5060,
-                             remote="%s:5060" % env.icegate_ip,
-                             extra=["-s", "0049301234", "-au", "1001", "-ap", "1001secret",
-                                    "-key", "from_user", "1001", "-key", "outfile", out,
-                                    "-key", "outfile2", resumed] + env.phone_keys())
+        phone = env.phone_call_in_steps(phone_scenario, out, resumed)
         answer = env.wait_file(out)
         env.media_through(answer)
         env.send_go(env.phone_ip, 5060, answer["call_id"])  # hold, then resume

@@ -18,11 +18,7 @@ with env:
     trunk = env.trunk_uas(scenario="trunk_uas_reinvite.xml")
     restarted = os.path.join(env.work, "restarted.txt")
     out = os.path.join(env.work, "answer.txt")
-    phone = env.sipp_run("phone", "phone_call_restart.xml", env.phone_ip, 5060,
-                         remote="%s:5060" % env.icegate_ip,
-                         extra=["-s", "0049301234", "-au", "1001", "-ap", "1001secret",
-                                "-key", "from_user", "1001", "-key", "outfile", out,
-                                "-key", "outfile2", restarted] + env.phone_keys())
+    phone = env.phone_call_in_steps("phone_call_restart.xml", out, restarted)
     answer = env.wait_file(out)
     env.media_through(answer)
     env.send_go(env.phone_ip, 5060, answer["call_id"])  # the phone restarts ICE
