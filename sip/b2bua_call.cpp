@@ -37,6 +37,13 @@ int map_final(int status) {
 
 void on_ice_timer(Stack* /*stack*/, su_timer_t* /*t*/, su_timer_arg_t* arg);
 
+// The Contact icegate puts into dialog-forming messages on a TLS leg: nua would write
+// "sips:" (its TLS transport is bound with a sips: URL), which a sip: dialog must not get
+// (RFC 3261 §12.1.1) and some phones cannot send to. nullptr: nua's own Contact.
+const char* tls_contact(const Leg& leg) {
+  return leg.profile && leg.profile->tls ? leg.profile->contact.c_str() : nullptr;
+}
+
 // nua_respond() keeps the phrase pointer until it builds the response later on the same loop:
 // the text must outlive the callback, so it is copied into the handle's own memory.
 const char* kept(nua_handle_t* nh, const char* phrase, int status) {
@@ -230,7 +237,9 @@ bool B2bua::place_b_leg(Call& call) {
   b.answered = b.terminated = b.auth_tried = false;
   // RFC 3261 §16.6 step 3 applied across the B2BUA: a loop through icegate still ends.
   const std::string max_forwards = std::to_string(call.max_forwards);
-  nua_invite(nh, NUTAG_URL(call.target_uri.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+  const char* contact = tls_contact(b);
+  nua_invite(nh, NUTAG_URL(call.target_uri.c_str()), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+             SIPTAG_CONTENT_TYPE_STR("application/sdp"),
              SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()),
              SIPTAG_PAYLOAD_STR(call.b_offer.c_str()), TAG_END());
   log().debug("call {}: INVITE {}", call.id, call.target_uri);
@@ -258,7 +267,9 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
         answer = sdp_toward(call, *other, *d, true).value_or("");
       }
     }
+    const char* contact = tls_contact(*other);
     nua_respond(other->handle.get(), status, kept(other->handle.get(), phrase, status),
+                TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
                 TAG_IF(!answer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(!answer.empty(), SIPTAG_PAYLOAD_STR(answer.c_str())), TAG_END());
     return;
@@ -279,7 +290,9 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       }
     }
     a.ringing_sent = a.ringing_sent || status == 180;
+    const char* contact = tls_contact(a);
     nua_respond(a.handle.get(), status, kept(a.handle.get(), phrase, status),
+                TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
                 TAG_IF(!early.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(!early.empty(), SIPTAG_PAYLOAD_STR(early.c_str())), TAG_END());
     return;
@@ -314,7 +327,9 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       call.waiting_ice = true;
       call.pending_answer = answer;
       if (!a.ringing_sent) {
-        nua_respond(a.handle.get(), SIP_180_RINGING, TAG_END());
+        const char* contact = tls_contact(a);
+        nua_respond(a.handle.get(), SIP_180_RINGING, TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+                    TAG_END());
         a.ringing_sent = true;
       }
       log().info("call {}: B answered, waiting for ICE{} on the phone leg", call.id,
@@ -373,7 +388,9 @@ void B2bua::answer_a(Call& call, const std::string& sdp) {
   Leg& a = *call.a;
   a.answered = true;
   ++stats_.calls_answered;
-  nua_respond(a.handle.get(), SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+  const char* contact = tls_contact(a);
+  nua_respond(a.handle.get(), SIP_200_OK, TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+              SIPTAG_CONTENT_TYPE_STR("application/sdp"),
               SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   log().info("call {}: connected", call.id);
   if (!a.media_ready()) {
@@ -432,7 +449,9 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   const std::string& offer = *built;
   // The other leg's answer comes back as nua_r_invite on it (on_invite_response).
   leg.reinvite_pending = true;
-  nua_invite(other->handle.get(), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+  const char* contact = tls_contact(*other);
+  nua_invite(other->handle.get(), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+             SIPTAG_CONTENT_TYPE_STR("application/sdp"),
              SIPTAG_PAYLOAD_STR(offer.c_str()), TAG_END());
   log().info("call {}: re-INVITE from {} forwarded", call.id, leg.side == Side::a ? "A" : "B");
 }
@@ -473,7 +492,9 @@ void B2bua::on_update(Profile& p, Leg& leg, const sip_t* sip) {
     offer = *built;
   }
   if (!leg.update.save(p.nua)) return respond_now(SIP_500_INTERNAL_SERVER_ERROR);
-  nua_update(other->handle.get(), TAG_IF(!offer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+  const char* contact = tls_contact(*other);
+  nua_update(other->handle.get(), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+             TAG_IF(!offer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
              TAG_IF(!offer.empty(), SIPTAG_PAYLOAD_STR(offer.c_str())), TAG_END());
   log().info("call {}: UPDATE from {} forwarded{}", call.id, leg.side == Side::a ? "A" : "B",
              offer.empty() ? " (no SDP)" : "");
@@ -496,8 +517,9 @@ void B2bua::on_update_response(Leg& leg, int status, const char* phrase, const s
   }
   // 401/407 from the far end mean nothing to the other party (as map_final does for INVITE).
   const int code = status == 401 || status == 407 ? 500 : status;
+  const char* contact = tls_contact(*other);
   nua_respond(other->handle.get(), code, kept(other->handle.get(), phrase, code),
-              NUTAG_WITH_SAVED(other->update.get()),
+              NUTAG_WITH_SAVED(other->update.get()), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
               TAG_IF(!answer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(!answer.empty(), SIPTAG_PAYLOAD_STR(answer.c_str())), TAG_END());
   other->update.reset();

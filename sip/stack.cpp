@@ -189,6 +189,10 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
     if (p->transports.size() == 1 && !p->tls) {
       p->url += ";transport=" + std::string(conf::to_string(p->transports.front()));
     }
+    if (p->tls) {
+      p->contact = "<sip:" + host_for_url(p->address) + ":" + std::to_string(p->port) +
+                   ";transport=tls>";
+    }
     // Sofia-SIP's TLS reads its key and certificate from "agent.pem" in a directory: a private
     // one, removed again once the transport holds them in memory.
     std::string tls_dir;

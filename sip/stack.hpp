@@ -28,6 +28,7 @@ class Profile {
   std::vector<conf::Transport> transports;
   const conf::Listener* tls = nullptr;   // the TLS listener (certificate files), if it is one
   std::string url;                       // the NUTAG_URL it was created with
+  std::string contact;                   // TLS: "<sip:host:port;transport=tls>" for dialogs
   nua_t* nua = nullptr;                  // owned by Stack (nua_destroy after shutdown)
   bool shut_down = false;
   Stack* stack = nullptr;

@@ -7,6 +7,9 @@
 #include "media/rtp/rtp.hpp"
 
 namespace icegate::media::relay {
+
+// DTLS datagrams kept per component until the engine exists (a ClientHello flight).
+constexpr std::size_t kEarlyDtls = 4;
 namespace {
 
 std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexcept {
@@ -161,7 +164,13 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     case PacketKind::dtls:
       // RFC 5764 §4.1: one association per port pair (component 2 only without rtcp-mux).
       if (tag.component == Component::rtp ? !in.dtls : !in.dtls_rtcp) {
-        count_drop(tag, Drop::dtls_unhandled);
+        auto& early = in.early_dtls[static_cast<std::size_t>(tag.component)];
+        if (in.cfg.ice && early.size() < kEarlyDtls &&
+            accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len)) {
+          early.emplace_back(data.begin(), data.end());
+        } else {
+          count_drop(tag, Drop::dtls_unhandled);
+        }
       } else if (!accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len)) {
         count_drop(tag, Drop::wrong_source);  // RFC 5763 §5: only on the ICE-selected path
       } else {

@@ -128,7 +128,7 @@ class RelayDtlsTest : public ::testing::Test {
 
   // Leg A: the phone (ICE, optionally without rtcp-mux, DTLS-SRTP). Leg B: plain RTP to pb.
   void start(SessionId id, dtls::Role relay_role, bool mux, int expected_cert = 1,
-             ice::AgentConfig rtcp_agent = {}) {
+             ice::AgentConfig rtcp_agent = {}, bool with_dtls = true) {
     SessionConfig cfg;
     cfg.id = id;
     auto rtp = ports::UdpSocket::bind(loopback()).value();
@@ -152,7 +152,7 @@ class RelayDtlsTest : public ::testing::Test {
     dc.role = relay_role;
     dc.certificate = cert(0);
     dc.expected_peer_fingerprints = {cert(expected_cert)->fingerprint()};
-    cfg.a.dtls = std::move(dc);
+    if (with_dtls) cfg.a.dtls = std::move(dc);
     auto sb = ports::UdpSocket::bind(loopback()).value();
     b_local = sb.local();
     cfg.b.sockets = ports::PortLease::adopt(std::move(sb));
@@ -423,6 +423,32 @@ TEST_F(RelayDtlsTest, AnswerTakingRtcpMuxMovesRtcpToTheRtpPort) {
   ASSERT_TRUE(st);
   EXPECT_FALSE(st->legs[0].dtls_rtcp);
   EXPECT_FALSE(st->legs[0].ice_rtcp);
+}
+
+TEST_F(RelayDtlsTest, ClientHelloBeforeTheAnswerIsKeptForTheEngine) {
+  // icegate offered actpass; the phone answered active and sent its ClientHello at once, which
+  // can reach the relay before the answer gives it the DTLS parameters.
+  start(6, dtls::Role::server, true, 1, {}, false);
+  connect_ice(6);
+  phone.make_engine(dtls::Role::client);
+  dtls::DtlsOutput out;
+  phone.engine->start(std::chrono::steady_clock::now(), out);
+  ASSERT_FALSE(out.datagrams.empty());
+  for (const auto& d : out.datagrams) ASSERT_TRUE(phone.rtp.send(a_rtp, d));
+  auto st = stats_of(relay, 6);  // the ClientHello has been processed by the worker
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->legs[0].drops(Drop::dtls_unhandled), 0u) << "kept, not dropped";
+
+  dtls::DtlsConfig dc;
+  dc.role = dtls::Role::server;
+  dc.certificate = cert(0);
+  dc.expected_peer_fingerprints = {cert(1)->fingerprint()};
+  LegUpdate u;
+  u.dtls = std::move(dc);
+  relay.update(6, Leg::a, std::move(u));
+  ASSERT_TRUE(handshake(6));
+  // The first flight was used: the phone never had to retransmit its ClientHello.
+  EXPECT_EQ(phone.engine->counters().retransmissions, 0u);
 }
 
 }  // namespace

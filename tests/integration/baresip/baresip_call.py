@@ -13,11 +13,17 @@ the phone's namespace and relays JSON lines over pipes.
 
     baresip_call.py --icegate BIN --source DIR --direction phone_to_trunk|trunk_to_phone
                     [--mediaenc none|dtls_srtp|srtp-mand] [--rtcp-mux yes|no] [--media-seconds S]
+                    [--sip-transport udp|tls --ice-phone BIN]
+
+--sip-transport tls: icegate gets a TLS listener on 10.201.0.1:5061 with a certificate made by
+`ice_phone --make-cert`, baresip registers and calls over it (account ;transport=tls). The SIP
+checks then read baresip's own SIP trace (-s) instead of the capture, and the capture must show
+TLS records only on 5061 and no cleartext SIP anywhere.
 
 Exit 0 pass, 1 fail (with icegate's log, baresip's output, the ctrl_tcp transcript, the sipp
 traces and a summary of the capture), 77 skip (not root, no network namespaces, baresip, its
-modules, sipp or ip missing). Set ICEGATE_TEST_KEEP=1 to keep the work
-directory (configs, logs, the pcap, baresip's WAV dumps).
+modules, sipp or ip missing; with tls: a baresip built without SIP/TLS). Set ICEGATE_TEST_KEEP=1
+to keep the work directory (configs, logs, the pcap, baresip's WAV dumps).
 """
 
 import argparse
@@ -43,6 +49,7 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
+TLS_PORT = 5061                         # icegate's TLS listener (--sip-transport tls)
 
 GW_IP, PHONE_IP, NET_BITS = "10.201.0.1", "10.201.0.2", 24
 TRUNK_IP, TRUNK_SIP_PORT, TRUNK_MEDIA_PORT = "127.0.0.1", 5080, 6000
@@ -192,7 +199,8 @@ def send_info(addr, call_id):
 # Capture analysis
 # ---------------------------------------------------------------------------------------------
 def read_pcap(path):
-    """[(orig_len_of_udp_payload, src, sport, dst, dport, payload)] of the IPv4/UDP frames."""
+    """[(proto, payload_len, src, sport, dst, dport, payload, tcp_seq, tcp_flags)] of the IPv4
+    UDP ("udp") and TCP ("tcp") frames; tcp_seq and tcp_flags are None for UDP."""
     out = []
     with open(path, "rb") as f:
         data = f.read()
@@ -221,16 +229,69 @@ def read_pcap(path):
             ip, lost = frame[16:], orig - incl
         else:
             raise TestFailure("unsupported pcap link type %d" % linktype)
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] not in (6, 17):
             continue
         ihl = (ip[0] & 15) * 4
-        udp = ip[ihl:]
-        if len(udp) < 8:
-            continue
-        sport, dport, ulen = struct.unpack("!HHH", udp[:6])
         src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
-        out.append((ulen - 8, src, sport, dst, dport, udp[8:]))
+        if ip[9] == 17:
+            udp = ip[ihl:]
+            if len(udp) < 8:
+                continue
+            sport, dport, ulen = struct.unpack("!HHH", udp[:6])
+            out.append(("udp", ulen - 8, src, sport, dst, dport, udp[8:], None, None))
+        else:
+            total = struct.unpack("!H", ip[2:4])[0]
+            tcp = ip[ihl:total]
+            if len(tcp) < 20:
+                continue
+            sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+            doff, flags = (tcp[12] >> 4) * 4, tcp[13]
+            out.append(("tcp", len(tcp) - doff, src, sport, dst, dport, tcp[doff:], seq, flags))
     return out
+
+
+def tcp_streams(segments):
+    """{(src, sport, dst, dport): bytes} from [(src, sport, dst, dport, seq, flags, payload)]:
+    each direction of each connection reassembled in sequence order (retransmissions once)."""
+    by_conn = {}
+    for src, sport, dst, dport, seq, flags, payload in segments:
+        by_conn.setdefault((src, sport, dst, dport), []).append((seq, flags, payload))
+    out = {}
+    for conn, segs in by_conn.items():
+        syn = [seq for seq, flags, _ in segs if flags & 0x02]
+        base = (syn[0] + 1) if syn else min(seq for seq, _, _ in segs)
+        data = bytearray()
+        for seq, _, payload in sorted(segs, key=lambda x: (x[0] - base) & 0xFFFFFFFF):
+            rel = (seq - base) & 0xFFFFFFFF
+            if not payload or rel + len(payload) <= len(data):
+                continue                      # empty, or a retransmission of what we have
+            if rel > len(data):
+                break                         # a gap: the capture missed a segment
+            data += payload[len(data) - rel:]
+        out[conn] = bytes(data)
+    return out
+
+
+TLS_CONTENT = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data"}
+
+
+def tls_records(stream):
+    """(counts by content type name, bytes not walked): walks a reassembled TCP stream as TLS
+    records (type 20..23, version 3.x, length <= 2^14 + 2048). Anything that is not a record
+    stops the walk; the rest of the stream is returned as not walked."""
+    counts, off = {}, 0
+    while off + 5 <= len(stream):
+        ctype, major, _, length = struct.unpack("!BBBH", stream[off:off + 5])
+        if ctype not in TLS_CONTENT or major != 3 or length > 16384 + 2048:
+            break
+        if off + 5 + length > len(stream):
+            break
+        counts[TLS_CONTENT[ctype]] = counts.get(TLS_CONTENT[ctype], 0) + 1
+        off += 5 + length
+    return counts, len(stream) - off
+
+
+SIP_START = re.compile(rb"^(?:[A-Z]+ sips?:\S+ SIP/2\.0\r\n|SIP/2\.0 \d{3} )")
 
 
 def classify(payload):
@@ -267,17 +328,40 @@ class Capture:
     def __init__(self, path):
         self.sip = []          # (direction, text) direction "up" = phone -> gateway
         self.media = {"up": [], "down": []}
-        for size, src, sport, dst, dport, payload in read_pcap(path):
+        self.tcp = []          # (src, sport, dst, dport, seq, flags, payload): SIP over TCP/TLS
+        self.plain_sip = []    # (proto, direction, sport, dport, first line) of cleartext SIP
+        self.packets = 0       # UDP and TCP between phone and gateway
+        for proto, size, src, sport, dst, dport, payload, seq, flags in read_pcap(path):
             if src == PHONE_IP and dst == GW_IP:
                 d = "up"
             elif src == GW_IP and dst == PHONE_IP:
                 d = "down"
             else:
                 continue
-            if sport == 5060 or dport == 5060:
+            self.packets += 1
+            # Cleartext SIP anywhere (any port, UDP or TCP): a start line at the payload's start,
+            # or "SIP/2.0" anywhere in it (a segment may carry the middle of a message).
+            if SIP_START.match(payload) or b"SIP/2.0" in payload:
+                self.plain_sip.append((proto, d, sport, dport,
+                                       payload.split(b"\r\n", 1)[0][:80].decode(errors="replace")))
+            if proto == "tcp":
+                self.tcp.append((src, sport, dst, dport, seq, flags, payload))
+            elif sport == 5060 or dport == 5060:
                 self.sip.append((d, payload.decode(errors="replace")))
             else:
                 self.media[d].append((size, sport, dport, payload))
+
+    def tls_on(self, port):
+        """Per direction ("up", "down") of the TCP connections with the gateway's `port`:
+        [(connection, TLS record counts, bytes that are not TLS records, stream length)]."""
+        out = {"up": [], "down": []}
+        for conn, stream in sorted(tcp_streams(self.tcp).items()):
+            src, sport, dst, dport = conn
+            if (dst == GW_IP and dport == port) or (src == GW_IP and sport == port):
+                counts, rest = tls_records(stream)
+                out["up" if dst == GW_IP else "down"].append(
+                    ("%s:%d->%s:%d" % conn, counts, rest, len(stream)))
+        return out
 
     def kinds(self, d):
         out = {}
@@ -316,6 +400,13 @@ class Capture:
 
     def summary(self):
         lines = ["capture on the phone's veth: %d SIP messages" % len(self.sip)]
+        if self.tcp:
+            for d, conns in sorted(self.tls_on(TLS_PORT).items()):
+                for conn, counts, rest, total in conns:
+                    lines.append("  TCP %s %d bytes: TLS records %s, %d bytes not TLS"
+                                 % (conn, total, counts, rest))
+        if self.plain_sip:
+            lines.append("  cleartext SIP: %s" % self.plain_sip[:10])
         for d, name in (("up", "phone -> gateway"), ("down", "gateway -> phone")):
             ports = sorted({(sp, dp) for _, sp, dp, _ in self.media[d]})
             lines.append("  %s media: %s, PCMU datagram sizes %s, ports %s"
@@ -325,6 +416,41 @@ class Capture:
             lines.append("  NOTE: baresip's SDP says a=ice-mismatch: a default destination (c=/m= "
                          "or a=rtcp) in icegate's SDP has no matching a=candidate, so baresip "
                          "does not run ICE (RFC 8445 section 5.4)")
+        for d, t in self.sip:
+            if "\r\n\r\nv=0" in t:
+                lines.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
+                                                         "gateway -> phone", t.split("\r\n", 1)[0],
+                                                         t.split("\r\n\r\n", 1)[1].strip()))
+        return "\n".join(lines)
+
+
+class BaresipTrace:
+    """baresip's own SIP trace (-s): every message it sent or received, decrypted, with the
+    transport and addresses. The TLS variant's view of the phone leg's SIP (the capture only
+    sees TLS records there); the same queries as Capture's."""
+    RX = re.compile(r"\x1b\[36;1m#\n(\w+) (\S+) -> (\S+)\n(.*?)\x1b\[;m", re.S)
+
+    def __init__(self, text):
+        self.sip, self.hops = [], []   # (direction, text); (transport, src, dst) per message
+        for m in self.RX.finditer(text):
+            tp, src, dst, msg = m.groups()
+            if src.startswith(PHONE_IP + ":") and dst.startswith(GW_IP + ":"):
+                d = "up"
+            elif src.startswith(GW_IP + ":") and dst.startswith(PHONE_IP + ":"):
+                d = "down"
+            else:
+                continue
+            self.sip.append((d, msg))
+            self.hops.append((tp, src, dst))
+
+    sip_first_lines = Capture.sip_first_lines
+    sip_find = Capture.sip_find
+
+    def summary(self):
+        lines = ["baresip's SIP trace (-s): %d messages" % len(self.sip)]
+        lines += ["  SIP %s %s (%s %s -> %s)" % ("->" if d == "up" else "<-", t.split("\r\n", 1)[0],
+                                              tp, src, dst)
+                  for (d, t), (tp, src, dst) in zip(self.sip, self.hops)]
         for d, t in self.sip:
             if "\r\n\r\nv=0" in t:
                 lines.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
@@ -458,9 +584,11 @@ class Test:
         self.direction = args.direction
         self.dtls = args.mediaenc == "dtls_srtp"
         self.sdes = args.mediaenc == "srtp-mand"  # SDES (a=crypto), baresip's srtp module
-        self.name = "baresip.%s.%s%s" % (self.direction,
-                                         "dtls" if self.dtls else "sdes" if self.sdes else "rtp",
-                                         "" if args.rtcp_mux == "yes" else ".no-rtcp-mux")
+        self.tls = args.sip_transport == "tls"     # SIP between baresip and icegate over TLS
+        self.name = "baresip.%s.%s%s%s" % (self.direction,
+                                           "dtls" if self.dtls else "sdes" if self.sdes else "rtp",
+                                           "" if args.rtcp_mux == "yes" else ".no-rtcp-mux",
+                                           ".tls" if self.tls else "")
         tag = os.getpid()
         self.ns_gw, self.ns_ph = "igw-%d" % tag, "iph-%d" % tag
         self.if_gw, self.if_ph = "vgw%d" % tag, "vph%d" % tag
@@ -472,6 +600,8 @@ class Test:
         self.figures = []        # evidence lines printed at the end
         self.call_id = "baresip-test-%d@127.0.0.1" % tag
         self.capture = None
+        self.trace = None        # baresip's SIP trace (-s), parsed: the TLS variant's SIP view
+        self.cert_dir = None     # the TLS variant's certificate (ice_phone --make-cert)
 
     # -- small helpers -------------------------------------------------------------------------
     def path(self, name):
@@ -506,9 +636,9 @@ class Test:
         self.procs.append((name, p))
         return p
 
-    def text(self, name):
+    def text(self, name, newline=None):
         try:
-            with open(self.path(name), errors="replace") as f:
+            with open(self.path(name), errors="replace", newline=newline) as f:
                 return f.read()
         except FileNotFoundError:
             return ""
@@ -559,6 +689,11 @@ class Test:
             return "baresip modules missing in %s: %s" % (MODULE_DIR, ", ".join(mods))
         if os.geteuid() != 0:
             return "needs root (network namespaces, veth)"
+        if self.tls:
+            with open(shutil.which("baresip"), "rb") as f:
+                exe = f.read()
+            if b"sip_certificate" not in exe or b"tls_alloc" not in exe:
+                return "this baresip is built without SIP/TLS (no sip_certificate/tls_alloc)"
         probe = "igprobe-%d" % os.getpid()
         if self.ip("netns", "add", probe, check=False).returncode != 0:
             return "cannot create network namespaces here (needs CAP_SYS_ADMIN)"
@@ -619,6 +754,12 @@ class Test:
         print("---- work directory: %s" % self.work)
         if self.capture is not None:
             print(self.capture.summary())
+        if self.tls:
+            try:
+                self.trace = self.trace or BaresipTrace(self.text("baresip.out", newline=""))
+                print(self.trace.summary())
+            except Exception as e:
+                print("(baresip's SIP trace could not be parsed: %s)" % e)
         skip = (".xml", ".pcap", ".wav", ".in")
         for fn in sorted(os.listdir(self.work)):
             p = self.path(fn)
@@ -636,6 +777,11 @@ class Test:
         root.find("logging").set("level", "debug")
         for listener in root.find("sip").findall("listener"):
             listener.set("address", GW_IP)
+        if self.tls:
+            ET.SubElement(root.find("sip"), "listener", name="tls-gw", transport="tls",
+                          address=GW_IP, port=str(TLS_PORT),
+                          certificate=os.path.join(self.cert_dir, "cert.pem"),
+                          **{"private-key": os.path.join(self.cert_dir, "key.pem")})
         media = root.find("media")
         media.set("address", GW_IP)
         media.set("rtp-min", str(ICEGATE_RTP[0]))
@@ -664,11 +810,38 @@ class Test:
         env = dict(os.environ)   # as in calls/harness.py: a sanitizer report fails the test
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        if self.args.sip_transport == "tls":
+            # Sofia-SIP's own TLS leak, suppressed for the TLS variants only (see the file).
+            env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(
+                self.args.source, "tests", "integration", "lsan-sofia-tls.supp")
         self.icegate = self.spawn("icegate", self.ns_gw, [self.args.icegate, "run", "-c", cfg],
                                   env=env)
         self.wait_text("icegate.out", r"SIP listener \S+: udp %s:5060" % re.escape(GW_IP), 15,
                        "icegate's UDP listener", alive=("icegate",))
+        if self.tls:
+            self.wait_text("icegate.out", r"listening on sips:%s:%d \(tls-gw\)"
+                           % (re.escape(GW_IP), TLS_PORT), 15, "icegate's TLS listener",
+                           alive=("icegate",))
         self.wait_text("icegate.out", r"icegate is up", 15, "icegate is up", alive=("icegate",))
+
+    def make_certificate(self):
+        """The TLS variant's certificate (self-signed ECDSA, ice_phone --make-cert): icegate's
+        TLS listener serves it, baresip trusts it (sip_cafile) and presents it (sip_certificate,
+        cert + key in one PEM file: libre loads both from that one file)."""
+        self.cert_dir = self.path("tls-cert")
+        os.makedirs(self.cert_dir)
+        r = subprocess.run([self.args.ice_phone, "--make-cert", self.cert_dir],
+                           capture_output=True, text=True, timeout=30)
+        self.check(r.returncode == 0 and r.stdout.startswith("sha-256 "),
+                   "ice_phone --make-cert failed (%s): %s%s" % (r.returncode, r.stdout, r.stderr))
+        for f in ("cert.pem", "key.pem"):
+            self.check(os.path.isfile(os.path.join(self.cert_dir, f)),
+                       "ice_phone --make-cert wrote no %s" % f)
+        with open(os.path.join(self.cert_dir, "baresip.pem"), "w") as out:
+            for f in ("cert.pem", "key.pem"):
+                with open(os.path.join(self.cert_dir, f)) as src:
+                    out.write(src.read())
+        self.fig("TLS certificate (ice_phone --make-cert): %s" % r.stdout.strip())
 
     def stop_icegate(self):
         p, self.icegate = self.icegate, None
@@ -711,7 +884,11 @@ class Test:
                   "ctrl_port": CTRL_PORT, "snd_path": self.snd_dir, "user": USER,
                   "gateway_ip": GW_IP, "password": PASSWORD,
                   "mediaenc": ";mediaenc=" + self.args.mediaenc if self.args.mediaenc != "none"
-                  else ""}
+                  else "",
+                  "uri_params": ";transport=tls" if self.tls else "",
+                  "sip_tls": "sip_certificate\t\t%s\nsip_cafile\t\t%s\n"
+                  % (os.path.join(self.cert_dir, "baresip.pem"),
+                     os.path.join(self.cert_dir, "cert.pem")) if self.tls else ""}
         for src, dst in (("baresip.config.in", "config"), ("accounts.in", "accounts")):
             with open(os.path.join(HERE, src)) as f:
                 text = string.Template(f.read()).substitute(values)
@@ -719,7 +896,9 @@ class Test:
                 f.write(text)
             with open(self.path("baresip-" + dst + ".txt"), "w") as f:  # shown on failure
                 f.write(text)
-        self.spawn("baresip", self.ns_ph, ["baresip", "-f", conf_dir])
+        # -s: baresip traces every SIP message it sends and receives (decrypted, with the
+        # transport): with TLS the capture cannot see them, this trace is the SIP witness.
+        self.spawn("baresip", self.ns_ph, ["baresip", "-f", conf_dir] + (["-s"] if self.tls else []))
         bridge = self.spawn("ctrl", self.ns_ph,
                             [sys.executable, "-u", os.path.abspath(__file__), "--ctrl-bridge",
                              "127.0.0.1:%d" % CTRL_PORT, "--bridge-deadline", "15"],
@@ -730,8 +909,9 @@ class Test:
         self.check(m["bridge"] == "connected", "cannot reach baresip's ctrl_tcp: %s" % m)
         # Registration: icegate's registrar logs the binding (the REGISTER_OK event may have
         # fired before the bridge connected, so the log is the reliable witness).
-        self.wait_text("icegate.out", r"REGISTER %s from %s:5060\S*: 1 binding"
-                       % (USER, re.escape(PHONE_IP)), 15, "baresip's registration",
+        self.wait_text("icegate.out", r"REGISTER %s from %s:%s: 1 binding"
+                       % (USER, re.escape(PHONE_IP), r"\d+/tls" if self.tls else r"5060\S*"), 15,
+                       "baresip's registration%s" % (" over TLS" if self.tls else ""),
                        alive=("icegate", "baresip"))
         self.wait_text("baresip.out", r"200 OK .*\[1 binding\]", 5,
                        "baresip to see its REGISTER accepted", alive=("baresip",))
@@ -797,6 +977,8 @@ class Test:
         print("[%s] work directory %s, namespaces %s / %s" % (self.name, self.work, self.ns_gw,
                                                                self.ns_ph), flush=True)
         self.make_network()
+        if self.tls:
+            self.make_certificate()
         pcap = self.start_capture()
         self.start_icegate()
         self.start_baresip()
@@ -809,7 +991,16 @@ class Test:
             trunk = self.sipp("trunk", "trunk_uac.xml",
                               ["-s", USER, "-cid_str", self.call_id, "%s:5060" % GW_IP])
             # answermode=auto: baresip 1.0 answers at once (no CALL_INCOMING event then).
-        est = self.ctrl.event("CALL_ESTABLISHED", 10, alive=lambda: self.alive("icegate", "baresip"))
+        # baresip's one outgoing call closed first means it failed: no need to wait out the
+        # deadline. (Incoming: a closed call is normal, the refused DTLS-SRTP offer to a plain
+        # phone is one; icegate's RTP/AVP retry is another call.)
+        fail_on = ("CALL_CLOSED",) if self.direction == "phone_to_trunk" else ()
+        est = self.ctrl.wait(lambda m: m.get("event") and m.get("type") in
+                             ("CALL_ESTABLISHED",) + fail_on, 10, "event CALL_ESTABLISHED",
+                             alive=lambda: self.alive("icegate", "baresip"))
+        if est.get("type") == "CALL_CLOSED":
+            raise TestFailure("baresip closed the call before it was established: %s"
+                              % est.get("param", est))
         want = "outgoing" if self.direction == "phone_to_trunk" else "incoming"
         self.check(est.get("direction") == want, "baresip's established call is %s, expected %s"
                    % (est.get("direction"), want))
@@ -846,54 +1037,63 @@ class Test:
     # -- assertions ----------------------------------------------------------------------------
     def verify(self, established, stats, closed):
         cap, log = self.capture, self.text("icegate.out")
+        # Where the phone leg's SIP messages are read: the capture, or with TLS (encrypted on
+        # the wire) baresip's own SIP trace; the TLS variant checks the wire separately.
+        if self.tls:
+            self.trace = BaresipTrace(self.text("baresip.out", newline=""))
+            sipv, where = self.trace, "in baresip's SIP trace"
+            self.verify_tls_signalling(cap, log)
+        else:
+            sipv, where = cap, "on the phone's veth"
 
         # (a) the call connected, SIP-wise, on both legs.
         self.fig("baresip: CALL_ESTABLISHED with %s (%s)" % (established.get("peeruri"),
                                                              established.get("direction")))
         if self.direction == "phone_to_trunk":
-            self.check(re.search(r"call c\d+: %s \(phone %s:5060\S*\) -> %s \(trunk pbx\)"
-                                 % (USER, re.escape(PHONE_IP), DIAL), log),
-                       "icegate's call line must read '%s (phone %s:5060...) -> %s (trunk pbx)'"
-                       % (USER, PHONE_IP, DIAL))
-            ok = cap.sip_find("down", r"SIP/2\.0 200 ", "INVITE")
-            self.check(ok, "no 200 OK to the INVITE from icegate to baresip on the phone's veth")
-            self.check(cap.sip_find("up", r"ACK sip:"), "no ACK from baresip on the phone's veth")
-            self.check(cap.sip_find("up", r"BYE sip:"), "no BYE from baresip on the phone's veth")
-            self.check(cap.sip_find("down", r"SIP/2\.0 200 ", "BYE"),
+            phone_at = r"%s:\d+/tls" % re.escape(PHONE_IP) if self.tls else r"%s:5060\S*" % re.escape(PHONE_IP)
+            self.check(re.search(r"call c\d+: %s \(phone %s\) -> %s \(trunk pbx\)"
+                                 % (USER, phone_at, DIAL), log),
+                       "icegate's call line must read '%s (phone %s:%s) -> %s (trunk pbx)'"
+                       % (USER, PHONE_IP, "NNNNN/tls" if self.tls else "5060...", DIAL))
+            ok = sipv.sip_find("down", r"SIP/2\.0 200 ", "INVITE")
+            self.check(ok, "no 200 OK to the INVITE from icegate to baresip " + where)
+            self.check(sipv.sip_find("up", r"ACK sip:"), "no ACK from baresip " + where)
+            self.check(sipv.sip_find("up", r"BYE sip:"), "no BYE from baresip " + where)
+            self.check(sipv.sip_find("down", r"SIP/2\.0 200 ", "BYE"),
                        "icegate did not answer baresip's BYE with 200")
             trunk_msgs = self.text("trunk.messages")
             self.check(re.search(r"(?m)^ACK sip:", trunk_msgs), "the trunk never got the ACK")
             self.check(re.search(r"(?m)^BYE sip:", trunk_msgs),
                        "the trunk never got the BYE icegate had to pass on")
-            sdp_to_phone, sdp_from_phone = ok, cap.sip_find("up", r"INVITE sip:")
+            sdp_to_phone, sdp_from_phone = ok, sipv.sip_find("up", r"INVITE sip:")
         else:
             self.check(re.search(r"call c\d+: \S+ \(trunk pbx\) -> %s" % USER, log)
                        or re.search(r"call c\d+: .*-> %s \(phone" % USER, log),
                        "icegate's call line must show the trunk calling %s" % USER)
-            invite = cap.sip_find("down", r"INVITE sip:%s@" % USER, last=True)
-            self.check(invite, "no INVITE from icegate to baresip on the phone's veth")
+            invite = sipv.sip_find("down", r"INVITE sip:%s@" % USER, last=True)
+            self.check(invite, "no INVITE from icegate to baresip " + where)
             if not self.dtls:
                 # icegate offers DTLS-SRTP to phones by default; baresip without mediaenc
                 # refuses it (488) and icegate must offer plain RTP/AVP + ICE instead.
                 self.check(re.search(r"call c\d+: the phone refused the DTLS-SRTP offer \(488\): "
                                      r"offering plain RTP/AVP", log),
                            "icegate must retry the refused DTLS-SRTP offer with plain RTP/AVP")
-                first = cap.sip_find("down", r"INVITE sip:%s@" % USER)
+                first = sipv.sip_find("down", r"INVITE sip:%s@" % USER)
                 self.check(first and "UDP/TLS/RTP/SAVPF" in first and
                            "m=audio" in invite and "RTP/AVP" in invite.split("m=audio", 1)[1].split("\r\n", 1)[0],
                            "the first INVITE to the phone must offer DTLS-SRTP, the retry RTP/AVP")
                 self.fig("plain phone: DTLS-SRTP offer refused with 488, RTP/AVP offer accepted")
-            ok = cap.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
+            ok = sipv.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
             self.check(ok, "baresip did not answer icegate's INVITE with 200 (auto-answer)")
-            self.check(cap.sip_find("down", r"ACK sip:"), "no ACK from icegate to baresip")
-            self.check(cap.sip_find("down", r"BYE sip:"),
+            self.check(sipv.sip_find("down", r"ACK sip:"), "no ACK from icegate to baresip")
+            self.check(sipv.sip_find("down", r"BYE sip:"),
                        "icegate did not pass the trunk's BYE on to baresip")
-            self.check(cap.sip_find("up", r"SIP/2\.0 200 ", "BYE"), "baresip did not answer the BYE")
+            self.check(sipv.sip_find("up", r"SIP/2\.0 200 ", "BYE"), "baresip did not answer the BYE")
             trunk_msgs = self.text("trunk.messages")
             self.check(re.search(r"(?m)^SIP/2\.0 200 OK(?:.|\n)*?CSeq: 1 INVITE", trunk_msgs),
                        "the trunk never got the 200 OK to its INVITE")
             sdp_to_phone, sdp_from_phone = invite, ok
-        self.fig("SIP on the phone leg: " + ", ".join(cap.sip_first_lines()))
+        self.fig("SIP on the phone leg (%s): " % where.split(" ", 1)[1] + ", ".join(sipv.sip_first_lines()))
         self.fig("trunk sipp scenario passed (exit 0; trunk leg SDP checked: RTP/AVP, no ICE/DTLS)")
 
         # The phone leg's SDP, both ways.
@@ -903,7 +1103,7 @@ class Test:
                  "a=setup %s" % (m_from and m_from.group(1), m_to and m_to.group(1),
                                  "yes" if "a=fingerprint:" in (sdp_to_phone or "") else "no",
                                  (re.search(r"a=setup:(\S+)", sdp_to_phone or "") or [None, None])[1]))
-        self.check(m_to and m_from, "no m=audio line in the phone leg's SDP (capture)")
+        self.check(m_to and m_from, "no m=audio line in the phone leg's SDP (%s)" % where)
         self.check("a=ice-ufrag:" in sdp_to_phone and "a=candidate:" in sdp_to_phone,
                    "icegate's SDP toward baresip must carry ICE credentials and candidates")
         if self.dtls:
@@ -1081,6 +1281,95 @@ class Test:
             self.check(same >= MIN_PKTS, "plain variant: the trunk echoes baresip's packets, so "
                        "their payloads must come back unchanged (only %d did)" % same)
 
+    def verify_tls_signalling(self, cap, log):
+        """--sip-transport tls: the phone leg's SIP went over icegate's TLS listener, and nothing
+        of it is readable on the wire."""
+        trace = self.trace
+        # icegate's side: the registration and the call came over TLS, from baresip's connection.
+        reg = re.search(r"REGISTER %s from %s:(\d+)/tls: 1 binding" % (USER, re.escape(PHONE_IP)), log)
+        self.check(reg, "icegate never logged the registration of %s over TLS" % USER)
+        port = reg.group(1)
+        if self.direction == "phone_to_trunk":
+            self.check(re.search(r"call c\d+: %s \(phone %s:%s/tls\) -> " % (USER, re.escape(PHONE_IP),
+                                                                          port), log),
+                       "icegate's call line must name the phone's TLS connection %s:%s/tls"
+                       % (PHONE_IP, port))
+        else:
+            self.check(re.search(r"call c\d+: .*-> %s \(phone sip:%s@%s:%s;transport=tls\)"
+                                 % (USER, USER, re.escape(PHONE_IP), port), log),
+                       "icegate must call %s at its TLS binding sip:%s@%s:%s;transport=tls"
+                       % (USER, USER, PHONE_IP, port))
+        self.fig("icegate: REGISTER %s from %s:%s/tls, the call on that binding"
+                 % (USER, PHONE_IP, port))
+
+        # baresip's side: every SIP message it sent or got went over TLS, to or from icegate's
+        # TLS port, on that one connection; requests in both directions have a TLS Via.
+        self.check(trace.sip, "baresip's SIP trace (-s) is empty")
+        hops = sorted(set(trace.hops))
+        want = {("TLS", "%s:%s" % (PHONE_IP, port), "%s:%d" % (GW_IP, TLS_PORT)),
+                ("TLS", "%s:%d" % (GW_IP, TLS_PORT), "%s:%s" % (PHONE_IP, port))}
+        self.check(set(hops) <= want, "baresip's SIP did not all go over its TLS connection to "
+                   "%s:%d: %s" % (GW_IP, TLS_PORT, hops))
+        for d, t in trace.sip:
+            if not t.startswith("SIP/2.0 "):
+                via = re.search(r"(?im)^Via:\s*SIP/2\.0/(\w+)", t)
+                self.check(via and via.group(1).upper() == "TLS", "%s %s has Via transport %s, "
+                           "not TLS" % ("baresip's" if d == "up" else "icegate's",
+                                        t.split("\r\n", 1)[0], via and via.group(1)))
+        n_up = sum(1 for d, _ in trace.sip if d == "up")
+        n_down = len(trace.sip) - n_up
+        self.fig("baresip's SIP trace: %d messages sent, %d received, all TLS %s:%s <-> %s:%d"
+                 % (n_up, n_down, PHONE_IP, port, GW_IP, TLS_PORT))
+
+        # The wire: no cleartext SIP at all, and TCP only to icegate's TLS port, where both
+        # directions are TLS records from the first byte to the last.
+        self.check(not cap.plain_sip, "cleartext SIP on the phone's veth with SIP over TLS: %s"
+                   % cap.plain_sip[:5])
+        self.check(not cap.sip, "%d UDP datagrams on port 5060 between baresip and icegate with "
+                   "SIP over TLS" % len(cap.sip))
+        other = sorted({(sp, dp) for _, sp, _, dp, _, _, _ in cap.tcp if TLS_PORT not in (sp, dp)})
+        self.check(not other, "TCP between baresip and icegate other than to port %d: %s"
+                   % (TLS_PORT, other[:5]))
+        tls = cap.tls_on(TLS_PORT)
+        for d, name, n_msgs in (("up", "phone->gw", n_up), ("down", "gw->phone", n_down)):
+            self.check(tls[d], "no TCP data %s on port %d" % (name, TLS_PORT))
+            counts = {}
+            for conn, c, rest, total in tls[d]:
+                self.check(rest == 0, "%s: %d of %d bytes of the TCP stream %s are not TLS records"
+                           % (name, rest, total, conn))
+                for k, v in c.items():
+                    counts[k] = counts.get(k, 0) + v
+            self.fig("TLS records on port %d %s: %s (%d connection%s, %d bytes)"
+                     % (TLS_PORT, name, ", ".join("%s %d" % kv for kv in sorted(counts.items())),
+                        len(tls[d]), "" if len(tls[d]) == 1 else "s",
+                        sum(t for _, _, _, t in tls[d])))
+            self.check(counts.get("handshake"), "%s: no TLS handshake record on port %d"
+                       % (name, TLS_PORT))
+            self.check(counts.get("application_data", 0) >= n_msgs,
+                       "%s: %d TLS application_data records for the %d SIP messages baresip "
+                       "traced" % (name, counts.get("application_data", 0), n_msgs))
+        self.fig("no cleartext SIP on the phone's veth (%d UDP/TCP packets checked)" % cap.packets)
+
+    def tls_diagnosis(self):
+        """Why a call over TLS failed, when it is the known sips: Contact problem."""
+        try:
+            trace = BaresipTrace(self.text("baresip.out", newline=""))
+        except Exception:
+            return None
+        # The 2xx to the INVITE first: the dialog's remote target comes from it.
+        for d, t in sorted(trace.sip, key=lambda x: not x[1].startswith("SIP/2.0 200 ")):
+            m = re.search(r"(?im)^(?:Contact|m):\s*(<?sips:[^\r\n]*)", t)
+            if d == "down" and m and re.search(r"(?im)^CSeq:\s*\d+\s+INVITE", t):
+                enosys = "session closed: Function not implemented" in self.text("baresip.out")
+                return ("icegate's %s carries 'Contact: %s' (the TLS listener's sips: URL) although "
+                        "baresip's request and Contact use sip: URIs with transport=tls. baresip "
+                        "1.0 (libre: sip_request() refuses any remote target that is not sip:, "
+                        "ENOSYS) cannot send in-dialog requests to it%s."
+                        % (t.split("\r\n", 1)[0], m.group(1).strip(),
+                           ": it logged 'session closed: Function not implemented' and never sent "
+                           "the ACK" if enosys else ""))
+        return None
+
     @staticmethod
     def echo_payload_matches(up, down):
         """How many datagrams sent to the phone carry the same RTP payload (after the 12-byte
@@ -1096,6 +1385,9 @@ def main():
     ap.add_argument("--direction", choices=("phone_to_trunk", "trunk_to_phone"))
     ap.add_argument("--mediaenc", choices=("none", "dtls_srtp", "srtp-mand"), default="none")
     ap.add_argument("--rtcp-mux", choices=("yes", "no"), default="yes")
+    ap.add_argument("--sip-transport", choices=("udp", "tls"), default="udp",
+                    help="SIP between baresip and icegate (tls: icegate's TLS listener on 5061)")
+    ap.add_argument("--ice-phone", help="the ice_phone test tool (--make-cert), for tls")
     ap.add_argument("--media-seconds", type=float, default=3.0)
     ap.add_argument("--budget", type=int, default=50, help="overall limit in seconds")
     ap.add_argument("--ctrl-bridge", help=argparse.SUPPRESS)
@@ -1111,12 +1403,20 @@ def main():
         return capture(*args.capture)
     if not (args.icegate and args.source and args.direction):
         ap.error("--icegate, --source and --direction are required")
+    # Processes run with the work directory as cwd: relative paths would not resolve there.
+    args.icegate, args.source = os.path.abspath(args.icegate), os.path.abspath(args.source)
+    if args.ice_phone:
+        args.ice_phone = os.path.abspath(args.ice_phone)
 
     if not os.access(args.icegate, os.X_OK):
         print("FAIL: --icegate %s is not an executable" % args.icegate)
         return 1
     if not os.path.isfile(os.path.join(args.source, "conf", "icegate.xml")):
         print("FAIL: --source %s has no conf/icegate.xml" % args.source)
+        return 1
+    if args.sip_transport == "tls" and not (args.ice_phone and os.access(args.ice_phone, os.X_OK)):
+        print("FAIL: --sip-transport tls needs --ice-phone (the ice_phone tool, for its "
+              "--make-cert); got %r" % args.ice_phone)
         return 1
     test = Test(args)
     reason = test.preflight()
@@ -1157,6 +1457,10 @@ def main():
         test.cleanup()
     if failure:
         print("FAIL [%s]: %s" % (test.name, failure))
+        if test.tls:
+            why = test.tls_diagnosis()
+            if why:
+                print("  NOTE: " + why)
         test.dump()
         return 1
     if not os.environ.get("ICEGATE_TEST_KEEP"):

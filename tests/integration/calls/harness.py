@@ -90,6 +90,8 @@ class Env:
         self.args = self._parse_args(sys.argv[1:])
         self.icegate_bin = self.args["--icegate"]
         self.ice_phone_bin = self.args.get("--ice-phone", "")
+        # LeakSanitizer suppressions for this test's icegate (tls.py: Sofia-SIP's TLS leak).
+        self.lsan_suppressions = None
         self.source = self.args["--source"]
         self.sipp = shutil.which("sipp") or ""
         self.work = tempfile.mkdtemp(prefix="icegate-%s-" % name)
@@ -232,6 +234,8 @@ class Env:
             raise TestFailure("generated configuration refused:\n" + check.stdout + check.stderr)
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        if self.lsan_suppressions:
+            env["LSAN_OPTIONS"] = "suppressions=" + self.lsan_suppressions
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         with open(self.log_path, "w") as log:
             self.icegate = subprocess.Popen(

@@ -62,6 +62,7 @@ def digest(challenge, user, password, method, uri):
 
 
 env = Env("tls", net=58)
+env.lsan_suppressions = os.path.join(env.source, "tests", "integration", "lsan-sofia-tls.supp")
 with env:
     cert_dir, _ = env.phone_certificate("server")
     cert, key = os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
