@@ -322,6 +322,17 @@ def plain_rtcp(payload):
     return off == len(payload)
 
 
+def sdp_lines(sip):
+    """The SDP bodies of (direction, message) pairs, for failure output."""
+    out = []
+    for d, t in sip:
+        if "\r\n\r\nv=0" in t:
+            out.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
+                                                 "gateway -> phone", t.split("\r\n", 1)[0],
+                                                 t.split("\r\n\r\n", 1)[1].strip()))
+    return out
+
+
 class Capture:
     """What went over the phone's veth: SIP messages and media datagrams per direction."""
 
@@ -416,12 +427,7 @@ class Capture:
             lines.append("  NOTE: baresip's SDP says a=ice-mismatch: a default destination (c=/m= "
                          "or a=rtcp) in icegate's SDP has no matching a=candidate, so baresip "
                          "does not run ICE (RFC 8445 section 5.4)")
-        for d, t in self.sip:
-            if "\r\n\r\nv=0" in t:
-                lines.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
-                                                         "gateway -> phone", t.split("\r\n", 1)[0],
-                                                         t.split("\r\n\r\n", 1)[1].strip()))
-        return "\n".join(lines)
+        return "\n".join(lines + sdp_lines(self.sip))
 
 
 class BaresipTrace:
@@ -451,12 +457,7 @@ class BaresipTrace:
         lines += ["  SIP %s %s (%s %s -> %s)" % ("->" if d == "up" else "<-", t.split("\r\n", 1)[0],
                                               tp, src, dst)
                   for (d, t), (tp, src, dst) in zip(self.sip, self.hops)]
-        for d, t in self.sip:
-            if "\r\n\r\nv=0" in t:
-                lines.append("  ---- SDP %s: %s\n%s" % ("phone -> gateway" if d == "up" else
-                                                         "gateway -> phone", t.split("\r\n", 1)[0],
-                                                         t.split("\r\n\r\n", 1)[1].strip()))
-        return "\n".join(lines)
+        return "\n".join(lines + sdp_lines(self.sip))
 
 
 def analyse_wav(path):
