@@ -1,0 +1,173 @@
+// The SDP of a call's legs: which keys each leg uses (DTLS-SRTP, SDES or none, from offers and
+// answers), ICE restarts, and the SDP icegate sends toward a leg (docs/security.md).
+#include "sip/b2bua.hpp"
+#include "sip/call_sdp.hpp"
+#include "sip/log.hpp"
+
+namespace icegate::sip {
+
+std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
+                                                    const sdp::Description& offer,
+                                                    RemoteMedia& media) {
+  auto k = keying_of(offer);
+  if (!k) return k.error();
+  leg.proto = k->proto;
+  leg.sdes_offered.clear();
+  switch (k->kind) {
+    case Keying::Kind::dtls: {
+      // The relay runs DTLS on the ICE-selected path: a trunk leg has no ICE.
+      if (!leg.phone) return std::string("DTLS-SRTP offered on a trunk leg (supported toward softphones)");
+      auto client = dtls_client_answering(k->setup);
+      if (!client) return client.error();
+      leg.dtls_client = *client;
+      media.dtls = DtlsParams{k->fingerprints, *client, k->tls_id};
+      break;
+    }
+    case Keying::Kind::sdes: {
+      auto choice = media_.sdes_answer(call.media->id, leg.side, k->crypto);
+      if (!choice) return "SDES: " + choice.error();
+      leg.sdes_local = choice->local;
+      media.sdes = std::move(*choice);
+      break;
+    }
+    case Keying::Kind::none:
+      break;
+  }
+  if (leg.keys_negotiated && leg.keying != k->kind) {
+    log().info("call {}: leg {} changes from {} to {}", call.id, leg.side == Side::a ? "A" : "B",
+               to_string(leg.keying), to_string(k->kind));
+  }
+  leg.keying = k->kind;
+  leg.keys_negotiated = true;
+  if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
+  if (leg.phone && media.ice) {
+    if (!leg.remote_ufrag.empty() && leg.remote_ufrag != media.ice->ufrag) {
+      // RFC 8445 §9: the phone restarted ICE; the answer must carry new credentials of ours.
+      call.media->leg(leg.side).ice = media_.restart_ice(call.media->id, leg.side);
+      log().info("call {}: ICE restart by the phone on {}", call.id, leg.side == Side::a ? "A" : "B");
+    }
+    leg.remote_ufrag = media.ice->ufrag;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
+                                                     const sdp::Description& answer,
+                                                     RemoteMedia& media) {
+  auto k = keying_of(answer);
+  if (!k) return k.error();
+  switch (k->kind) {
+    case Keying::Kind::dtls:
+      if (leg.keying != Keying::Kind::dtls || !leg.phone) {
+        return std::string("the answer uses DTLS-SRTP, which was not offered");
+      }
+      leg.dtls_client = dtls_client_after_answer(k->setup);
+      media.dtls = DtlsParams{k->fingerprints, leg.dtls_client, k->tls_id};
+      break;
+    case Keying::Kind::sdes: {
+      // RFC 4568 §7.1.2: the answer's tag names the offered line it accepts.
+      const std::vector<std::string>& offered =
+          leg.sdes_offered.empty() && !leg.sdes_local.empty() ? std::vector<std::string>{leg.sdes_local}
+                                                              : leg.sdes_offered;
+      const auto tag_of = [](const std::string& line) { return line.substr(0, line.find(' ')); };
+      std::optional<SdesChoice> choice;
+      for (const auto& theirs : k->crypto) {
+        for (const auto& ours : offered) {
+          if (!choice && tag_of(ours) == tag_of(theirs)) choice = SdesChoice{ours, theirs};
+        }
+      }
+      if (!choice) return std::string("the answer's a=crypto matches no offered tag");
+      leg.sdes_local = choice->local;
+      media.sdes = std::move(*choice);
+      break;
+    }
+    case Keying::Kind::none:
+      if (leg.keying != Keying::Kind::none) {
+        // RFC 3264 §6 wants the offer's proto back; a party that answers plain RTP gets it.
+        log().warn("call {}: leg {} answered {} to a {} offer: media on that leg is unencrypted",
+                   call.id, leg.side == Side::a ? "A" : "B", k->proto, to_string(leg.keying));
+      }
+      break;
+  }
+  leg.keying = k->kind;
+  leg.proto = k->proto;
+  leg.sdes_offered.clear();
+  leg.keys_negotiated = true;
+  if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
+  if (leg.phone && media.ice) leg.remote_ufrag = media.ice->ufrag;
+  return std::nullopt;
+}
+
+std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp::Description& from,
+                                             bool answering) {
+  const std::string session_id = std::to_string(call.media->id);
+  const unsigned version = ++target.sdp_version;
+  // Keys toward `target`: an answer follows its offer (accept_offer_keys set the leg up); an
+  // offer keeps what the leg negotiated (RFC 8842 §5.5: same fingerprint and role, no new
+  // handshake) or, for a leg's first offer, opens with the configured profile.
+  if (!answering && !target.keys_negotiated) {
+    if (target.phone) {
+      const bool dtls = cfg_->dtls.offer_to_phones && !target.plain_retry;
+      target.keying = dtls ? Keying::Kind::dtls : Keying::Kind::none;
+      target.proto = dtls ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP";
+    } else if (const TrunkState* t = trunk_named(target.trunk);
+               t && t->cfg->media_profile == conf::MediaProfile::sdes) {
+      target.keying = Keying::Kind::sdes;
+      target.proto = "RTP/SAVP";
+      if (target.sdes_offered.empty()) target.sdes_offered = media_.sdes_offer(call.media->id, target.side);
+    } else {
+      target.keying = Keying::Kind::none;
+      target.proto = "RTP/AVP";
+    }
+  }
+  std::vector<std::string> crypto;
+  if (target.keying == Keying::Kind::sdes) {
+    crypto = !answering && !target.keys_negotiated ? target.sdes_offered
+                                                    : std::vector<std::string>{target.sdes_local};
+  }
+  LegSdpPolicy base;
+  base.media_address = cfg_->media.address;
+  base.session_id = session_id;
+  base.version = version;
+  base.proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
+  base.crypto = std::move(crypto);
+  Expected<std::string, std::string> out = unexpected(std::string());
+  if (target.phone) {
+    PhoneSdpPolicy p;
+    static_cast<LegSdpPolicy&>(p) = std::move(base);
+    p.rtcp_mux = target.rtcp_mux;
+    if (target.keying == Keying::Kind::dtls) {
+      const auto space = call.media->fingerprint.find(' ');
+      sdp::DtlsAttributes dtls;
+      dtls.fingerprint = {call.media->fingerprint.substr(0, space),
+                          call.media->fingerprint.substr(space + 1)};
+      dtls.setup = !target.keys_negotiated ? sdp::Setup::actpass
+                   : target.dtls_client    ? sdp::Setup::active
+                                           : sdp::Setup::passive;
+      p.dtls = dtls;
+    }
+    p.public_address = media_.public_address();
+    // The public (srflx) candidate only for parties the public-candidate ACL allows.
+    if (p.public_address && cfg_->policy.public_candidate &&
+        !cfg_->policy.public_candidate->check(target.party).allowed()) {
+      p.public_address.reset();
+    }
+    std::optional<sdp::Description> offer;
+    if (answering) {
+      auto parsed = sdp::parse(target.remote_sdp);
+      if (parsed) offer = std::move(*parsed);
+      if (offer) p.phone_offer = &*offer;
+    }
+    out = sdp_for_phone(from, *call.media, target.side, p);
+  } else {
+    out = sdp_for_trunk(from, *call.media, target.side, base);
+  }
+  if (!out) {
+    log().warn("call {}: cannot build SDP for {}: {}", call.id, target.side == Side::a ? "A" : "B",
+               out.error());
+    return std::nullopt;
+  }
+  return *out;
+}
+
+}  // namespace icegate::sip
