@@ -4,9 +4,9 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 

@@ -137,9 +137,11 @@ void check_tls(LoaderState& st) {
   for (const auto& l : st.cfg.sip.listeners) {
     const bool tls = l.transport == Transport::tls;
     if (tls && (l.certificate_file.empty() || l.private_key_file.empty())) {
-      st.error(l.where, "listener \"" + l.name + "\": transport tls needs certificate and private-key");
+      st.error(l.where,
+               "listener \"" + l.name + "\": transport tls needs certificate and private-key");
     } else if (!tls && (!l.certificate_file.empty() || !l.private_key_file.empty())) {
-      st.error(l.where, "listener \"" + l.name + "\": certificate and private-key are for transport tls");
+      st.error(l.where,
+               "listener \"" + l.name + "\": certificate and private-key are for transport tls");
     }
     if (tls) {
       if (!l.certificate_file.empty()) check_readable(st, l.where, l.certificate_file);
@@ -149,8 +151,8 @@ void check_tls(LoaderState& st) {
     auto [it, fresh] = by_addr.emplace(std::pair{l.address, l.port}, &l);
     if (!fresh && (tls || it->second->transport == Transport::tls)) {
       st.error(l.where, "listener \"" + l.name + "\": TLS needs a port of its own (" +
-                            l.address.to_string() + ":" + std::to_string(l.port) + " is also used by \"" +
-                            it->second->name + "\")");
+                            l.address.to_string() + ":" + std::to_string(l.port) +
+                            " is also used by \"" + it->second->name + "\")");
     }
   }
 }
@@ -161,7 +163,8 @@ void check_dtls(LoaderState& st) {
     st.error(d.where, "handshake-timeout must be at least 1s (the first retransmission is at 1s)");
   }
   if (d.certificate_file.empty() != d.private_key_file.empty()) {
-    st.error(d.where, "<dtls> needs both certificate and private-key (or neither, to generate one)");
+    st.error(d.where,
+             "<dtls> needs both certificate and private-key (or neither, to generate one)");
     return;
   }
   for (const std::string* f : {&d.certificate_file, &d.private_key_file}) {
@@ -233,10 +236,12 @@ void check_users_trunks_routes(LoaderState& st) {
     if (t.addresses.empty()) {
       st.error(t.where, "trunk \"" + t.name + "\" needs at least one <address>");
     }
-    const bool tls_listener = std::any_of(st.cfg.sip.listeners.begin(), st.cfg.sip.listeners.end(),
-                                          [](const Listener& l) { return l.transport == Transport::tls; });
+    const bool tls_listener =
+        std::any_of(st.cfg.sip.listeners.begin(), st.cfg.sip.listeners.end(),
+                    [](const Listener& l) { return l.transport == Transport::tls; });
     if (t.transport == Transport::tls && !tls_listener) {
-      st.error(t.where, "trunk \"" + t.name + "\": transport tls needs a tls <listener> to send from");
+      st.error(t.where,
+               "trunk \"" + t.name + "\": transport tls needs a tls <listener> to send from");
     }
   }
   std::map<std::string, Location> prefixes;

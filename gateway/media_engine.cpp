@@ -177,7 +177,8 @@ std::vector<std::string> MediaEngine::sdes_offer(std::uint64_t call, sip::Side s
   for (auto profile : kSdesOffer) {
     auto c = media::srtp::make_sdes_crypto(tag++, profile);
     if (!c) {
-      logger("media")->error("call {}: SDES key generation failed: {}", it->second.label, c.error());
+      logger("media")->error("call {}: SDES key generation failed: {}", it->second.label,
+                             c.error());
       continue;
     }
     lines.push_back(media::srtp::format_sdes_crypto(*c));
@@ -204,8 +205,8 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
     // RFC 4568 §7.1.1: the first line icegate can honour, in the offer's order.
     auto theirs = media::srtp::parse_sdes_crypto(line);
     if (!theirs) {
-      reasons += (reasons.empty() ? "" : "; ") + line.substr(0, line.find(' ', line.find(' ') + 1)) +
-                 ": " + theirs.error().reason;
+      reasons += (reasons.empty() ? "" : "; ") +
+                 line.substr(0, line.find(' ', line.find(' ') + 1)) + ": " + theirs.error().reason;
       continue;
     }
     auto ours = media::srtp::make_sdes_crypto(theirs->tag, theirs->key.profile());
@@ -214,7 +215,8 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
     k.sdes_offered.push_back(*ours);
     return sip::SdesChoice{media::srtp::format_sdes_crypto(*ours), line};
   }
-  return unexpected("no usable a=crypto line (" + (reasons.empty() ? "none offered" : reasons) + ")");
+  return unexpected("no usable a=crypto line (" + (reasons.empty() ? "none offered" : reasons) +
+                    ")");
 }
 
 sip::IceCredentials MediaEngine::restart_ice(std::uint64_t call, sip::Side side) {
@@ -259,12 +261,15 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
       media::dtls::DtlsConfig dc;
       dc.role = remote.dtls->client ? media::dtls::Role::client : media::dtls::Role::server;
       dc.certificate = state.certificate;
-      dc.handshake_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(dtls_cfg_.handshake_timeout);
+      dc.handshake_timeout =
+          std::chrono::duration_cast<std::chrono::milliseconds>(dtls_cfg_.handshake_timeout);
       std::string bad;
       for (const auto& f : remote.dtls->fingerprints) {
         auto fp = media::dtls::Fingerprint::parse(f);
-        if (fp) dc.expected_peer_fingerprints.push_back(std::move(*fp));
-        else bad += (bad.empty() ? "" : "; ") + fp.error();
+        if (fp)
+          dc.expected_peer_fingerprints.push_back(std::move(*fp));
+        else
+          bad += (bad.empty() ? "" : "; ") + fp.error();
       }
       if (!bad.empty()) log->warn("call {}: ignored a=fingerprint: {}", state.label, bad);
       u.dtls = std::move(dc);  // an empty fingerprint list fails the handshake, with the reason
@@ -279,11 +284,16 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     auto ours = media::srtp::parse_sdes_crypto(remote.sdes->local);
     std::unique_ptr<media::srtp::SrtpTransform> t;
     std::string error;
-    if (!theirs) error = "the peer's a=crypto: " + theirs.error().reason;
-    else if (!ours) error = "icegate's a=crypto: " + ours.error().reason;
-    else if (ours->key.profile() != theirs->key.profile()) error = "a=crypto suites differ";
-    else if (auto tr = media::srtp::SrtpTransform::create(ours->key, theirs->key)) t = std::move(*tr);
-    else error = tr.error();
+    if (!theirs)
+      error = "the peer's a=crypto: " + theirs.error().reason;
+    else if (!ours)
+      error = "icegate's a=crypto: " + ours.error().reason;
+    else if (ours->key.profile() != theirs->key.profile())
+      error = "a=crypto suites differ";
+    else if (auto tr = media::srtp::SrtpTransform::create(ours->key, theirs->key))
+      t = std::move(*tr);
+    else
+      error = tr.error();
     if (t) {
       keys.sdes_local = *ours;
       keys.sdes_remote = remote.sdes->remote;

@@ -10,8 +10,8 @@
 #include "conf/config.hpp"
 #include "media/dtls/certificate.hpp"
 #include "media/ports/port_allocator.hpp"
-#include "media/srtp/sdes.hpp"
 #include "media/relay/relay.hpp"
+#include "media/srtp/sdes.hpp"
 #include "sip/media_port.hpp"
 
 namespace icegate::gateway {
@@ -24,8 +24,8 @@ class MediaEngine final : public sip::MediaPort {
 
   Expected<sip::MediaCall, sip::MediaError> create_call(const sip::MediaCallSetup& setup) override;
   std::vector<std::string> sdes_offer(std::uint64_t call, sip::Side side) override;
-  Expected<sip::SdesChoice, std::string> sdes_answer(std::uint64_t call, sip::Side side,
-                                                     const std::vector<std::string>& offered) override;
+  Expected<sip::SdesChoice, std::string> sdes_answer(
+      std::uint64_t call, sip::Side side, const std::vector<std::string>& offered) override;
   sip::IceCredentials restart_ice(std::uint64_t call, sip::Side side) override;
   void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
   void destroy_call(std::uint64_t call) override;

@@ -46,9 +46,9 @@ class Leg {
   bool ringing_sent = false;   // A: a 180 went out (ringback while ICE completes)
   // Keys on this leg (behaviour.md §5): what was offered to it, then what was negotiated.
   Keying::Kind keying = Keying::Kind::none;
-  bool keys_negotiated = false;         // an offer/answer settled `keying`
-  std::string proto;                    // the party's proto (answers mirror it)
-  bool dtls_client = true;              // icegate's DTLS role on this leg
+  bool keys_negotiated = false;           // an offer/answer settled `keying`
+  std::string proto;                      // the party's proto (answers mirror it)
+  bool dtls_client = true;                // icegate's DTLS role on this leg
   std::vector<std::string> sdes_offered;  // icegate's a=crypto lines in an open offer
   std::string sdes_local;                 // icegate's a=crypto line in use
   bool secure_up = false;                 // DTLS-SRTP handshake done

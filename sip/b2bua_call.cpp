@@ -390,8 +390,8 @@ void B2bua::answer_a(Call& call, const std::string& sdp) {
   ++stats_.calls_answered;
   const char* contact = tls_contact(a);
   nua_respond(a.handle.get(), SIP_200_OK, TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
-              SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-              SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
+              SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()),
+              TAG_END());
   log().info("call {}: connected", call.id);
   if (!a.media_ready()) {
     // The calling phone starts its checks after our 200: it has ice-timeout to succeed.
@@ -451,8 +451,8 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   leg.reinvite_pending = true;
   const char* contact = tls_contact(*other);
   nua_invite(other->handle.get(), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
-             SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-             SIPTAG_PAYLOAD_STR(offer.c_str()), TAG_END());
+             SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
+             TAG_END());
   log().info("call {}: re-INVITE from {} forwarded", call.id, leg.side == Side::a ? "A" : "B");
 }
 
@@ -660,9 +660,10 @@ void B2bua::on_ice_timeout(const std::string& call_id) {
     return end_call(call, "DTLS-SRTP failed");
   }
   // behaviour.md §9 pattern 1/6: say what was tried so support can tell routing from firewall.
-  log().warn("call {}: ICE did not succeed on {} within {} ms: no valid binding request arrived "
-             "({}); check routing/firewall for the RTP range, or try the pin-hole puncher",
-             call.id, side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
+  log().warn(
+      "call {}: ICE did not succeed on {} within {} ms: no valid binding request arrived "
+      "({}); check routing/firewall for the RTP range, or try the pin-hole puncher",
+      call.id, side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
   if (call.waiting_ice) {
     fail_call(call, 480, "ICE failed");
   } else {

@@ -16,7 +16,8 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
   switch (k->kind) {
     case Keying::Kind::dtls: {
       // The relay runs DTLS on the ICE-selected path: a trunk leg has no ICE.
-      if (!leg.phone) return std::string("DTLS-SRTP offered on a trunk leg (supported toward softphones)");
+      if (!leg.phone)
+        return std::string("DTLS-SRTP offered on a trunk leg (supported toward softphones)");
       auto client = dtls_client_answering(k->setup);
       if (!client) return client.error();
       leg.dtls_client = *client;
@@ -44,7 +45,8 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
     if (!leg.remote_ufrag.empty() && leg.remote_ufrag != media.ice->ufrag) {
       // RFC 8445 §9: the phone restarted ICE; the answer must carry new credentials of ours.
       call.media->leg(leg.side).ice = media_.restart_ice(call.media->id, leg.side);
-      log().info("call {}: ICE restart by the phone on {}", call.id, leg.side == Side::a ? "A" : "B");
+      log().info("call {}: ICE restart by the phone on {}", call.id,
+                 leg.side == Side::a ? "A" : "B");
     }
     leg.remote_ufrag = media.ice->ufrag;
   }
@@ -66,9 +68,9 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
       break;
     case Keying::Kind::sdes: {
       // RFC 4568 §7.1.2: the answer's tag names the offered line it accepts.
-      const std::vector<std::string>& offered =
-          leg.sdes_offered.empty() && !leg.sdes_local.empty() ? std::vector<std::string>{leg.sdes_local}
-                                                              : leg.sdes_offered;
+      const std::vector<std::string>& offered = leg.sdes_offered.empty() && !leg.sdes_local.empty()
+                                                    ? std::vector<std::string>{leg.sdes_local}
+                                                    : leg.sdes_offered;
       const auto tag_of = [](const std::string& line) { return line.substr(0, line.find(' ')); };
       std::optional<SdesChoice> choice;
       for (const auto& theirs : k->crypto) {
@@ -114,7 +116,8 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
                t && t->cfg->media_profile == conf::MediaProfile::sdes) {
       target.keying = Keying::Kind::sdes;
       target.proto = "RTP/SAVP";
-      if (target.sdes_offered.empty()) target.sdes_offered = media_.sdes_offer(call.media->id, target.side);
+      if (target.sdes_offered.empty())
+        target.sdes_offered = media_.sdes_offer(call.media->id, target.side);
     } else {
       target.keying = Keying::Kind::none;
       target.proto = "RTP/AVP";
@@ -123,7 +126,7 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
   std::vector<std::string> crypto;
   if (target.keying == Keying::Kind::sdes) {
     crypto = !answering && !target.keys_negotiated ? target.sdes_offered
-                                                    : std::vector<std::string>{target.sdes_local};
+                                                   : std::vector<std::string>{target.sdes_local};
   }
   LegSdpPolicy base;
   base.media_address = cfg_->media.address;

@@ -36,9 +36,12 @@ sdp::Origin origin_for(const acl::Address& a, const std::string& session_id, uns
 
 std::string_view to_string(Keying::Kind k) {
   switch (k) {
-    case Keying::Kind::dtls: return "DTLS-SRTP";
-    case Keying::Kind::sdes: return "SDES-SRTP";
-    case Keying::Kind::none: break;
+    case Keying::Kind::dtls:
+      return "DTLS-SRTP";
+    case Keying::Kind::sdes:
+      return "SDES-SRTP";
+    case Keying::Kind::none:
+      break;
   }
   return "plain RTP";
 }
@@ -57,7 +60,8 @@ Expected<Keying, std::string> keying_of(const sdp::Description& d) {
     for (const auto& sp : c.session_params) line += " " + sp;
     k.crypto.push_back(std::move(line));
   }
-  for (const auto& f : sdp::fingerprints(d, m)) k.fingerprints.push_back(f.hash_function + " " + f.value);
+  for (const auto& f : sdp::fingerprints(d, m))
+    k.fingerprints.push_back(f.hash_function + " " + f.value);
   k.setup = sdp::setup(d, m);
   // RFC 8842 §5: media level, or session level when the section has none.
   const sdp::Attribute* tls_id = m.attribute("tls-id");
@@ -81,9 +85,12 @@ Expected<bool, std::string> dtls_client_answering(std::optional<sdp::Setup> offe
   if (!offered) return false;  // RFC 4145 §4: absent means active, so icegate is the server
   switch (*offered) {
     case sdp::Setup::actpass:  // RFC 5763 §5: the answerer SHOULD take the active role
-    case sdp::Setup::passive: return true;
-    case sdp::Setup::active: return false;
-    case sdp::Setup::holdconn: break;
+    case sdp::Setup::passive:
+      return true;
+    case sdp::Setup::active:
+      return false;
+    case sdp::Setup::holdconn:
+      break;
   }
   return unexpected(std::string("a=setup:holdconn (no DTLS connection wanted)"));
 }
@@ -110,8 +117,9 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
   if (phone) {
     if (m.has_attribute("ice-mismatch")) {
       // RFC 8839 a=ice-mismatch: the answerer cannot use our candidates for every component.
-      return unexpected(std::string("the phone answered a=ice-mismatch (no candidate it could "
-                                    "pair with ours for every component)"));
+      return unexpected(
+          std::string("the phone answered a=ice-mismatch (no candidate it could "
+                      "pair with ours for every component)"));
     }
     auto filtered = sdp::filter_remote_candidates(d, candidate_acl);
     if (filtered.reject()) return unexpected(*filtered.reject_reason);

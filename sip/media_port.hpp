@@ -124,8 +124,8 @@ class MediaPort {
   // Answering the peer's a=crypto lines: the first one icegate supports and icegate's own line
   // for it (same tag and suite). When the lines include the one already in use on the leg, the
   // keys in use are kept (a re-INVITE does not re-key). Error: none is usable (=> 488).
-  virtual Expected<SdesChoice, std::string> sdes_answer(std::uint64_t call, Side side,
-                                                        const std::vector<std::string>& offered) = 0;
+  virtual Expected<SdesChoice, std::string> sdes_answer(
+      std::uint64_t call, Side side, const std::vector<std::string>& offered) = 0;
   // ICE restart (RFC 8445 §9) on an ICE leg: new local ufrag/pwd for the answer; checks with the
   // old ones fail from now on, media keeps flowing on the selected pair until a new one is.
   virtual IceCredentials restart_ice(std::uint64_t call, Side side) = 0;

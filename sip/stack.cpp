@@ -146,7 +146,8 @@ std::optional<std::string> Stack::write_tls_dir(const conf::Listener& l, std::st
   const auto key = slurp(l.private_key_file);
   const auto cert = slurp(l.certificate_file);
   if (!key || !cert) {
-    error = "listener " + l.name + ": cannot read " + (key ? l.certificate_file : l.private_key_file);
+    error =
+        "listener " + l.name + ": cannot read " + (key ? l.certificate_file : l.private_key_file);
     return std::nullopt;
   }
   std::string dir = (std::filesystem::temp_directory_path() / "icegate-tls-XXXXXX").string();
@@ -159,7 +160,8 @@ std::optional<std::string> Stack::write_tls_dir(const conf::Listener& l, std::st
     std::ofstream out(pem, std::ios::binary);
     out << *key << (key->empty() || key->back() == '\n' ? "" : "\n") << *cert;
   }
-  std::filesystem::permissions(pem, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      pem, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return dir;
 }
 
@@ -190,8 +192,8 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
       p->url += ";transport=" + std::string(conf::to_string(p->transports.front()));
     }
     if (p->tls) {
-      p->contact = "<sip:" + host_for_url(p->address) + ":" + std::to_string(p->port) +
-                   ";transport=tls>";
+      p->contact =
+          "<sip:" + host_for_url(p->address) + ":" + std::to_string(p->port) + ";transport=tls>";
     }
     // Sofia-SIP's TLS reads its key and certificate from "agent.pem" in a directory: a private
     // one, removed again once the transport holds them in memory.
@@ -201,19 +203,19 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
       if (!dir) return false;
       tls_dir = *dir;
     }
-    p->nua = nua_create(root_.get(), nua_callback, p.get(), NUTAG_URL(p->url.c_str()),
-                        TAG_IF(p->tls, TPTAG_CERTIFICATE(tls_dir.c_str())),
-                        // Phones rarely have client certificates; trunks are not verified
-                        // either (no CA configuration yet): docs/configuration.md says so.
-                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
-                        NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
-                        NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
-                        NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
-                        NUTAG_APPL_METHOD("REGISTER, OPTIONS, UPDATE"),
-                        // What icegate serves, replacing nua's longer default list (MESSAGE,
-                        // SUBSCRIBE, REFER... are not relayed). PRACK: nua runs 100rel itself.
-                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REGISTER"),
-                        SIPTAG_USER_AGENT_STR(sip.user_agent.c_str()), TAG_END());
+    p->nua = nua_create(
+        root_.get(), nua_callback, p.get(), NUTAG_URL(p->url.c_str()),
+        TAG_IF(p->tls, TPTAG_CERTIFICATE(tls_dir.c_str())),
+        // Phones rarely have client certificates; trunks are not verified
+        // either (no CA configuration yet): docs/configuration.md says so.
+        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
+        NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
+        NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0),
+        NUTAG_SESSION_TIMER(0), NUTAG_APPL_METHOD("REGISTER, OPTIONS, UPDATE"),
+        // What icegate serves, replacing nua's longer default list (MESSAGE,
+        // SUBSCRIBE, REFER... are not relayed). PRACK: nua runs 100rel itself.
+        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REGISTER"),
+        SIPTAG_USER_AGENT_STR(sip.user_agent.c_str()), TAG_END());
     if (!tls_dir.empty()) std::filesystem::remove_all(tls_dir);
     if (p->nua == nullptr) {
       error = "cannot listen on " + p->url + " (listener " + p->name +

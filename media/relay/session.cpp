@@ -226,7 +226,8 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     if (!n || *n > buf.size()) {
       Drop why = Drop::transform_failed;
       if (!n && t == in.srtcp.get()) {
-        if (in.srtcp->counters().inbound_drops.auth_failed != srtcp_auth) why = Drop::srtp_auth_failed;
+        if (in.srtcp->counters().inbound_drops.auth_failed != srtcp_auth)
+          why = Drop::srtp_auth_failed;
       } else if (!n) {
         why = unprotect_failure(in);
       }
@@ -389,8 +390,9 @@ SessionStats Session::stats() const {
     if (l.dtls_rtcp) s.dtls_rtcp = dtls_snapshot(l, Component::rtcp);
     if (l.srtp_view) {
       const auto& c = l.srtp_view->counters();
-      s.srtp = SrtpSnapshot{srtp::to_string(l.srtp_view->profile()),
-                            c.unprotected_rtp + c.unprotected_rtcp, c.protected_rtp + c.protected_rtcp};
+      s.srtp =
+          SrtpSnapshot{srtp::to_string(l.srtp_view->profile()),
+                       c.unprotected_rtp + c.unprotected_rtcp, c.protected_rtp + c.protected_rtcp};
     }
     out.legs[i] = std::move(s);
   }

@@ -81,7 +81,8 @@ void Session::flush_dtls(LegState& l, std::uint8_t leg, Component c,
     if (rtcp) {
       // Component 2 never ends the call: its events are diagnostics.
       detail = std::string(kind == EventKind::dtls_connected ? "RTCP DTLS connected: "
-                                                             : "RTCP DTLS failed: ") + detail;
+                                                             : "RTCP DTLS failed: ") +
+               detail;
       kind = EventKind::dtls_rtcp_changed;
     }
     events.push_back(MediaEvent{kind, id_, leg_id, to.remote, std::move(detail), {}});

@@ -88,8 +88,8 @@ struct DtlsSnapshot {
 
 // The SRTP transform of a leg (DTLS-SRTP or SDES): packets it accepted and protected.
 struct SrtpSnapshot {
-  std::string_view profile;  // e.g. "AES_CM_128_HMAC_SHA1_80" (static strings)
-  std::uint64_t unprotected = 0;  // SRTP/SRTCP in, authenticated
+  std::string_view profile;         // e.g. "AES_CM_128_HMAC_SHA1_80" (static strings)
+  std::uint64_t unprotected = 0;    // SRTP/SRTCP in, authenticated
   std::uint64_t protected_out = 0;  // RTP/RTCP out, protected
 };
 
@@ -127,7 +127,7 @@ struct LegStats {
   std::optional<IceSnapshot> ice_rtcp;  // ICE legs without rtcp-mux: component 2
   std::optional<DtlsSnapshot> dtls;     // DTLS-SRTP legs
   std::optional<DtlsSnapshot> dtls_rtcp;  // their component 2 without rtcp-mux
-  std::optional<SrtpSnapshot> srtp;     // legs with SRTP keys installed
+  std::optional<SrtpSnapshot> srtp;       // legs with SRTP keys installed
 
   std::uint64_t dropped_total() const noexcept {
     std::uint64_t n = 0;

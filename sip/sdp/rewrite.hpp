@@ -71,7 +71,7 @@ struct TrunkPolicy {
   acl::Address media_address;
   // By m= section index; only the sections listed by trunk_media_sections() are read.
   std::vector<std::uint16_t> ports;
-  std::string proto = "RTP/AVP";   // "RTP/SAVP" with SDES
+  std::string proto = "RTP/AVP";    // "RTP/SAVP" with SDES
   std::vector<std::string> crypto;  // SDES: a=crypto values (after "a=crypto:") to add
   bool rtcp_mux = false;
   std::optional<Origin> origin;  // as in SoftphonePolicy

@@ -358,15 +358,17 @@ TEST(ConfigLoader, DtlsErrors) {
                "needs both certificate and private-key");
   expect_error(doc("<dtls certificate=\"/nonexistent/c.pem\" private-key=\"/etc/hostname\"/>\n"), 5,
                "\"/nonexistent/c.pem\" is not a readable file");
-  expect_error(doc("<dtls handshake-timeout=\"200ms\"/>\n"), 5, "handshake-timeout must be at least 1s");
+  expect_error(doc("<dtls handshake-timeout=\"200ms\"/>\n"), 5,
+               "handshake-timeout must be at least 1s");
   expect_error(doc("<dtls offer-to-phones=\"maybe\"/>\n"), 5, "offer-to-phones");
 }
 
 TEST_F(IncludeTest, DtlsFilesAreRelativeToTheConfigurationFile) {
   write("c.pem", "x");
   write("k.pem", "y");
-  const auto main = write("main.xml", doc("<dtls certificate=\"c.pem\" private-key=\"k.pem\" "
-                                          "offer-to-phones=\"false\" handshake-timeout=\"5s\"/>\n"));
+  const auto main =
+      write("main.xml", doc("<dtls certificate=\"c.pem\" private-key=\"k.pem\" "
+                            "offer-to-phones=\"false\" handshake-timeout=\"5s\"/>\n"));
   auto r = load_file(main);
   ASSERT_TRUE(r.has_value()) << r.error().front().to_string();
   EXPECT_EQ(r->config->dtls.certificate_file, (dir_ / "c.pem").string());
@@ -382,20 +384,22 @@ namespace icegate::conf {
 namespace {
 
 TEST(ConfigLoader, TlsListenerNeedsItsFilesAndAPortOfItsOwn) {
-  expect_error(doc("<sip><listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\"/></sip>\n", false) +
-                   "",
-               3, "transport tls needs certificate and private-key");
+  expect_error(
+      doc("<sip><listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\"/></sip>\n", false) +
+          "",
+      3, "transport tls needs certificate and private-key");
   expect_error(doc("<sip><listener name=\"u\" transport=\"udp\" address=\"127.0.0.1\" "
                    "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
                    "<media address=\"127.0.0.1\"/>\n",
                    false),
                3, "certificate and private-key are for transport tls");
-  expect_error(doc("<sip><listener name=\"u\" transport=\"tcp\" address=\"127.0.0.1\" port=\"5061\"/>\n"
-                   "<listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\" "
-                   "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
-                   "<media address=\"127.0.0.1\"/>\n",
-                   false),
-               4, "TLS needs a port of its own");
+  expect_error(
+      doc("<sip><listener name=\"u\" transport=\"tcp\" address=\"127.0.0.1\" port=\"5061\"/>\n"
+          "<listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\" "
+          "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
+          "<media address=\"127.0.0.1\"/>\n",
+          false),
+      4, "TLS needs a port of its own");
 }
 
 TEST(ConfigLoader, TlsListenerDefaultsToPort5061) {

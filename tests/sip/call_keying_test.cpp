@@ -21,7 +21,8 @@ sdp::Description parse(const std::string& text) {
 
 std::string audio(const std::string& proto, const std::string& attributes) {
   return "v=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
-         "m=audio 4000 " + proto + " 0\r\na=rtpmap:0 PCMU/8000\r\n" + attributes;
+         "m=audio 4000 " +
+         proto + " 0\r\na=rtpmap:0 PCMU/8000\r\n" + attributes;
 }
 
 const std::string kFp =
@@ -49,8 +50,9 @@ TEST(Keying, SessionLevelFingerprintOfBaresip) {
 }
 
 TEST(Keying, PlainRtpIgnoresStrayKeyAttributes) {
-  auto k = keying_of(parse(audio("RTP/AVP", "a=fingerprint:" + kFp + "\r\na=crypto:1 "
-                                            "AES_CM_128_HMAC_SHA1_80 inline:abc\r\n")));
+  auto k = keying_of(parse(audio("RTP/AVP", "a=fingerprint:" + kFp +
+                                                "\r\na=crypto:1 "
+                                                "AES_CM_128_HMAC_SHA1_80 inline:abc\r\n")));
   ASSERT_TRUE(k);
   EXPECT_EQ(k->kind, Keying::Kind::none);
   EXPECT_TRUE(k->crypto.empty());
@@ -189,8 +191,9 @@ TEST(PhoneOffer, RtcpMuxWithFallbackPortUntilThePhoneDecides) {
 }
 
 TEST(PhoneAnswer, IceMismatchIsRefusedWithTheReason) {
-  auto d = parse(audio("RTP/AVP", "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
-                                  "a=ice-mismatch\r\n"));
+  auto d = parse(audio("RTP/AVP",
+                       "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
+                       "a=ice-mismatch\r\n"));
   auto r = analyse_remote(d, true, nullptr);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("ice-mismatch"), std::string::npos) << r.error();

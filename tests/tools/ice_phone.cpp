@@ -404,12 +404,18 @@ class Phone {
     const int index = rtp_sent_ + srtp_garbage_sent_ + protect_failed_;
     const auto seq = static_cast<std::uint16_t>(index);
     const std::uint32_t ts = static_cast<std::uint32_t>(index) * 160u;
-    const std::uint8_t h[12] = {0x80, static_cast<std::uint8_t>(index == 0 ? 0x80 : 0x00),
-                                static_cast<std::uint8_t>(seq >> 8), static_cast<std::uint8_t>(seq),
-                                static_cast<std::uint8_t>(ts >> 24), static_cast<std::uint8_t>(ts >> 16),
-                                static_cast<std::uint8_t>(ts >> 8), static_cast<std::uint8_t>(ts),
-                                static_cast<std::uint8_t>(ssrc_ >> 24), static_cast<std::uint8_t>(ssrc_ >> 16),
-                                static_cast<std::uint8_t>(ssrc_ >> 8), static_cast<std::uint8_t>(ssrc_)};
+    const std::uint8_t h[12] = {0x80,
+                                static_cast<std::uint8_t>(index == 0 ? 0x80 : 0x00),
+                                static_cast<std::uint8_t>(seq >> 8),
+                                static_cast<std::uint8_t>(seq),
+                                static_cast<std::uint8_t>(ts >> 24),
+                                static_cast<std::uint8_t>(ts >> 16),
+                                static_cast<std::uint8_t>(ts >> 8),
+                                static_cast<std::uint8_t>(ts),
+                                static_cast<std::uint8_t>(ssrc_ >> 24),
+                                static_cast<std::uint8_t>(ssrc_ >> 16),
+                                static_cast<std::uint8_t>(ssrc_ >> 8),
+                                static_cast<std::uint8_t>(ssrc_)};
     for (std::size_t i = 0; i < 12; ++i) p[i] = std::byte{h[i]};
     if (srtp_) {
       p.resize(172 + 64);
@@ -569,12 +575,12 @@ class Phone {
         "\"srtp_unauthenticated\":%d,\"srtp_garbage_sent\":%d,\"error\":\"%s\"}\n",
         ok ? "true" : "false", o_.local.to_string().c_str(), o_.remote.to_string().c_str(),
         checks_sent_, check_success_, check_errors_, last_error_, responses_unauthenticated_,
-        responses_wrong_source_, static_cast<long long>(check_rtt_ms_), json_escape(mapped_).c_str(),
-        requests_in_, requests_valid_, requests_bad_, requests_answered_, rtp_sent_,
-        rtp_received_, rtp_echoed_, rtp_foreign_, rtcp_in_, other_in_, stun_malformed_,
-        stun_stray_, waited_request_ms_, dtls_in_, static_cast<long long>(dtls_ms_),
-        srtp_profile_.c_str(), srtp_sent_bytes_, srtp_unauthenticated_, srtp_garbage_sent_,
-        json_escape(error).c_str());
+        responses_wrong_source_, static_cast<long long>(check_rtt_ms_),
+        json_escape(mapped_).c_str(), requests_in_, requests_valid_, requests_bad_,
+        requests_answered_, rtp_sent_, rtp_received_, rtp_echoed_, rtp_foreign_, rtcp_in_,
+        other_in_, stun_malformed_, stun_stray_, waited_request_ms_, dtls_in_,
+        static_cast<long long>(dtls_ms_), srtp_profile_.c_str(), srtp_sent_bytes_,
+        srtp_unauthenticated_, srtp_garbage_sent_, json_escape(error).c_str());
     std::fflush(stdout);
   }
 
