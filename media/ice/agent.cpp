@@ -21,13 +21,6 @@ std::uint32_t prflx_priority(std::uint16_t component) {
   return (110u << 24) | (65535u << 8) | (256u - c);
 }
 
-std::uint64_t draw_tie_breaker(RandomSource& rng) {
-  std::array<std::byte, 8> b{};
-  rng.fill(b);
-  std::uint64_t v = 0;
-  for (auto x : b) v = (v << 8) | std::to_integer<std::uint64_t>(x);
-  return v;
-}
 
 std::string ms_text(TimePoint::duration d) {
   return std::to_string(duration_cast<milliseconds>(d).count()) + " ms";
@@ -52,8 +45,7 @@ std::string_view to_string(EventKind k) noexcept {
 LiteAgent::LiteAgent(AgentConfig config, Credentials local, RandomSource& rng)
     : config_(config),
       local_(std::move(local)),
-      rng_(rng),
-      tie_breaker_(config.tie_breaker != 0 ? config.tie_breaker : draw_tie_breaker(rng)) {}
+      rng_(rng) {}
 
 stun::TransactionId LiteAgent::new_transaction_id() {
   // RFC 5389 §6: transaction ids are uniformly random, so answers cannot be forged off-path.
@@ -169,24 +161,14 @@ void LiteAgent::handle_request(const stun::Message& m, const Endpoint& from, Tim
     return;
   }
 
-  // RFC 8445 §7.3.1.1: role conflict resolution (see agent.hpp for what the role means here).
-  if (stats_.role == Role::controlled && controlled != nullptr) {
+  // RFC 8445 §6.1.1: with a lite agent the full agent MUST be controlling. A full peer that
+  // claims controlled gets 487 Role Conflict whatever the tie-breakers say, so that it switches
+  // (§7.2.5.1) and nominates; a lite agent never takes the controlling role itself (it has no
+  // nomination procedure, and a peer left controlled would wait for one forever).
+  if (controlled != nullptr) {
     ++stats_.role_conflicts;
-    if (tie_breaker_ >= *their_tb) {
-      stats_.role = Role::controlling;  // we switch and answer success
-      ++stats_.role_switches;
-    } else {
-      answer_error(m, from, 487, true, out);  // the peer must switch; we stay controlled
-      return;
-    }
-  } else if (stats_.role == Role::controlling && controlling != nullptr) {
-    ++stats_.role_conflicts;
-    if (tie_breaker_ >= *their_tb) {
-      answer_error(m, from, 487, true, out);
-      return;
-    }
-    stats_.role = Role::controlled;
-    ++stats_.role_switches;
+    answer_error(m, from, 487, true, out);
+    return;
   }
 
   // RFC 8445 §7.3 / RFC 5389 §7.3.1: Binding Success with the source as XOR-MAPPED-ADDRESS,
@@ -272,8 +254,9 @@ void LiteAgent::send_punch_round(TimePoint now, Output& out) {
     stun::MessageBuilder b({stun::method::binding, stun::MessageClass::request}, p.tid);
     b.add_text(attr::username, username);
     b.add_u32(attr::priority, prflx_priority(config_.component));
-    b.add_u64(stats_.role == Role::controlled ? attr::ice_controlled : attr::ice_controlling,
-              tie_breaker_);
+    // Tie-breaker 0 (RFC 8445 §7.3.1.1): a full peer that wrongly thinks it is controlled has
+    // one >= ours, so our request alone makes it switch to controlling.
+    b.add_u64(attr::ice_controlled, 0);
     // No USE-CANDIDATE: these requests never nominate (behaviour.md §4).
     b.add_message_integrity(stun::short_term_key(remote_->pwd)).add_fingerprint();
     out.transmits.push_back({t.target, std::move(b).finish()});
@@ -310,11 +293,8 @@ void LiteAgent::handle_response(const stun::Message& m, const Endpoint& from, Ti
       if (auto ec = stun::read_error_code(m, *e)) code = ec->code;
     }
     t.error_code = code;
-    // RFC 8445 §7.2.5.1: an authenticated 487 tells us to take the other role.
-    if (code == 487 && integrity == stun::Check::ok) {
-      stats_.role = stats_.role == Role::controlled ? Role::controlling : Role::controlled;
-      ++stats_.role_switches;
-    }
+    // A 487 to a pin-hole request: the peer thinks it is controlled too. A lite agent stays
+    // controlled (RFC 8445 §6.1.1); the peer's own checks get 487 until it switches.
     return;
   }
 
@@ -373,8 +353,6 @@ void LiteAgent::restart(Credentials new_local) {
   next_punch_.reset();
   reselect_ = stats_.selected.has_value();
   consent_lost_ = false;
-  // A lite agent is controlled again in the new ICE session (RFC 8445 §6.1.1).
-  stats_.role = Role::controlled;
 }
 
 std::string summary(const AgentStats& s) {

@@ -19,13 +19,13 @@
 //    every) remote candidate, retransmitted with doubling interval. Their answers are
 //    diagnostics only (event pinhole_answered); they NEVER select the media path.
 //
-// Roles: a lite agent is controlled (RFC 8445 §6.1.1). A request carrying ICE-CONTROLLED means
-// the peer thinks it is controlled too: a role conflict, resolved by RFC 8445 §7.3.1.1 — if our
-// tie-breaker is >= the peer's we switch to the controlling role and answer success, otherwise
-// we answer 487 Role Conflict and stay controlled (the peer then switches, §7.2.5.1). Once
-// controlling, an ICE-CONTROLLING request is the mirror conflict. The role only changes the
-// role attribute of our own pin-hole requests and how later conflicts resolve: a lite agent
-// has no nomination procedure, so path selection is the same in both roles.
+// Roles: a lite agent is controlled, always (RFC 8445 §6.1.1: the full agent MUST control). A
+// request carrying ICE-CONTROLLED means the full peer wrongly thinks it is controlled too: it
+// gets 487 Role Conflict whatever the tie-breakers, so that it switches (§7.2.5.1) and nominates.
+// Our own pin-hole requests carry ICE-CONTROLLED with tie-breaker 0, so such a peer switches on
+// them as well (§7.3.1.1: its tie-breaker is >= 0). A 487 to a pin-hole request changes nothing:
+// a lite agent that became controlling would leave the peer waiting for a nomination that a
+// lite agent never makes (seen with linphone 5.1).
 #pragma once
 
 #include <chrono>
@@ -76,11 +76,8 @@ struct AgentConfig {
   bool punch_all = false;  // "pin-hole puncher": every candidate instead of the first only
   int punch_attempts = 3;  // requests per candidate in total (first one included); 0 disables
   std::chrono::milliseconds punch_initial_interval{100};  // doubles after each attempt
-  std::uint64_t tie_breaker = 0;  // RFC 8445 §16.1; 0 = draw one from the RandomSource
   std::uint16_t component = 1;    // component id, for the PRIORITY of our requests
 };
-
-enum class Role : std::uint8_t { controlled, controlling };
 
 // What happened to the pin-hole requests sent to one remote candidate.
 struct PunchTarget {
@@ -100,8 +97,7 @@ struct AgentStats {
   std::uint64_t bad_request = 0;         // 400: no USERNAME/MESSAGE-INTEGRITY/PRIORITY, bad values
   std::uint64_t unknown_attributes = 0;  // 420
   std::uint64_t malformed = 0;           // dropped silently: unparsable or bad FINGERPRINT
-  std::uint64_t role_conflicts = 0;      // requests whose role clashed with ours
-  std::uint64_t role_switches = 0;
+  std::uint64_t role_conflicts = 0;      // 487: the peer claimed controlled (RFC 8445 §6.1.1)
   std::uint64_t nominations = 0;  // answered checks carrying USE-CANDIDATE
   std::uint64_t ignored = 0;      // indications, other methods, stray responses
   std::uint64_t punches_sent = 0;
@@ -111,7 +107,6 @@ struct AgentStats {
   std::optional<Endpoint> last_check_from;
   std::optional<Endpoint> selected;  // current media path
   bool nominated = false;            // selected by USE-CANDIDATE
-  Role role = Role::controlled;
   std::vector<PunchTarget> punches;  // since the last set_remote()
 };
 
@@ -139,8 +134,6 @@ class LiteAgent {
   const Credentials& local() const noexcept { return local_; }
   const std::optional<Credentials>& remote() const noexcept { return remote_; }
   const std::vector<Endpoint>& remote_candidates() const noexcept { return candidates_; }
-  Role role() const noexcept { return stats_.role; }
-  std::uint64_t tie_breaker() const noexcept { return tie_breaker_; }
   bool consent_lost() const noexcept { return consent_lost_; }
 
   // ICE restart (RFC 8445 §9): new local credentials; checks with the old ones now fail. Media
@@ -167,7 +160,6 @@ class LiteAgent {
   std::optional<Credentials> remote_;
   std::vector<Endpoint> candidates_;  // as given to set_remote(), for diagnostics
   RandomSource& rng_;
-  std::uint64_t tie_breaker_;
 
   std::vector<Pending> pending_;
   int punch_round_ = 0;

@@ -161,22 +161,28 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
         count_drop(tag, Drop::stun_unhandled);
       }
       return false;
-    case PacketKind::dtls:
+    case PacketKind::dtls: {
       // RFC 5764 §4.1: one association per port pair (component 2 only without rtcp-mux).
-      if (tag.component == Component::rtp ? !in.dtls : !in.dtls_rtcp) {
+      const auto& engine = tag.component == Component::rtp ? in.dtls : in.dtls_rtcp;
+      const bool selected =
+          accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len);
+      if (!engine || (!selected && engine->state() == dtls::State::idle)) {
+        // Too early: no engine yet, or no path selected yet (see LegState::early_dtls).
         auto& early = in.early_dtls[static_cast<std::size_t>(tag.component)];
-        if (in.cfg.ice && early.size() < kEarlyDtls &&
-            accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len)) {
-          early.emplace_back(data.begin(), data.end());
+        const auto from =
+            Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+        if (in.cfg.ice && from && early.size() < kEarlyDtls) {
+          early.push_back({*from, std::vector<std::byte>(data.begin(), data.end())});
         } else {
-          count_drop(tag, Drop::dtls_unhandled);
+          count_drop(tag, engine ? Drop::wrong_source : Drop::dtls_unhandled);
         }
-      } else if (!accepts(tag.component == Component::rtp ? in.rtp : in.rtcp, from_sa, from_len)) {
+      } else if (!selected) {
         count_drop(tag, Drop::wrong_source);  // RFC 5763 §5: only on the ICE-selected path
       } else {
         handle_dtls(in, tag.leg, tag.component, data, now, events);
       }
       return false;
+    }
     default:
       count_drop(tag, Drop::unknown_protocol);
       return false;

@@ -194,9 +194,15 @@ class Session {
     std::optional<dtls::DtlsEngine> dtls_rtcp;
     dtls::DtlsOutput dtls_rtcp_out;
     std::unique_ptr<srtp::SrtpTransform> srtcp;
-    // DTLS from the selected path before the answer brought the DTLS parameters (a phone that
-    // answered active sends its ClientHello at once): fed to the engine when it starts.
-    std::array<std::vector<std::vector<std::byte>>, 2> early_dtls;
+    // DTLS that arrived before the handshake could start: before the answer brought the DTLS
+    // parameters, or before ICE selected the sender's address (a phone that answered active
+    // sends its ClientHello at once, even ahead of its own checks). Bounded; when the engine
+    // starts, the datagrams from the path ICE selected are fed to it, the rest are dropped.
+    struct EarlyDtls {
+      Endpoint from;
+      std::vector<std::byte> bytes;
+    };
+    std::array<std::vector<EarlyDtls>, 2> early_dtls;
     bool srtp_required = false;  // DTLS or SDES configured: no keys => no media
     std::uint32_t handshakes = 0;
     srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform

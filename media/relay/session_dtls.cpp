@@ -45,10 +45,16 @@ void Session::maybe_start_dtls(LegState& l, std::uint8_t leg, Component c, Clock
   if (!engine || engine->state() != dtls::State::idle || !d.remote) return;
   engine->start(now, c == Component::rtp ? l.dtls_out : l.dtls_rtcp_out);
   flush_dtls(l, leg, c, events);
-  // What the peer sent before the engine existed, from the same path (see LegState).
+  // What arrived too early (see LegState::early_dtls): only the selected path's counts.
   auto early = std::move(l.early_dtls[static_cast<std::size_t>(c)]);
   l.early_dtls[static_cast<std::size_t>(c)].clear();
-  for (const auto& d : early) handle_dtls(l, leg, c, d, now, events);
+  for (const auto& e : early) {
+    if (e.from == *d.remote) {
+      handle_dtls(l, leg, c, e.bytes, now, events);
+    } else {
+      ++l.stats.dropped[static_cast<std::size_t>(Drop::wrong_source)];
+    }
+  }
 }
 
 void Session::handle_dtls(LegState& l, std::uint8_t leg, Component c,

@@ -49,11 +49,7 @@ std::vector<std::byte> peer_check(const Credentials& local, std::uint8_t id,
 
 struct IcePunch : ::testing::Test {
   CountingRandom rng;
-  AgentConfig config = [] {
-    AgentConfig c;
-    c.tie_breaker = 0x0102030405060708ull;
-    return c;
-  }();
+  AgentConfig config;
   Output out;
 
   std::vector<stun::Message> sent_to(const Endpoint& to) const {
@@ -80,7 +76,7 @@ TEST_F(IcePunch, SendsOneSignedRequestToTheFirstCandidate) {
   ASSERT_TRUE(req.has(attr::priority));
   // Peer-reflexive priority, RFC 8445 §5.1.2.1: type 110, local 65535, component 1.
   EXPECT_EQ(*stun::read_u32(req, *req.find(attr::priority)), (110u << 24) | (65535u << 8) | 255u);
-  EXPECT_EQ(*stun::read_u64(req, *req.find(attr::ice_controlled)), 0x0102030405060708ull);
+  EXPECT_EQ(*stun::read_u64(req, *req.find(attr::ice_controlled)), 0u);  // see agent.hpp: Roles
   EXPECT_FALSE(req.has(attr::ice_controlling));
   EXPECT_FALSE(req.has(attr::use_candidate));  // never nominates
   EXPECT_TRUE(out.events.empty());
@@ -196,7 +192,7 @@ TEST_F(IcePunch, ForgedOrStrayAnswersAreRejected) {
   EXPECT_NE(summary(agent.stats()).find("never answered"), std::string::npos);
 }
 
-TEST_F(IcePunch, ErrorAnswersAreRecordedAndAuthenticated487SwitchesRole) {
+TEST_F(IcePunch, ErrorAnswersAreRecordedAndA487ChangesNothing) {
   LiteAgent agent(config, kLocal, rng);
   agent.set_remote(kRemote, {kHost}, t0, out);
   const auto req = sent_to(kHost).at(0);
@@ -205,27 +201,30 @@ TEST_F(IcePunch, ErrorAnswersAreRecordedAndAuthenticated487SwitchesRole) {
   out = {};
   agent.on_stun(b.bytes(), kHost, t0 + 10ms, out);
   EXPECT_EQ(agent.stats().punches[0].error_code, 487);
-  EXPECT_EQ(agent.role(), Role::controlling);  // RFC 8445 §7.2.5.1
   EXPECT_FALSE(agent.selected());
   // The finished transaction is not retransmitted.
   agent.on_timer(t0 + 100ms, out);
   EXPECT_TRUE(out.transmits.empty());
 }
 
-TEST_F(IcePunch, RequestsCarryIceControllingAfterARoleSwitch) {
+TEST_F(IcePunch, RequestsCarryIceControlledWithTieBreakerZero) {
+  // A full peer that wrongly thinks it is controlled compares its tie-breaker with ours
+  // (RFC 8445 §7.3.1.1): with 0 it always switches to controlling, as §6.1.1 wants.
   LiteAgent agent(config, kLocal, rng);
   stun::TransactionId tid{};
   stun::MessageBuilder b({stun::method::binding, stun::MessageClass::request}, tid);
   b.add_text(attr::username, "LoCa:ReMo").add_u32(attr::priority, 1);
-  b.add_u64(attr::ice_controlled, 1);  // smaller than ours: we become controlling
+  b.add_u64(attr::ice_controlled, 1);  // a conflicting peer: 487, and we stay controlled
   b.add_message_integrity(stun::short_term_key(kLocal.pwd)).add_fingerprint();
   agent.on_stun(b.bytes(), kHost, t0, out);
-  ASSERT_EQ(agent.role(), Role::controlling);
   out = {};
   agent.set_remote(kRemote, {kHost}, t0, out);
   const auto req = sent_to(kHost).at(0);
-  EXPECT_TRUE(req.has(attr::ice_controlling));
-  EXPECT_FALSE(req.has(attr::ice_controlled));
+  ASSERT_TRUE(req.has(attr::ice_controlled));
+  EXPECT_FALSE(req.has(attr::ice_controlling));
+  const auto* a = req.find(attr::ice_controlled);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(stun::read_u64(req, *a).value(), 0u);
 }
 
 TEST_F(IcePunch, RestartChangesCredentialsAndReselectsThePath) {
@@ -283,12 +282,6 @@ TEST(IceCredentials, Validation) {
   EXPECT_FALSE((Credentials{"abcd", "012345678901234567890"}).valid());   // pwd too short
   EXPECT_FALSE((Credentials{"ab:d", "0123456789012345678901"}).valid());  // ':' not an ice-char
   EXPECT_TRUE((Credentials{"a+/d", "0123456789012345678901"}).valid());
-}
-
-TEST(IceAgent, DrawsATieBreakerWhenNoneIsConfigured) {
-  CountingRandom rng;
-  LiteAgent agent(AgentConfig{}, kLocal, rng);
-  EXPECT_NE(agent.tie_breaker(), 0u);
 }
 
 }  // namespace

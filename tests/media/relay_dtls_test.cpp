@@ -451,5 +451,26 @@ TEST_F(RelayDtlsTest, ClientHelloBeforeTheAnswerIsKeptForTheEngine) {
   EXPECT_EQ(phone.engine->counters().retransmissions, 0u);
 }
 
+TEST_F(RelayDtlsTest, ClientHelloAheadOfTheIceCheckIsKeptForTheSelectedPath) {
+  // linphone 5.1 as DTLS client sends its ClientHello from its candidate before its own check
+  // from there has reached icegate: kept, and used once ICE selects that address. A stranger's
+  // early DTLS is kept too but never reaches the engine.
+  start(7, dtls::Role::server, true);
+  phone.make_engine(dtls::Role::client);
+  dtls::DtlsOutput out;
+  phone.engine->start(std::chrono::steady_clock::now(), out);
+  for (const auto& d : out.datagrams) ASSERT_TRUE(phone.rtp.send(a_rtp, d));
+  ASSERT_TRUE(stranger.send(a_rtp, Bytes(20, std::byte{22})));
+  auto st = stats_of(relay, 7);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->legs[0].drops(Drop::wrong_source), 0u) << "kept until ICE decides";
+  connect_ice(7);
+  ASSERT_TRUE(handshake(7));
+  EXPECT_EQ(phone.engine->counters().retransmissions, 0u);
+  st = stats_of(relay, 7);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->legs[0].drops(Drop::wrong_source), 1u) << "the stranger's datagram";
+}
+
 }  // namespace
 }  // namespace icegate::media::relay
