@@ -1036,6 +1036,40 @@ class Test:
         print("  total %.1f s" % (time.monotonic() - t0))
 
     # -- assertions ----------------------------------------------------------------------------
+    def check_icegate_counters(self, closed, phone_name, phone_port_rx):
+        """icegate's per-leg counters at the end of the call (`closed`: the 'media closed' match):
+        both legs relayed >= MIN_PKTS each way, with the trunk and with the phone. Returns the
+        phone leg's part of the line."""
+        line = closed.group(2)
+        self.fig("icegate: call %s: media closed: %s" % (closed.group(1), line))
+        legs = re.findall(r"([AB]) in (\d+) pkts/(\d+) B, out (\d+) pkts", line)
+        self.check(len(legs) == 2, "cannot parse icegate's media counters: %s" % line)
+        for leg, pin, _, pout in legs:
+            self.check(int(pin) >= MIN_PKTS and int(pout) >= MIN_PKTS,
+                       "icegate leg %s relayed too little: in %s, out %s packets (< %d)"
+                       % (leg, pin, pout, MIN_PKTS))
+        self.check(re.search(r"remote %s:%d" % (re.escape(TRUNK_IP), TRUNK_MEDIA_PORT), line),
+                   "icegate's trunk leg must have exchanged media with the trunk's %s:%d"
+                   % (TRUNK_IP, TRUNK_MEDIA_PORT))
+        self.check(re.search(r"remote %s:%s" % (re.escape(PHONE_IP), phone_port_rx), line),
+                   "icegate's phone leg must have exchanged media with %s at %s"
+                   % (phone_name, PHONE_IP))
+        return [part for part in line.split(" | ") if "remote %s:" % PHONE_IP in part][0]
+
+    def check_phone_wire(self, cap):
+        """The media datagrams on the phone's veth, both ways, and ICE checks both ways.
+        Returns (up, down) as Capture.rtp gives them."""
+        up, down = cap.rtp("up"), cap.rtp("down")
+        self.fig("phone veth: PCMU datagrams phone->gw %d %s, gw->phone %d %s; kinds up %s down %s"
+                 % (len(up), cap.sizes("up"), len(down), cap.sizes("down"), cap.kinds("up"),
+                    cap.kinds("down")))
+        self.check(len(up) >= MIN_PKTS and len(down) >= MIN_PKTS,
+                   "too few media datagrams on the phone's veth: %d up, %d down (< %d)"
+                   % (len(up), len(down), MIN_PKTS))
+        self.check(cap.kinds("up").get("stun", 0) and cap.kinds("down").get("stun", 0),
+                   "no STUN (ICE connectivity checks) in both directions on the phone's veth")
+        return up, down
+
     def verify(self, established, stats, closed):
         cap, log = self.capture, self.text("icegate.out")
         # Where the phone leg's SIP messages are read: the capture, or with TLS (encrypted on
@@ -1149,34 +1183,10 @@ class Test:
         self.check(400 <= freq <= 480, "the decoded audio is not baresip's 440 Hz sine echoed "
                    "back (estimate %.0f Hz)" % freq)
 
-        # ... icegate's per-leg counters ...
-        line = closed.group(2)
-        self.fig("icegate: call %s: media closed: %s" % (closed.group(1), line))
-        legs = re.findall(r"([AB]) in (\d+) pkts/(\d+) B, out (\d+) pkts", line)
-        self.check(len(legs) == 2, "cannot parse icegate's media counters: %s" % line)
-        for leg, pin, bin_, pout in legs:
-            self.check(int(pin) >= MIN_PKTS and int(pout) >= MIN_PKTS,
-                       "icegate leg %s relayed too little: in %s, out %s packets (< %d)"
-                       % (leg, pin, pout, MIN_PKTS))
-        self.check(re.search(r"remote %s:%d" % (re.escape(TRUNK_IP), TRUNK_MEDIA_PORT), line),
-                   "icegate's trunk leg must have exchanged media with the trunk's %s:%d"
-                   % (TRUNK_IP, TRUNK_MEDIA_PORT))
-        self.check(re.search(r"remote %s:\d+" % re.escape(PHONE_IP), line),
-                   "icegate's phone leg must have exchanged media with baresip at %s" % PHONE_IP)
-        phone_leg = [part for part in line.split(" | ") if "remote %s:" % PHONE_IP in part][0]
+        phone_leg = self.check_icegate_counters(closed, "baresip", r"\d+")
         drops = re.search(r"dropped ([^,]+(?:, [a-z-]+=\d+)*)", phone_leg)
         self.fig("icegate phone-leg drops: %s" % (drops.group(1) if drops else "none"))
-
-        # ... and the wire on the phone's side.
-        up, down = cap.rtp("up"), cap.rtp("down")
-        self.fig("phone veth: PCMU datagrams phone->gw %d %s, gw->phone %d %s; kinds up %s down %s"
-                 % (len(up), cap.sizes("up"), len(down), cap.sizes("down"), cap.kinds("up"),
-                    cap.kinds("down")))
-        self.check(len(up) >= MIN_PKTS and len(down) >= MIN_PKTS,
-                   "too few media datagrams on the phone's veth: %d up, %d down (< %d)"
-                   % (len(up), len(down), MIN_PKTS))
-        self.check(cap.kinds("up").get("stun", 0) and cap.kinds("down").get("stun", 0),
-                   "no STUN (ICE connectivity checks) in both directions on the phone's veth")
+        up, down = self.check_phone_wire(cap)
 
         # (c) encryption on the phone leg.
         dtls_up, dtls_down = cap.dtls("up"), cap.dtls("down")
@@ -1379,6 +1389,61 @@ class Test:
         return sum(1 for _, p in down if len(p) > 12 and p[12:] in sent)
 
 
+def run_test(test, args):
+    """Preflight (77 = skip), run under the overall budget, clean up on every path; on failure
+    print the reason and the logs. Returns the exit code. Shared with ../linphone."""
+    reason = test.preflight()
+    if reason:
+        print("SKIP [%s]: %s" % (test.name, reason))
+        shutil.rmtree(test.work, ignore_errors=True)
+        return SKIP
+
+    def interrupted(signum, _frame):
+        raise TestFailure("interrupted by signal %d%s" % (
+            signum, " (the overall budget of %d s ran out)" % args.budget
+            if signum == signal.SIGALRM else ""))
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
+        signal.signal(s, interrupted)
+    signal.alarm(args.budget)
+    failure = None
+    try:
+        test.remove_stale_namespaces()
+        test.run()
+    except TestFailure as e:
+        failure = e
+    except Exception as e:  # a bug in the driver is a failure too, with the logs
+        import traceback
+        traceback.print_exc()
+        failure = e
+    finally:
+        signal.alarm(0)
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)   # let the cleanup finish
+        if failure and test.capture is None:
+            pcap = test.path("phone-veth.pcap")
+            try:
+                test.stop_capture()
+                if os.path.exists(pcap):
+                    test.capture = Capture(pcap)
+            except Exception:
+                pass
+        test.cleanup()
+    if failure:
+        print("FAIL [%s]: %s" % (test.name, failure))
+        if getattr(test, "tls", False):
+            why = test.tls_diagnosis()
+            if why:
+                print("  NOTE: " + why)
+        test.dump()
+        return 1
+    if not os.environ.get("ICEGATE_TEST_KEEP"):
+        shutil.rmtree(test.work, ignore_errors=True)
+    else:
+        print("kept %s" % test.work)
+    print("PASS [%s]" % test.name)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--icegate")
@@ -1419,57 +1484,7 @@ def main():
         print("FAIL: --sip-transport tls needs --ice-phone (the ice_phone tool, for its "
               "--make-cert); got %r" % args.ice_phone)
         return 1
-    test = Test(args)
-    reason = test.preflight()
-    if reason:
-        print("SKIP [%s]: %s" % (test.name, reason))
-        shutil.rmtree(test.work, ignore_errors=True)
-        return SKIP
-
-    def interrupted(signum, _frame):
-        raise TestFailure("interrupted by signal %d%s" % (
-            signum, " (the overall budget of %d s ran out)" % args.budget
-            if signum == signal.SIGALRM else ""))
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
-        signal.signal(s, interrupted)
-    signal.alarm(args.budget)
-    failure = None
-    try:
-        test.remove_stale_namespaces()
-        test.run()
-    except TestFailure as e:
-        failure = e
-    except Exception as e:  # a bug in the driver is a failure too, with the logs
-        import traceback
-        traceback.print_exc()
-        failure = e
-    finally:
-        signal.alarm(0)
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)   # let the cleanup finish
-        if failure and test.capture is None:
-            pcap = test.path("phone-veth.pcap")
-            try:
-                test.stop_capture()
-                if os.path.exists(pcap):
-                    test.capture = Capture(pcap)
-            except Exception:
-                pass
-        test.cleanup()
-    if failure:
-        print("FAIL [%s]: %s" % (test.name, failure))
-        if test.tls:
-            why = test.tls_diagnosis()
-            if why:
-                print("  NOTE: " + why)
-        test.dump()
-        return 1
-    if not os.environ.get("ICEGATE_TEST_KEEP"):
-        shutil.rmtree(test.work, ignore_errors=True)
-    else:
-        print("kept %s" % test.work)
-    print("PASS [%s]" % test.name)
-    return 0
+    return run_test(Test(args), args)
 
 
 if __name__ == "__main__":

@@ -480,33 +480,8 @@ class LinphoneTest(bc.Test):
                    "linphone's recording is not its %d Hz tone echoed back: %.2f s, %.0f%% "
                    "loud, %.0f Hz" % (TONE_HZ, secs, loud * 100, freq))
 
-        # ... icegate's per-leg counters ...
-        line = closed.group(2)
-        self.fig("icegate: call %s: media closed: %s" % (closed.group(1), line))
-        legs = re.findall(r"([AB]) in (\d+) pkts/(\d+) B, out (\d+) pkts", line)
-        self.check(len(legs) == 2, "cannot parse icegate's media counters: %s" % line)
-        for leg, pin, _, pout in legs:
-            self.check(int(pin) >= MIN_PKTS and int(pout) >= MIN_PKTS,
-                       "icegate leg %s relayed too little: in %s, out %s packets (< %d)"
-                       % (leg, pin, pout, MIN_PKTS))
-        self.check(re.search(r"remote %s:%d" % (re.escape(TRUNK_IP), TRUNK_MEDIA_PORT), line),
-                   "icegate's trunk leg must have exchanged media with the trunk's %s:%d"
-                   % (TRUNK_IP, TRUNK_MEDIA_PORT))
-        self.check(re.search(r"remote %s:%d" % (re.escape(PHONE_IP), PHONE_RTP_PORT), line),
-                   "icegate's phone leg must have exchanged media with linphone at %s:%d"
-                   % (PHONE_IP, PHONE_RTP_PORT))
-        phone_leg = [part for part in line.split(" | ") if "remote %s:" % PHONE_IP in part][0]
-
-        # ... and the wire on the phone's side.
-        up, down = cap.rtp("up"), cap.rtp("down")
-        self.fig("phone veth: PCMU datagrams phone->gw %d %s, gw->phone %d %s; kinds up %s down %s"
-                 % (len(up), cap.sizes("up"), len(down), cap.sizes("down"), cap.kinds("up"),
-                    cap.kinds("down")))
-        self.check(len(up) >= MIN_PKTS and len(down) >= MIN_PKTS,
-                   "too few media datagrams on the phone's veth: %d up, %d down (< %d)"
-                   % (len(up), len(down), MIN_PKTS))
-        self.check(cap.kinds("up").get("stun", 0) and cap.kinds("down").get("stun", 0),
-                   "no STUN (ICE connectivity checks) in both directions on the phone's veth")
+        phone_leg = self.check_icegate_counters(closed, "linphone", str(PHONE_RTP_PORT))
+        up, down = self.check_phone_wire(cap)
 
         # (c) DTLS-SRTP on the phone leg.
         dtls_up, dtls_down = cap.dtls("up"), cap.dtls("down")
@@ -658,53 +633,7 @@ def main():
     if not os.path.isfile(os.path.join(args.source, "conf", "icegate.xml")):
         print("FAIL: --source %s has no conf/icegate.xml" % args.source)
         return 1
-    test = LinphoneTest(args)
-    reason = test.preflight()
-    if reason:
-        print("SKIP [%s]: %s" % (test.name, reason))
-        shutil.rmtree(test.work, ignore_errors=True)
-        return SKIP
-
-    def interrupted(signum, _frame):
-        raise TestFailure("interrupted by signal %d%s" % (
-            signum, " (the overall budget of %d s ran out)" % args.budget
-            if signum == signal.SIGALRM else ""))
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
-        signal.signal(s, interrupted)
-    signal.alarm(args.budget)
-    failure = None
-    try:
-        test.remove_stale_namespaces()
-        test.run()
-    except TestFailure as e:
-        failure = e
-    except Exception as e:  # a bug in the driver is a failure too, with the logs
-        import traceback
-        traceback.print_exc()
-        failure = e
-    finally:
-        signal.alarm(0)
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)   # let the cleanup finish
-        if failure and test.capture is None:
-            pcap = test.path("phone-veth.pcap")
-            try:
-                test.stop_capture()
-                if os.path.exists(pcap):
-                    test.capture = bc.Capture(pcap)
-            except Exception:
-                pass
-        test.cleanup()
-    if failure:
-        print("FAIL [%s]: %s" % (test.name, failure))
-        test.dump()
-        return 1
-    if not os.environ.get("ICEGATE_TEST_KEEP"):
-        shutil.rmtree(test.work, ignore_errors=True)
-    else:
-        print("kept %s" % test.work)
-    print("PASS [%s]" % test.name)
-    return 0
+    return bc.run_test(LinphoneTest(args), args)
 
 
 if __name__ == "__main__":
