@@ -1036,6 +1036,37 @@ class Test:
         print("  total %.1f s" % (time.monotonic() - t0))
 
     # -- assertions ----------------------------------------------------------------------------
+    def check_sip_phone_calls(self, sipv, phone_name, where):
+        """phone -> trunk, SIP-wise: 200 to the phone's INVITE, its ACK and BYE answered, ACK and
+        BYE passed on to the trunk. `sipv` is the phone leg's SIP (capture or trace). Returns the
+        200 to the INVITE."""
+        ok = sipv.sip_find("down", r"SIP/2\.0 200 ", "INVITE")
+        self.check(ok, "no 200 OK to the INVITE from icegate to %s %s" % (phone_name, where))
+        self.check(sipv.sip_find("up", r"ACK sip:"), "no ACK from %s %s" % (phone_name, where))
+        self.check(sipv.sip_find("up", r"BYE sip:"), "no BYE from %s %s" % (phone_name, where))
+        self.check(sipv.sip_find("down", r"SIP/2\.0 200 ", "BYE"),
+                   "icegate did not answer %s's BYE with 200" % phone_name)
+        trunk_msgs = self.text("trunk.messages")
+        self.check(re.search(r"(?m)^ACK sip:", trunk_msgs), "the trunk never got the ACK")
+        self.check(re.search(r"(?m)^BYE sip:", trunk_msgs),
+                   "the trunk never got the BYE icegate had to pass on")
+        return ok
+
+    def check_sip_phone_answers(self, sipv, phone_name):
+        """trunk -> phone, SIP-wise: the phone's 200, icegate's ACK and the trunk's BYE passed on
+        and answered, the trunk's 200. Returns the phone's 200 to the INVITE."""
+        ok = sipv.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
+        self.check(ok, "%s did not answer icegate's INVITE with 200 (auto-answer)" % phone_name)
+        self.check(sipv.sip_find("down", r"ACK sip:"), "no ACK from icegate to %s" % phone_name)
+        self.check(sipv.sip_find("down", r"BYE sip:"),
+                   "icegate did not pass the trunk's BYE on to %s" % phone_name)
+        self.check(sipv.sip_find("up", r"SIP/2\.0 200 ", "BYE"),
+                   "%s did not answer the BYE" % phone_name)
+        trunk_msgs = self.text("trunk.messages")
+        self.check(re.search(r"(?m)^SIP/2\.0 200 OK(?:.|\n)*?CSeq: 1 INVITE", trunk_msgs),
+                   "the trunk never got the 200 OK to its INVITE")
+        return ok
+
     def check_icegate_counters(self, closed, phone_name, phone_port_rx):
         """icegate's per-leg counters at the end of the call (`closed`: the 'media closed' match):
         both legs relayed >= MIN_PKTS each way, with the trunk and with the phone. Returns the
@@ -1090,16 +1121,7 @@ class Test:
                                  % (USER, phone_at, DIAL), log),
                        "icegate's call line must read '%s (phone %s:%s) -> %s (trunk pbx)'"
                        % (USER, PHONE_IP, "NNNNN/tls" if self.tls else "5060...", DIAL))
-            ok = sipv.sip_find("down", r"SIP/2\.0 200 ", "INVITE")
-            self.check(ok, "no 200 OK to the INVITE from icegate to baresip " + where)
-            self.check(sipv.sip_find("up", r"ACK sip:"), "no ACK from baresip " + where)
-            self.check(sipv.sip_find("up", r"BYE sip:"), "no BYE from baresip " + where)
-            self.check(sipv.sip_find("down", r"SIP/2\.0 200 ", "BYE"),
-                       "icegate did not answer baresip's BYE with 200")
-            trunk_msgs = self.text("trunk.messages")
-            self.check(re.search(r"(?m)^ACK sip:", trunk_msgs), "the trunk never got the ACK")
-            self.check(re.search(r"(?m)^BYE sip:", trunk_msgs),
-                       "the trunk never got the BYE icegate had to pass on")
+            ok = self.check_sip_phone_calls(sipv, "baresip", where)
             sdp_to_phone, sdp_from_phone = ok, sipv.sip_find("up", r"INVITE sip:")
         else:
             self.check(re.search(r"call c\d+: \S+ \(trunk pbx\) -> %s" % USER, log)
@@ -1118,15 +1140,7 @@ class Test:
                            "m=audio" in invite and "RTP/AVP" in invite.split("m=audio", 1)[1].split("\r\n", 1)[0],
                            "the first INVITE to the phone must offer DTLS-SRTP, the retry RTP/AVP")
                 self.fig("plain phone: DTLS-SRTP offer refused with 488, RTP/AVP offer accepted")
-            ok = sipv.sip_find("up", r"SIP/2\.0 200 ", "INVITE")
-            self.check(ok, "baresip did not answer icegate's INVITE with 200 (auto-answer)")
-            self.check(sipv.sip_find("down", r"ACK sip:"), "no ACK from icegate to baresip")
-            self.check(sipv.sip_find("down", r"BYE sip:"),
-                       "icegate did not pass the trunk's BYE on to baresip")
-            self.check(sipv.sip_find("up", r"SIP/2\.0 200 ", "BYE"), "baresip did not answer the BYE")
-            trunk_msgs = self.text("trunk.messages")
-            self.check(re.search(r"(?m)^SIP/2\.0 200 OK(?:.|\n)*?CSeq: 1 INVITE", trunk_msgs),
-                       "the trunk never got the 200 OK to its INVITE")
+            ok = self.check_sip_phone_answers(sipv, "baresip")
             sdp_to_phone, sdp_from_phone = invite, ok
         self.fig("SIP on the phone leg (%s): " % where.split(" ", 1)[1] + ", ".join(sipv.sip_first_lines()))
         self.fig("trunk sipp scenario passed (exit 0; trunk leg SDP checked: RTP/AVP, no ICE/DTLS)")
