@@ -1067,6 +1067,20 @@ class Test:
                    "the trunk never got the 200 OK to its INVITE")
         return ok
 
+    def check_plain_dropped(self, phone_name, plain, phone_leg):
+        """The phone sent `plain` RTP datagrams in the clear on its DTLS-SRTP leg (before its own
+        keys were ready): icegate must have dropped at least as many, as srtp-not-ready (its keys
+        were not there yet either) or srtp-auth-failed (they were: plain RTP does not
+        authenticate). None may reach the trunk."""
+        counts = {k: int(v) for k, v in re.findall(r"(srtp-not-ready|srtp-auth-failed)=(\d+)",
+                                                    phone_leg)}
+        dropped = sum(counts.values())
+        self.fig("NOTE: %s sent %d plain RTP datagrams before its SRTP was ready; icegate "
+                 "dropped %s" % (phone_name, plain, counts or "none"))
+        self.check(dropped >= plain, "%s sent %d plain RTP packets on the DTLS-SRTP leg, but "
+                   "icegate counted only %d srtp-not-ready/srtp-auth-failed drops: plain media "
+                   "got through" % (phone_name, plain, dropped))
+
     def check_icegate_counters(self, closed, phone_name, phone_port_rx):
         """icegate's per-leg counters at the end of the call (`closed`: the 'media closed' match):
         both legs relayed >= MIN_PKTS each way, with the trunk and with the phone. Returns the
@@ -1246,13 +1260,7 @@ class Test:
             self.check(srtp_up >= MIN_PKTS, "phone->gw: only %d SRTP datagrams (< %d)"
                        % (srtp_up, MIN_PKTS))
             if plain_up:
-                m = re.search(r"srtp-not-ready=(\d+)", phone_leg)
-                dropped = int(m.group(1)) if m else 0
-                self.fig("NOTE: baresip sent %d plain RTP datagrams before its SRTP was ready; "
-                         "icegate dropped %d as srtp-not-ready" % (len(plain_up), dropped))
-                self.check(dropped >= len(plain_up), "baresip sent %d plain RTP packets on the "
-                           "DTLS-SRTP leg, but icegate counted only %d srtp-not-ready drops: plain "
-                           "media got through" % (len(plain_up), dropped))
+                self.check_plain_dropped("baresip", len(plain_up), phone_leg)
             # RTCP: icegate's must be SRTCP. baresip 1.0 sends its RTCP BYE in the clear after
             # its close_notify at hang-up; icegate drops it or has closed the leg already.
             plain_rtcp_down = [p for p in cap.rtcp("down") if plain_rtcp(p)]
