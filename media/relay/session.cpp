@@ -227,17 +227,10 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
 
   const std::size_t wire_len = len;
   if (PacketTransform* t = transform_for(in, rtcp)) {
-    const std::uint64_t srtcp_auth = in.srtcp ? in.srtcp->counters().inbound_drops.auth_failed : 0;
     const auto n = t->unprotect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
-      Drop why = Drop::transform_failed;
-      if (!n && t == in.srtcp.get()) {
-        if (in.srtcp->counters().inbound_drops.auth_failed != srtcp_auth)
-          why = Drop::srtp_auth_failed;
-      } else if (!n) {
-        why = unprotect_failure(in);
-      }
-      count_drop(tag, why);
+      const srtp::SrtpTransform* srtp = t == in.srtcp.get() ? in.srtcp.get() : in.srtp_view;
+      count_drop(tag, n ? Drop::transform_failed : unprotect_failure(srtp));
       return false;
     }
     len = *n;

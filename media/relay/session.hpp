@@ -206,7 +206,6 @@ class Session {
     bool srtp_required = false;  // DTLS or SDES configured: no keys => no media
     std::uint32_t handshakes = 0;
     srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform
-    std::uint64_t seen_auth_failed = 0, seen_replay = 0;
   };
 
   Session(SessionConfig&& c, Clock::time_point now);
@@ -233,7 +232,8 @@ class Session {
   // association; nullptr while they are not there yet).
   PacketTransform* transform_for(LegState& l, bool rtcp) noexcept;
   void set_transform(LegState& l, std::unique_ptr<PacketTransform> t) noexcept;
-  Drop unprotect_failure(LegState& l) noexcept;
+  // The drop reason of a failed unprotect by `t` (nullptr: not an SRTP transform).
+  static Drop unprotect_failure(const srtp::SrtpTransform* t) noexcept;
   const Destination* destination(LegState& l, bool rtcp) noexcept;
   int out_fd(LegState& l, bool rtcp) noexcept;
 

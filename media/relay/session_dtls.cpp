@@ -140,22 +140,18 @@ void Session::set_transform(LegState& l, std::unique_ptr<PacketTransform> t) noe
   l.cfg.srtp = std::move(t);
   // Knowing the concrete transform lets a failed unprotect be counted by its reason.
   l.srtp_view = dynamic_cast<srtp::SrtpTransform*>(l.cfg.srtp.get());
-  l.seen_auth_failed = l.srtp_view ? l.srtp_view->counters().inbound_drops.auth_failed : 0;
-  l.seen_replay = l.srtp_view ? l.srtp_view->counters().inbound_drops.replay : 0;
 }
 
-Drop Session::unprotect_failure(LegState& l) noexcept {
-  if (l.srtp_view == nullptr) return Drop::transform_failed;
-  const auto& c = l.srtp_view->counters().inbound_drops;
-  if (c.auth_failed != l.seen_auth_failed) {
-    l.seen_auth_failed = c.auth_failed;
-    return Drop::srtp_auth_failed;
+Drop Session::unprotect_failure(const srtp::SrtpTransform* t) noexcept {
+  if (t == nullptr) return Drop::transform_failed;
+  switch (t->last_unprotect_error()) {
+    case srtp::SrtpError::auth_failed:
+      return Drop::srtp_auth_failed;
+    case srtp::SrtpError::replay:
+      return Drop::srtp_replay;
+    default:
+      return Drop::transform_failed;
   }
-  if (c.replay != l.seen_replay) {
-    l.seen_replay = c.replay;
-    return Drop::srtp_replay;
-  }
-  return Drop::transform_failed;
 }
 
 DtlsSnapshot Session::dtls_snapshot(const LegState& l, Component c) const {

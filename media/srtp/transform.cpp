@@ -37,6 +37,7 @@ std::optional<std::size_t> SrtpTransform::unprotect(std::span<std::byte> buffer,
   auto r = rtcp ? receiver_.unprotect_rtcp(buffer, len) : receiver_.unprotect_rtp(buffer, len);
   if (!r) {
     counters_.inbound_drops.count(r.error());
+    last_unprotect_error_ = r.error();
     return std::nullopt;
   }
   ++(rtcp ? counters_.unprotected_rtcp : counters_.unprotected_rtp);

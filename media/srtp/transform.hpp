@@ -47,6 +47,8 @@ class SrtpTransform final : public relay::PacketTransform {
                                      bool rtcp) noexcept override;
 
   const SrtpCounters& counters() const noexcept { return counters_; }
+  // Why the last unprotect() that failed was refused (meaningful after a failure only).
+  SrtpError last_unprotect_error() const noexcept { return last_unprotect_error_; }
   SrtpProfile profile() const noexcept { return sender_.profile(); }
 
  private:
@@ -54,6 +56,7 @@ class SrtpTransform final : public relay::PacketTransform {
   SrtpSender sender_;
   SrtpReceiver receiver_;
   SrtpCounters counters_;
+  SrtpError last_unprotect_error_ = SrtpError::internal;
 };
 
 }  // namespace icegate::media::srtp
