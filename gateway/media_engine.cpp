@@ -12,6 +12,10 @@ namespace {
 
 media::Leg leg_of(sip::Side s) { return s == sip::Side::a ? media::Leg::a : media::Leg::b; }
 sip::Side side_of(media::Leg l) { return l == media::Leg::a ? sip::Side::a : sip::Side::b; }
+// Index of a side in CallState's per-leg arrays.
+std::size_t slot(sip::Side s) {
+  return s == sip::Side::a ? 0 : 1;
+}
 media::Endpoint endpoint(const sip::TransportAddress& t) { return {t.address, t.port}; }
 
 media::ports::PortAllocator make_allocator(const conf::Media& m) {
@@ -142,7 +146,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     }
     local.ports.rtp = lease->rtp_port();
     local.ports.rtcp = lease->rtcp() ? lease->rtcp()->local().port : 0;
-    state.separate_rtcp[side == sip::Side::a ? 0 : 1] = !mux;
+    state.separate_rtcp[slot(side)] = !mux;
     lc.sockets = std::move(*lease);
     lc.rtcp_mux = mux;
     lc.latching = !ls.ice && cfg_.latching;
@@ -158,7 +162,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
         rtcp.component = 2;
         lc.ice_rtcp = std::make_unique<media::ice::LiteAgent>(rtcp, creds);
       }
-      state.ice[side == sip::Side::a ? 0 : 1] = true;
+      state.ice[slot(side)] = true;
     }
   }
   auto created = relay_.create(std::move(sc));
@@ -170,8 +174,6 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
 std::vector<std::string> MediaEngine::sdes_offer(std::uint64_t call, sip::Side side) {
   auto it = calls_.find(call);
   if (it == calls_.end()) return {};
-  LegKeys& k = it->second.keys[side == sip::Side::a ? 0 : 1];
-  k.sdes_offered.clear();
   std::vector<std::string> lines;
   std::uint32_t tag = 1;
   for (auto profile : kSdesOffer) {
@@ -182,7 +184,6 @@ std::vector<std::string> MediaEngine::sdes_offer(std::uint64_t call, sip::Side s
       continue;
     }
     lines.push_back(media::srtp::format_sdes_crypto(*c));
-    k.sdes_offered.push_back(std::move(*c));
   }
   // Nothing leaves or enters the leg in clear while the answer (and its key) is awaited.
   media::relay::LegUpdate u;
@@ -195,7 +196,7 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
     std::uint64_t call, sip::Side side, const std::vector<std::string>& offered) {
   auto it = calls_.find(call);
   if (it == calls_.end()) return unexpected(std::string("no media session"));
-  LegKeys& k = it->second.keys[side == sip::Side::a ? 0 : 1];
+  LegKeys& k = it->second.keys[slot(side)];
   // A re-offer that still carries the line in use keeps the keys (no re-keying mid-call).
   if (k.sdes_local && std::find(offered.begin(), offered.end(), k.sdes_remote) != offered.end()) {
     return sip::SdesChoice{media::srtp::format_sdes_crypto(*k.sdes_local), k.sdes_remote};
@@ -211,8 +212,6 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
     }
     auto ours = media::srtp::make_sdes_crypto(theirs->tag, theirs->key.profile());
     if (!ours) return unexpected("key generation failed: " + ours.error());
-    k.sdes_offered.clear();
-    k.sdes_offered.push_back(*ours);
     return sip::SdesChoice{media::srtp::format_sdes_crypto(*ours), line};
   }
   return unexpected("no usable a=crypto line (" + (reasons.empty() ? "none offered" : reasons) +
@@ -222,12 +221,11 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
 sip::IceCredentials MediaEngine::restart_ice(std::uint64_t call, sip::Side side) {
   auto creds = media::ice::Credentials::generate();
   auto it = calls_.find(call);
-  if (it == calls_.end() || !it->second.ice[side == sip::Side::a ? 0 : 1]) return {};
+  if (it == calls_.end() || !it->second.ice[slot(side)]) return {};
   media::relay::LegUpdate u;
   u.ice_restart = creds;
   relay_.update(call, leg_of(side), std::move(u));
-  logger("media")->info("call {}: ICE restart on leg {}", it->second.label,
-                        side == sip::Side::a ? "A" : "B");
+  logger("media")->info("call {}: ICE restart on leg {}", it->second.label, sip::to_string(side));
   return {creds.ufrag, creds.pwd};
 }
 
@@ -235,16 +233,16 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
   auto it = calls_.find(call);
   if (it == calls_.end()) return;
   CallState& state = it->second;
-  LegKeys& keys = state.keys[side == sip::Side::a ? 0 : 1];
+  LegKeys& keys = state.keys[slot(side)];
   auto log = logger("media");
   media::relay::LegUpdate u;
-  if (state.ice[side == sip::Side::a ? 0 : 1]) {
+  if (state.ice[slot(side)]) {
     media::relay::IceRemote ir;
     if (remote.ice) ir.credentials = {remote.ice->ufrag, remote.ice->pwd};
     for (const auto& c : remote.rtp) ir.candidates.push_back(endpoint(c));
     for (const auto& c : remote.rtcp) ir.rtcp_candidates.push_back(endpoint(c));
     u.ice_remote = std::move(ir);
-    bool& separate = state.separate_rtcp[side == sip::Side::a ? 0 : 1];
+    bool& separate = state.separate_rtcp[slot(side)];
     if (remote.rtcp_mux && separate) {
       // Our offer had rtcp-mux with a fallback port; the phone took the mux (RFC 5761 §5.1.3).
       u.rtcp_mux = true;
@@ -274,7 +272,7 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
       if (!bad.empty()) log->warn("call {}: ignored a=fingerprint: {}", state.label, bad);
       u.dtls = std::move(dc);  // an empty fingerprint list fails the handshake, with the reason
       keys.dtls = remote.dtls;
-      log->debug("call {}: DTLS on leg {} as {}", state.label, side == sip::Side::a ? "A" : "B",
+      log->debug("call {}: DTLS on leg {} as {}", state.label, sip::to_string(side),
                  remote.dtls->client ? "client" : "server");
     }
   }
@@ -298,11 +296,11 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
       keys.sdes_local = *ours;
       keys.sdes_remote = remote.sdes->remote;
       u.srtp = std::move(t);
-      log->info("call {}: SDES-SRTP on leg {} ({})", state.label, side == sip::Side::a ? "A" : "B",
+      log->info("call {}: SDES-SRTP on leg {} ({})", state.label, sip::to_string(side),
                 media::srtp::to_string(ours->key.profile()));
     } else {
-      log->error("call {}: SDES keys on leg {} refused: {}", state.label,
-                 side == sip::Side::a ? "A" : "B", error);
+      log->error("call {}: SDES keys on leg {} refused: {}", state.label, sip::to_string(side),
+                 error);
     }
     u.require_srtp = true;  // a bad key means no media on that leg, never media in clear
   }

@@ -47,7 +47,6 @@ class MediaEngine final : public sip::MediaPort {
  private:
   // What a leg's keys are now, to install new ones only when they change.
   struct LegKeys {
-    std::vector<media::srtp::SdesCrypto> sdes_offered;  // icegate's open SDES offer
     std::optional<media::srtp::SdesCrypto> sdes_local;  // icegate's key in use
     std::string sdes_remote;                            // the peer's a=crypto line in use
     std::optional<sip::DtlsParams> dtls;                // the handshake's parameters

@@ -154,11 +154,21 @@ class B2bua : public EventSink {
   Call* find_call(std::uint64_t media_id);
   // SDP for `target`, derived from the other leg's `from`; `answering` when it answers an offer
   // `target` made. nullopt (logged) when it cannot be built.
-  // Keys from a party's offer / answer on `leg` into `media` (set_remote). Error: 488.
-  std::optional<std::string> accept_offer_keys(Call& call, Leg& leg, const sdp::Description& offer,
-                                               RemoteMedia& media);
-  std::optional<std::string> accept_answer_keys(Call& call, Leg& leg,
-                                                const sdp::Description& answer, RemoteMedia& media);
+  // What a party's offer / answer on `leg` says beyond its media: keys, rtcp-mux, an ICE
+  // restart; into `media` (for set_remote) and the leg's state. Error: why (=> 488).
+  std::optional<std::string> accept_offer(Call& call, Leg& leg, const sdp::Description& offer,
+                                          RemoteMedia& media);
+  std::optional<std::string> accept_answer(Call& call, Leg& leg, const sdp::Description& answer,
+                                           RemoteMedia& media);
+  // A mid-call offer (re-INVITE or UPDATE, `what` for the log) from `leg`: its media and keys
+  // into the media engine, and the offer for the other leg. Error: the status to answer (400
+  // malformed SDP, 488 unusable).
+  Expected<std::string, int> take_reoffer(Call& call, Leg& leg, const std::string& body,
+                                          const char* what);
+  // An answer from `leg`'s far end: its media (candidate ACL) and keys into the media engine,
+  // `body` kept as the leg's last SDP. Error: why it cannot be used; nothing is applied then.
+  std::optional<std::string> take_answer(Call& call, Leg& leg, const sdp::Description& answer,
+                                         const std::string& body);
   std::optional<std::string> sdp_toward(Call& call, Leg& target, const sdp::Description& from,
                                         bool answering);
 

@@ -180,7 +180,7 @@ void B2bua::on_invite(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     return reject(503, "Service Unavailable", media.error().message);
   }
   call->media = *media;
-  if (auto err = accept_offer_keys(*call, a, *offer, remote->media)) {
+  if (auto err = accept_offer(*call, a, *offer, remote->media)) {
     media_.destroy_call(media->id);
     log().warn("call {}: {}", call->id, *err);
     return reject(488, "Not Acceptable Here", *err);
@@ -255,14 +255,10 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
     other->reinvite_pending = false;
     std::string answer;
     if (status < 300 && sip && sip->sip_payload) {
-      if (auto d = sdp::parse(payload_of(sip))) {
-        auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-        if (r) {
-          if (auto err = accept_answer_keys(call, leg, *d, r->media)) {
-            log().warn("call {}: re-INVITE answer: {}", call.id, *err);
-          } else {
-            media_.set_remote(call.media->id, leg.side, r->media);
-          }
+      const std::string body = payload_of(sip);
+      if (auto d = sdp::parse(body)) {
+        if (auto err = take_answer(call, leg, *d, body)) {
+          log().warn("call {}: re-INVITE answer: {}", call.id, *err);
         }
         answer = sdp_toward(call, *other, *d, true).value_or("");
       }
@@ -279,15 +275,10 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
   if (status < 200 && status > 100) {
     std::string early;
     if (sip && sip->sip_payload) {
-      auto d = sdp::parse(payload_of(sip));
-      if (d) {
-        auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-        if (r && !accept_answer_keys(call, leg, *d, r->media)) {
-          media_.set_remote(call.media->id, Side::b, r->media);
-          leg.remote_sdp = payload_of(sip);
-          early = sdp_toward(call, a, *d, true).value_or("");
-        }
-      }
+      const std::string body = payload_of(sip);
+      auto d = sdp::parse(body);
+      if (d && !take_answer(call, leg, *d, body))
+        early = sdp_toward(call, a, *d, true).value_or("");
     }
     a.ringing_sent = a.ringing_sent || status == 180;
     const char* contact = tls_contact(a);
@@ -312,7 +303,7 @@ void B2bua::on_invite_response(Leg& leg, int status, const char* phrase, const s
       log().warn("call {}: {}", call.id, r.error());
       return end_call(call, "no usable ICE candidate in the answer");
     }
-    if (auto err = accept_answer_keys(call, leg, *d, r->media)) {
+    if (auto err = accept_answer(call, leg, *d, r->media)) {
       log().warn("call {}: {}", call.id, *err);
       return end_call(call, *err);
     }
@@ -423,27 +414,9 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
     nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
     return;
   }
-  auto d = sdp::parse(body);
-  if (!d) {
-    nua_respond(leg.handle.get(), SIP_400_BAD_REQUEST, TAG_END());
-    return;
-  }
-  auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-  if (!r) {
-    log().warn("call {}: re-INVITE: {}", call.id, r.error());
-    nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
-    return;
-  }
-  if (auto err = accept_offer_keys(call, leg, *d, r->media)) {
-    log().warn("call {}: re-INVITE: {}", call.id, *err);
-    nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
-    return;
-  }
-  media_.set_remote(call.media->id, leg.side, r->media);
-  leg.remote_sdp = body;
-  const auto built = sdp_toward(call, *other, *d, false);
+  const auto built = take_reoffer(call, leg, body, "re-INVITE");
   if (!built) {
-    nua_respond(leg.handle.get(), SIP_488_NOT_ACCEPTABLE, TAG_END());
+    nua_respond(leg.handle.get(), built.error(), sip_status_phrase(built.error()), TAG_END());
     return;
   }
   const std::string& offer = *built;
@@ -453,7 +426,7 @@ void B2bua::on_reinvite(Leg& leg, const sip_t* sip) {
   nua_invite(other->handle.get(), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
              SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
              TAG_END());
-  log().info("call {}: re-INVITE from {} forwarded", call.id, leg.side == Side::a ? "A" : "B");
+  log().info("call {}: re-INVITE from {} forwarded", call.id, to_string(leg.side));
 }
 
 void B2bua::on_update(Profile& p, Leg& leg, const sip_t* sip) {
@@ -474,29 +447,16 @@ void B2bua::on_update(Profile& p, Leg& leg, const sip_t* sip) {
   const std::string body = payload_of(sip);
   std::string offer;
   if (!body.empty()) {
-    auto d = sdp::parse(body);
-    if (!d) return respond_now(SIP_400_BAD_REQUEST);
-    auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-    if (!r) {
-      log().warn("call {}: UPDATE: {}", call.id, r.error());
-      return respond_now(SIP_488_NOT_ACCEPTABLE);
-    }
-    if (auto err = accept_offer_keys(call, leg, *d, r->media)) {
-      log().warn("call {}: UPDATE: {}", call.id, *err);
-      return respond_now(SIP_488_NOT_ACCEPTABLE);
-    }
-    media_.set_remote(call.media->id, leg.side, r->media);
-    leg.remote_sdp = body;
-    auto built = sdp_toward(call, *other, *d, false);
-    if (!built) return respond_now(SIP_488_NOT_ACCEPTABLE);
-    offer = *built;
+    auto built = take_reoffer(call, leg, body, "UPDATE");
+    if (!built) return respond_now(built.error(), sip_status_phrase(built.error()));
+    offer = std::move(*built);
   }
   if (!leg.update.save(p.nua)) return respond_now(SIP_500_INTERNAL_SERVER_ERROR);
   const char* contact = tls_contact(*other);
   nua_update(other->handle.get(), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
              TAG_IF(!offer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
              TAG_IF(!offer.empty(), SIPTAG_PAYLOAD_STR(offer.c_str())), TAG_END());
-  log().info("call {}: UPDATE from {} forwarded{}", call.id, leg.side == Side::a ? "A" : "B",
+  log().info("call {}: UPDATE from {} forwarded{}", call.id, to_string(leg.side),
              offer.empty() ? " (no SDP)" : "");
 }
 
@@ -506,11 +466,10 @@ void B2bua::on_update_response(Leg& leg, int status, const char* phrase, const s
   if (status < 200 || !other || !other->update) return;
   std::string answer;
   if (status < 300 && sip && sip->sip_payload) {
-    if (auto d = sdp::parse(payload_of(sip))) {
-      auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
-      if (r && !accept_answer_keys(call, leg, *d, r->media)) {
-        media_.set_remote(call.media->id, leg.side, r->media);
-        leg.remote_sdp = payload_of(sip);
+    const std::string body = payload_of(sip);
+    if (auto d = sdp::parse(body)) {
+      if (auto err = take_answer(call, leg, *d, body)) {
+        log().warn("call {}: UPDATE answer: {}", call.id, *err);
       }
       answer = sdp_toward(call, *other, *d, true).value_or("");
     }
@@ -523,7 +482,7 @@ void B2bua::on_update_response(Leg& leg, int status, const char* phrase, const s
               TAG_IF(!answer.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(!answer.empty(), SIPTAG_PAYLOAD_STR(answer.c_str())), TAG_END());
   other->update.reset();
-  log().info("call {}: UPDATE answered {} on {}", call.id, status, leg.side == Side::a ? "A" : "B");
+  log().info("call {}: UPDATE answered {} on {}", call.id, status, to_string(leg.side));
 }
 
 void B2bua::on_cancel(Leg& leg) {
@@ -536,7 +495,7 @@ void B2bua::on_cancel(Leg& leg) {
 
 void B2bua::on_bye(Leg& leg) {
   Call& call = *leg.call;
-  log().info("call {}: BYE from {}", call.id, leg.side == Side::a ? "A" : "B");
+  log().info("call {}: BYE from {}", call.id, to_string(leg.side));
   leg.answered = false;  // nua answered the BYE; the dialog is gone
   end_call(call, std::string("BYE from ") + (leg.side == Side::a ? "the caller" : "the callee"));
 }
@@ -617,29 +576,23 @@ void B2bua::on_media_event(const MediaEvent& ev) {
   switch (ev.kind) {
     case MediaEventKind::ice_connected:
       leg.ice_connected = true;
-      log().info("call {}: ICE connected on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().info("call {}: ICE connected on {} ({})", call->id, to_string(ev.side), ev.detail);
       return leg_progressed();
     case MediaEventKind::secure_media_up:
       leg.secure_up = true;
-      log().info("call {}: DTLS-SRTP up on {} ({})", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().info("call {}: DTLS-SRTP up on {} ({})", call->id, to_string(ev.side), ev.detail);
       return leg_progressed();
     case MediaEventKind::path_changed:
-      log().info("call {}: media path on {} now {}", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().info("call {}: media path on {} now {}", call->id, to_string(ev.side), ev.detail);
       return;
     case MediaEventKind::consent_lost:
-      log().warn("call {}: ICE consent lost on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().warn("call {}: ICE consent lost on {}: {}", call->id, to_string(ev.side), ev.detail);
       return end_call(*call, "ICE consent lost");
     case MediaEventKind::secure_media_failed:
-      log().warn("call {}: DTLS-SRTP failed on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().warn("call {}: DTLS-SRTP failed on {}: {}", call->id, to_string(ev.side), ev.detail);
       return end_call(*call, "DTLS-SRTP failed");
     case MediaEventKind::media_timeout:
-      log().warn("call {}: media timeout on {}: {}", call->id, ev.side == Side::a ? "A" : "B",
-                 ev.detail);
+      log().warn("call {}: media timeout on {}: {}", call->id, to_string(ev.side), ev.detail);
       return end_call(*call, "media timeout");
   }
 }
@@ -655,7 +608,7 @@ void B2bua::on_ice_timeout(const std::string& call_id) {
   if (leg.ice_connected) {
     // ICE passed but the DTLS handshake on the selected path did not finish (behaviour.md §9).
     log().warn("call {}: DTLS-SRTP did not complete on {} within {} ms after ICE ({})", call.id,
-               side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
+               to_string(side), cfg_->media.ice_timeout.count(), media);
     if (call.waiting_ice) return fail_call(call, 480, "DTLS-SRTP failed");
     return end_call(call, "DTLS-SRTP failed");
   }
@@ -663,7 +616,7 @@ void B2bua::on_ice_timeout(const std::string& call_id) {
   log().warn(
       "call {}: ICE did not succeed on {} within {} ms: no valid binding request arrived "
       "({}); check routing/firewall for the RTP range, or try the pin-hole puncher",
-      call.id, side == Side::a ? "A" : "B", cfg_->media.ice_timeout.count(), media);
+      call.id, to_string(side), cfg_->media.ice_timeout.count(), media);
   if (call.waiting_ice) {
     fail_call(call, 480, "ICE failed");
   } else {

@@ -6,9 +6,8 @@
 
 namespace icegate::sip {
 
-std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
-                                                    const sdp::Description& offer,
-                                                    RemoteMedia& media) {
+std::optional<std::string> B2bua::accept_offer(Call& call, Leg& leg, const sdp::Description& offer,
+                                               RemoteMedia& media) {
   auto k = keying_of(offer);
   if (!k) return k.error();
   leg.proto = k->proto;
@@ -35,7 +34,7 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
       break;
   }
   if (leg.keys_negotiated && leg.keying != k->kind) {
-    log().info("call {}: leg {} changes from {} to {}", call.id, leg.side == Side::a ? "A" : "B",
+    log().info("call {}: leg {} changes from {} to {}", call.id, to_string(leg.side),
                to_string(leg.keying), to_string(k->kind));
   }
   leg.keying = k->kind;
@@ -45,17 +44,16 @@ std::optional<std::string> B2bua::accept_offer_keys(Call& call, Leg& leg,
     if (!leg.remote_ufrag.empty() && leg.remote_ufrag != media.ice->ufrag) {
       // RFC 8445 §9: the phone restarted ICE; the answer must carry new credentials of ours.
       call.media->leg(leg.side).ice = media_.restart_ice(call.media->id, leg.side);
-      log().info("call {}: ICE restart by the phone on {}", call.id,
-                 leg.side == Side::a ? "A" : "B");
+      log().info("call {}: ICE restart by the phone on {}", call.id, to_string(leg.side));
     }
     leg.remote_ufrag = media.ice->ufrag;
   }
   return std::nullopt;
 }
 
-std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
-                                                     const sdp::Description& answer,
-                                                     RemoteMedia& media) {
+std::optional<std::string> B2bua::accept_answer(Call& call, Leg& leg,
+                                                const sdp::Description& answer,
+                                                RemoteMedia& media) {
   auto k = keying_of(answer);
   if (!k) return k.error();
   switch (k->kind) {
@@ -87,7 +85,7 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
       if (leg.keying != Keying::Kind::none) {
         // RFC 3264 §6 wants the offer's proto back; a party that answers plain RTP gets it.
         log().warn("call {}: leg {} answered {} to a {} offer: media on that leg is unencrypted",
-                   call.id, leg.side == Side::a ? "A" : "B", k->proto, to_string(leg.keying));
+                   call.id, to_string(leg.side), k->proto, to_string(leg.keying));
       }
       break;
   }
@@ -100,11 +98,42 @@ std::optional<std::string> B2bua::accept_answer_keys(Call& call, Leg& leg,
   return std::nullopt;
 }
 
+Expected<std::string, int> B2bua::take_reoffer(Call& call, Leg& leg, const std::string& body,
+                                               const char* what) {
+  Leg& other = *call.other(leg);
+  auto d = sdp::parse(body);
+  if (!d) return unexpected(400);
+  auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
+  if (!r) {
+    log().warn("call {}: {}: {}", call.id, what, r.error());
+    return unexpected(488);
+  }
+  if (auto err = accept_offer(call, leg, *d, r->media)) {
+    log().warn("call {}: {}: {}", call.id, what, *err);
+    return unexpected(488);
+  }
+  media_.set_remote(call.media->id, leg.side, r->media);
+  leg.remote_sdp = body;
+  auto built = sdp_toward(call, other, *d, false);
+  if (!built) return unexpected(488);
+  return std::move(*built);
+}
+
+std::optional<std::string> B2bua::take_answer(Call& call, Leg& leg, const sdp::Description& answer,
+                                              const std::string& body) {
+  auto r = analyse_remote(answer, leg.phone, cfg_->policy.remote_candidates.get());
+  if (!r) return r.error();
+  if (auto err = accept_answer(call, leg, answer, r->media)) return err;
+  media_.set_remote(call.media->id, leg.side, r->media);
+  leg.remote_sdp = body;
+  return std::nullopt;
+}
+
 std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp::Description& from,
                                              bool answering) {
   const std::string session_id = std::to_string(call.media->id);
   const unsigned version = ++target.sdp_version;
-  // Keys toward `target`: an answer follows its offer (accept_offer_keys set the leg up); an
+  // Keys toward `target`: an answer follows its offer (accept_offer set the leg up); an
   // offer keeps what the leg negotiated (RFC 8842 §5.5: same fingerprint and role, no new
   // handshake) or, for a leg's first offer, opens with the configured profile.
   if (!answering && !target.keys_negotiated) {
@@ -166,7 +195,7 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
     out = sdp_for_trunk(from, *call.media, target.side, base);
   }
   if (!out) {
-    log().warn("call {}: cannot build SDP for {}: {}", call.id, target.side == Side::a ? "A" : "B",
+    log().warn("call {}: cannot build SDP for {}: {}", call.id, to_string(target.side),
                out.error());
     return std::nullopt;
   }

@@ -36,6 +36,9 @@ struct LocalPorts {
 // A call has two legs, A (the caller's side) and B (the callee's side). A leg toward a softphone
 // speaks ICE-lite; a leg toward a trunk speaks plain RTP.
 enum class Side : std::uint8_t { a, b };
+constexpr const char* to_string(Side s) noexcept {
+  return s == Side::a ? "A" : "B";
+}
 
 struct LegSetup {
   bool ice = false;      // softphone leg: ICE-lite agent on the port
@@ -118,8 +121,9 @@ class MediaPort {
   virtual ~MediaPort() = default;
   // Allocates ports for both legs. ports_exhausted maps to 503.
   virtual Expected<MediaCall, MediaError> create_call(const MediaCallSetup& setup) = 0;
-  // SDES (RFC 4568). The a=crypto lines icegate offers on `side` (fresh keys, remembered until
-  // the answer names one of them by its tag); media on the leg is held until the answer.
+  // SDES (RFC 4568). The a=crypto lines icegate offers on `side` (fresh keys; the SIP layer keeps
+  // them and hands the one the answer's tag names back in set_remote's SdesChoice); media on the
+  // leg is held until then.
   virtual std::vector<std::string> sdes_offer(std::uint64_t call, Side side) = 0;
   // Answering the peer's a=crypto lines: the first one icegate supports and icegate's own line
   // for it (same tag and suite). When the lines include the one already in use on the leg, the
