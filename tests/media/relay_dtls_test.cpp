@@ -39,6 +39,16 @@ std::shared_ptr<const dtls::Certificate> cert(int which) {
   return which == 0 ? relay : which == 1 ? phone : other;
 }
 
+// A DTLS configuration with certificate `own` that expects the peer's certificate `peer`
+// (cert() numbers).
+dtls::DtlsConfig dtls_config(dtls::Role role, int own, int peer) {
+  dtls::DtlsConfig c;
+  c.role = role;
+  c.certificate = cert(own);
+  c.expected_peer_fingerprints = {cert(peer)->fingerprint()};
+  return c;
+}
+
 bool is_dtls(const Datagram& d) {
   const auto b = d.bytes.empty() ? 0u : std::to_integer<unsigned>(d.bytes[0]);
   return b >= 20 && b <= 63;  // RFC 7983 §7
@@ -53,10 +63,7 @@ struct Phone {
   std::optional<srtp::SrtpReceiver> rx;
 
   void make_engine(dtls::Role role, std::vector<srtp::SrtpProfile> profiles = {}) {
-    dtls::DtlsConfig c;
-    c.role = role;
-    c.certificate = cert(1);
-    c.expected_peer_fingerprints = {cert(0)->fingerprint()};
+    auto c = dtls_config(role, 1, 0);
     if (!profiles.empty()) c.srtp_profiles = std::move(profiles);
     engine.emplace(std::move(dtls::DtlsEngine::create(std::move(c)).value()));
   }
@@ -148,16 +155,8 @@ class RelayDtlsTest : public ::testing::Test {
     cfg.a.rtcp_mux = mux;
     cfg.a.ice = std::make_unique<ice::LiteAgent>(ac, kRelayIce, rng);
     cfg.a.ice_remote = IceRemote{testing::kPeerIce, {phone.rtp.local()}, {phone.rtcp.local()}};
-    dtls::DtlsConfig dc;
-    dc.role = relay_role;
-    dc.certificate = cert(0);
-    dc.expected_peer_fingerprints = {cert(expected_cert)->fingerprint()};
-    if (with_dtls) cfg.a.dtls = std::move(dc);
-    auto sb = ports::UdpSocket::bind(loopback()).value();
-    b_local = sb.local();
-    cfg.b.sockets = ports::PortLease::adopt(std::move(sb));
-    cfg.b.rtcp_mux = true;
-    cfg.b.remote_rtp = pb.local();
+    if (with_dtls) cfg.a.dtls = dtls_config(relay_role, 0, expected_cert);
+    testing::plain_leg(cfg.b, pb, b_local);
     ASSERT_TRUE(relay.create(std::move(cfg)));
     ASSERT_TRUE(wait_event(relay, EventKind::session_started, id));
   }
@@ -306,11 +305,7 @@ TEST_F(RelayDtlsTest, NewDtlsParametersRunANewHandshake) {
   // A re-INVITE with a new fingerprint (the phone's new certificate): a new engine, and the
   // old keys keep working until it is done.
   LegUpdate u;
-  dtls::DtlsConfig dc;
-  dc.role = dtls::Role::client;
-  dc.certificate = cert(0);
-  dc.expected_peer_fingerprints = {cert(1)->fingerprint()};
-  u.dtls = std::move(dc);
+  u.dtls = dtls_config(dtls::Role::client, 0, 1);
   ASSERT_TRUE(relay.update(3, Leg::a, std::move(u)));
   // icegate is now the client and ICE has a path: its ClientHello comes at once.
   Phone fresh;
@@ -357,11 +352,8 @@ TEST_F(RelayDtlsTest, SrtcpOnComponentTwoHasAnAssociationOfItsOwn) {
   ASSERT_TRUE(st->legs[0].dtls_rtcp);
   EXPECT_EQ(st->legs[0].dtls_rtcp->state, "handshaking");
 
-  dtls::DtlsConfig c;
-  c.role = dtls::Role::client;
-  c.certificate = cert(1);
-  c.expected_peer_fingerprints = {cert(0)->fingerprint()};
-  auto rtcp_engine = std::move(dtls::DtlsEngine::create(std::move(c)).value());
+  auto rtcp_engine =
+      std::move(dtls::DtlsEngine::create(dtls_config(dtls::Role::client, 1, 0)).value());
   ASSERT_TRUE(Phone::pump_on(phone.rtcp, rtcp_engine, a_rtcp, [&] {
     return rtcp_engine.state() == dtls::State::connected ||
            rtcp_engine.state() == dtls::State::failed;
@@ -439,12 +431,8 @@ TEST_F(RelayDtlsTest, ClientHelloBeforeTheAnswerIsKeptForTheEngine) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->legs[0].drops(Drop::dtls_unhandled), 0u) << "kept, not dropped";
 
-  dtls::DtlsConfig dc;
-  dc.role = dtls::Role::server;
-  dc.certificate = cert(0);
-  dc.expected_peer_fingerprints = {cert(1)->fingerprint()};
   LegUpdate u;
-  u.dtls = std::move(dc);
+  u.dtls = dtls_config(dtls::Role::server, 0, 1);
   relay.update(6, Leg::a, std::move(u));
   ASSERT_TRUE(handshake(6));
   // The first flight was used: the phone never had to retransmit its ClientHello.

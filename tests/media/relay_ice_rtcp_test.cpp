@@ -46,11 +46,7 @@ class RelayIceRtcpTest : public ::testing::Test {
     cfg.a.ice = std::make_unique<ice::LiteAgent>(ac, kRelayIce, rng);
     cfg.a.ice_rtcp = std::make_unique<ice::LiteAgent>(rtcp_agent, rtcp_creds, rng);
     cfg.a.ice_remote = IceRemote{testing::kPeerIce, {phone_rtp.local()}, {phone_rtcp.local()}};
-    auto sb = ports::UdpSocket::bind(loopback()).value();
-    b_local = sb.local();
-    cfg.b.sockets = ports::PortLease::adopt(std::move(sb));
-    cfg.b.rtcp_mux = true;
-    cfg.b.remote_rtp = pb.local();
+    testing::plain_leg(cfg.b, pb, b_local);
     return cfg;
   }
   void start(SessionConfig cfg) {

@@ -81,11 +81,7 @@ class RelayIceTest : public ::testing::Test {
     cfg.a.rtcp_mux = true;
     cfg.a.ice = std::make_unique<ice::LiteAgent>(ac, kLocal, rng);
     cfg.a.ice_remote = IceRemote{kPeer, std::move(candidates)};
-    auto sb = ports::UdpSocket::bind(loopback()).value();
-    b_local = sb.local();
-    cfg.b.sockets = ports::PortLease::adopt(std::move(sb));
-    cfg.b.rtcp_mux = true;
-    cfg.b.remote_rtp = pb.local();
+    testing::plain_leg(cfg.b, pb, b_local);
     ASSERT_TRUE(relay.create(std::move(cfg)));
     ASSERT_TRUE(wait_event(relay, EventKind::session_started, id));
   }

@@ -74,6 +74,16 @@ class Peer {
   ports::UdpSocket sock_;
 };
 
+// A plain RTP leg (rtcp-mux) on a fresh loopback socket toward `peer`; its local address
+// goes to `local`.
+inline void plain_leg(relay::LegConfig& leg, const Peer& peer, Endpoint& local) {
+  auto socket = ports::UdpSocket::bind(loopback()).value();
+  local = socket.local();
+  leg.sockets = ports::PortLease::adopt(std::move(socket));
+  leg.rtcp_mux = true;
+  leg.remote_rtp = peer.local();
+}
+
 inline bool is_stun(const Datagram& d) {
   return !d.bytes.empty() && std::to_integer<std::uint8_t>(d.bytes[0]) <= 3;
 }
