@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `icegate run` on a copy of the default configuration: it starts, reloads on SIGHUP (keeping the
-# running configuration when the new file is broken) and stops cleanly on SIGTERM and SIGINT.
+# running configuration when the new file is broken, rotating the DTLS certificate when it is
+# not) and stops cleanly on SIGTERM and SIGINT.
 set -euo pipefail
 bin=$1 conf=$2
 work=$(mktemp -d)
@@ -29,10 +30,17 @@ wait_for "reload refused"
 grep -q "icegate.xml:[0-9]*: error: rtp-min 30000 is above rtp-max 100" "$log" || { cat "$log"; exit 1; }
 kill -0 $pid
 
-# A valid file on reload is taken.
+# A valid file on reload is taken, and the generated DTLS certificate is rotated: a new
+# fingerprint for the calls that start afterwards.
 cp "$conf" "$work/icegate.xml"
+first=$(grep -o "DTLS certificate sha-256 [0-9A-F:]*" "$log" | head -1 | awk '{print $4}')
+[ -n "$first" ] || { echo "no DTLS certificate fingerprint at start"; cat "$log"; exit 1; }
 kill -HUP $pid
 wait_for "configuration reloaded"
+wait_for "DTLS certificate rotated"
+rotated=$(grep -o "DTLS certificate rotated: sha-256 [0-9A-F:]*" "$log" | tail -1 | awk '{print $5}')
+[ -n "$rotated" ] && [ "$rotated" != "$first" ] || {
+  echo "the DTLS certificate was not rotated on SIGHUP ($first -> $rotated)"; cat "$log"; exit 1; }
 
 kill -TERM $pid
 rc=0; wait $pid || rc=$?

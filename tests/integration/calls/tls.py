@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """SIP over TLS (RFC 3261 §26, RFC 5630): a TLS listener with the operator's certificate.
+The same PEM files are icegate's DTLS certificate (<dtls certificate= private-key=>): its
+fingerprint must be the one logged at start.
 
 icegate gets a TLS listener on 127.0.58.1:5061 with a certificate made for this test. A TLS
 client (Python's ssl module, verifying icegate's certificate against that same file) sends
@@ -64,15 +66,19 @@ def digest(challenge, user, password, method, uri):
 env = Env("tls", net=58)
 env.lsan_suppressions = os.path.join(env.source, "tests", "integration", "lsan-sofia-tls.supp")
 with env:
-    cert_dir, _ = env.phone_certificate("server")
+    cert_dir, cert_fp = env.phone_certificate("server")
     cert, key = os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-    path = env.config()
+    # The same files serve as the DTLS certificate (<dtls certificate= private-key=>).
+    path = env.config(dtls={"certificate": cert, "private-key": key})
     tree = ET.parse(path)
     ET.SubElement(tree.getroot().find("sip"), "listener", name="tls-lo", transport="tls",
                   address=env.icegate_ip, certificate=cert, **{"private-key": key})
     tree.write(path, encoding="UTF-8", xml_declaration=True)
     env.start_icegate(path)
     env.wait_log(r"listening on sips:%s:5061 \(tls-lo\)" % re.escape(env.icegate_ip))
+    env.check(re.search(r"DTLS certificate %s \(%s\)" % (re.escape(cert_fp), re.escape(cert)),
+                        env.log()),
+              "icegate must use the configured PEM files as its DTLS certificate (%s)" % cert_fp)
 
     ctx = ssl.create_default_context(cafile=cert)
     ctx.check_hostname = False  # the test certificate names no host; the chain is verified
