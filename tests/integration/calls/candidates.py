@@ -8,7 +8,9 @@ ACL "cands" blacklists 127.0.44.66/32 and is the remote-candidates policy.
    call works through the good candidate, the log names each dropped candidate (the blocked one
    with the ACL), and nothing at all — no pin-hole request, no RTP — is sent to the blocked
    address.
+3. A called phone answering a=ice-mismatch: the trunk's call fails at once (480), the log says why.
 """
+import os
 import re
 import socket
 import sys
@@ -71,3 +73,29 @@ with env:
     env.check("%s 40000 typ host\" " % env.phone_ip not in d, "the good candidate was dropped: %s" % d)
     env.check(re.search(r"ICE connected on A \(%s:40000" % re.escape(env.phone_ip), log),
               "ICE must connect through the allowed candidate")
+
+    # 3. A called phone that answers a=ice-mismatch (none of icegate's candidates fits it,
+    #    RFC 8839): icegate refuses that answer with the reason and fails the trunk's call at
+    #    once (480), instead of waiting ice-timeout for checks that will never come.
+    env.register("1002", "1002secret")
+    env.wait_log(r"REGISTER 1002 from %s:5060\S*: 1 binding" % re.escape(env.phone_ip))
+    phone_out = os.path.join(env.work, "mismatch-offer.txt")
+    phone = env.sipp_run("phone-mismatch", "phone_answer.xml", env.phone_ip, 5060,
+                         extra=["-s", "1002", "-key", "outfile", phone_out]
+                         + env.phone_keys(extra=["a=ice-mismatch"]))
+    env.wait_udp_bound(env.phone_ip, 5060)
+    final_out = os.path.join(env.work, "mismatch-final.txt")
+    trunk = env.sipp_run("trunk-mismatch", "invite_final.xml", env.trunk_ip, 5080,
+                         remote="%s:5060" % env.icegate_ip,
+                         extra=["-s", "1002", "-key", "outfile", final_out, "-mi", env.trunk_ip,
+                                "-mp", 6500, "-key", "max_forwards", 70])
+    offer = env.wait_file(phone_out)
+    env.send_go(env.phone_ip, 5060, offer["call_id"])  # the phone answers now
+    final = int(env.wait_file(final_out)["final"])
+    trunk.expect_success()
+    phone.expect_success()
+    env.check(final == 480, "an a=ice-mismatch answer must fail the trunk's call: got %d" % final)
+    env.check(re.search(r"call c\d+: the phone answered a=ice-mismatch", env.log()),
+              "the log must say the phone answered a=ice-mismatch")
+    env.check(not re.search(r"ICE did not succeed", env.log()),
+              "icegate must not wait for ICE after an a=ice-mismatch answer")
