@@ -88,7 +88,7 @@ with env:
     trunk = env.sipp_run("trunk-mismatch", "invite_final.xml", env.trunk_ip, 5080,
                          remote="%s:5060" % env.icegate_ip,
                          extra=["-s", "1002", "-key", "outfile", final_out, "-mi", env.trunk_ip,
-                                "-mp", 6500, "-key", "max_forwards", 70])
+                                "-mp", 6500, "-key", "max_forwards", 70] + env.offer_keys())
     offer = env.wait_file(phone_out)
     env.send_go(env.phone_ip, 5060, offer["call_id"])  # the phone answers now
     final = int(env.wait_file(final_out)["final"])

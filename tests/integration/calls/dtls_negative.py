@@ -11,6 +11,8 @@ reason logged, and icegate keeps running. handshake-timeout is 2 s here.
 3. SRTP authentication failures: a good call in which the phone first sends 5 SRTP packets with
    a broken tag: icegate drops and counts them (srtp-auth-failed=5), the call goes on and the
    phone's good packets still come back.
+4. A trunk offering DTLS-SRTP gets 488 (icegate runs DTLS only on ICE legs, docs/security.md),
+   with the reason logged; so does a phone whose secure offer carries no keys at all.
 """
 import os
 import re
@@ -92,3 +94,15 @@ with env:
     env.check(len(closed) == 3 and "srtp-auth-failed=5" in closed[2],
               "leg A must count the 5 broken packets as srtp-auth-failed: %s" % closed[-1:])
     env.check(not os.path.exists(outfile + ".bye"), "the call with bad packets must go on")
+
+    # ---- 4. secure offers icegate cannot take ------------------------------------------------
+    code = env.invite_final("1001", env.trunk_ip, 5080, name="trunk-dtls",
+                            proto="UDP/TLS/RTP/SAVPF",
+                            sdp_extra=["a=fingerprint:" + fp_x, "a=setup:actpass"])
+    env.check(code == 488, "a trunk's DTLS-SRTP offer must get 488, got %d" % code)
+    env.wait_log(r"DTLS-SRTP offered on a trunk leg")
+    code = env.phone_invite_final("0049301234", "1001", "1001secret", name="no-keys",
+                                  proto="RTP/SAVP")
+    env.check(code == 488, "an RTP/SAVP offer without a=crypto or a=fingerprint must get 488, "
+              "got %d" % code)
+    env.wait_log(r"RTP/SAVP without a=crypto or a=fingerprint: no keys")

@@ -354,13 +354,21 @@ class Env:
         s.expect_success()
         return s
 
-    def invite_final(self, to_user, ip, port=5060, name=None, max_forwards=70, extra=()):
-        """One INVITE from ip:port (plain RTP offer); returns icegate's final status code."""
+    @staticmethod
+    def offer_keys(proto="RTP/AVP", sdp_extra=()):
+        """sipp -key arguments for invite_final.xml's offer: its proto and more attribute lines."""
+        return ["-key", "proto", proto, "-key", "sdp_extra", "\r\n".join(sdp_extra)]
+
+    def invite_final(self, to_user, ip, port=5060, name=None, max_forwards=70, extra=(),
+                     proto="RTP/AVP", sdp_extra=()):
+        """One INVITE from ip:port (a plain RTP offer unless `proto`/`sdp_extra` say otherwise);
+        returns icegate's final status code."""
         name = name or "invite-%s-from-%s" % (to_user, ip)
         out = os.path.join(self.work, name + ".txt")
         s = self.sipp_run(name, "invite_final.xml", ip, port, remote="%s:5060" % self.icegate_ip,
                           extra=["-s", to_user, "-key", "outfile", out, "-mi", ip, "-mp", 6500,
-                                 "-key", "max_forwards", max_forwards] + list(extra))
+                                 "-key", "max_forwards", max_forwards]
+                          + self.offer_keys(proto, sdp_extra) + list(extra))
         s.expect_success()
         return int(self.wait_file(out)["final"])
 

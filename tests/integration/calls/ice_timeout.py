@@ -38,7 +38,7 @@ with env:
     caller = env.sipp_run("trunk-caller", "invite_final.xml", env.trunk_ip, 5080,
                           remote="%s:5060" % env.icegate_ip,
                           extra=["-s", "1002", "-key", "outfile", code_out, "-mi", env.trunk_ip,
-                                 "-mp", 6000, "-key", "max_forwards", 70])
+                                 "-mp", 6000, "-key", "max_forwards", 70] + env.offer_keys())
     env.send_go(env.phone_ip, 5060, env.wait_file(offer)["call_id"])  # the phone answers
     caller.expect_success()
     code = int(env.wait_file(code_out)["final"])
