@@ -14,30 +14,31 @@
 
 namespace icegate::sip {
 
-std::string challenge_realm(const msg_auth_t* challenge) {
-  for (const char* const* p = challenge ? challenge->au_params : nullptr; p && *p; ++p) {
-    if (strncasecmp(*p, "realm=", 6) == 0) return *p + 6;
-  }
-  return "\"\"";
-}
-
 B2bua::B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config> cfg)
     : stack_(stack),
       media_(media),
       cfg_(std::move(cfg)),
       auth_(cfg_->sip.registrar.realm),
-      registrar_(cfg_->sip.registrar) {
-  media_.set_event_sink([this](const MediaEvent& ev) { on_media_event(ev); });
+      registrar_(cfg_->sip.registrar),
+      trunks_(cfg_),
+      signalling_(stack),
+      router_(signalling_, media_, auth_, registrar_, trunks_, cfg_) {
+  signalling_.set_router(router_);
+  media_.set_event_sink([this](const MediaEvent& ev) { router_.on_media_event(ev); });
 }
 
-B2bua::~B2bua() = default;
+B2bua::~B2bua() {
+  for (auto& t : resolvers_) t.join();
+}
 
 void B2bua::reload(std::shared_ptr<const conf::Config> cfg) {
   // Users, ACLs, routes and timeouts take effect for new requests; listeners need a restart.
-  // Trunk state points into the configuration: rebuild it with the new snapshot.
+  // The trunk table points into the configuration: rebuild it with the new snapshot.
   stop_trunks();
-  trunks_.clear();
+  trunk_links_.clear();
   cfg_ = std::move(cfg);
+  trunks_ = TrunkTable(cfg_);
+  router_.set_config(cfg_);
   registrar_.set_limits(cfg_->sip.registrar);  // bindings survive a reload
   if (cfg_->sip.registrar.realm != auth_.realm()) auth_ = DigestAuth(cfg_->sip.registrar.realm);
   start_trunks();
@@ -54,13 +55,11 @@ void B2bua::on_started() {
 void B2bua::on_stopping() {
   stopping_ = true;
   stop_trunks();
-  std::vector<Call*> live;
-  for (auto& [id, c] : calls_) live.push_back(c.get());
-  for (Call* c : live) end_call(*c, "icegate shutting down");
+  router_.end_all("icegate shutting down");
 }
 
 void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* phrase,
-                         nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) {
+                         nua_handle_t* nh, SofiaLeg* leg, const sip_t* sip, tagi_t tags[]) {
   if (!leg && (event == nua_i_invite || event == nua_i_register || event == nua_i_options)) {
     if (auto why = malformed_reason(sip)) {
       Handle owned(nh);
@@ -72,52 +71,22 @@ void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* 
       return;
     }
   }
+  if (signalling_.handle(p, event, status, phrase, nh, leg, sip, tags)) return;
   switch (event) {
     case nua_i_register:
       return on_register(p, nh, sip);
     case nua_i_options:
       return on_options(p, nh, sip);
-    case nua_i_invite:
-      if (leg) return on_reinvite(*leg, sip);
-      return on_invite(p, nh, sip);
-    case nua_r_invite:
-      if (leg) on_invite_response(*leg, status, phrase, sip);
-      return;
-    case nua_i_cancel:
-      if (leg) on_cancel(*leg);
-      return;
-    case nua_i_update:
-      if (leg) {
-        on_update(p, *leg, sip);
-      } else if (nh) {
-        nua_respond(nh, SIP_481_NO_TRANSACTION, NUTAG_WITH_THIS(p.nua), TAG_END());
-      }
-      return;
-    case nua_r_update:
-      if (leg) on_update_response(*leg, status, phrase, sip);
-      return;
-    case nua_i_bye:
-      if (leg) on_bye(*leg);
-      return;
-    case nua_i_state:
-      if (leg) on_state(*leg, tags);
-      return;
     case nua_r_register:
     case nua_r_unregister:
     case nua_r_options:
-      for (auto& [name, t] : trunks_) {
+      for (auto& [name, t] : trunk_links_) {
         const bool reg = event != nua_r_options;
         if ((reg ? t.register_handle.get() : t.options_handle.get()) == nh) {
           return on_trunk_response(t, reg, nh, status, sip);
         }
       }
       return;
-    case nua_i_terminated:
-    case nua_i_ack:
-    case nua_r_bye:
-    case nua_r_cancel:
-    case nua_i_active:
-    case nua_i_prack:
     case nua_i_info:
       return;
     default:
@@ -140,7 +109,7 @@ bool B2bua::acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,
   // behaviour.md §6 / §9 pattern 4: this exact line is what support engineers grep for.
   log().warn("IP {} Rejected by acl \"{}\" ({} {}, {})", src->address.to_string(), acl->name(),
              what, sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-", d.explain());
-  ++stats_.rejected_acl;
+  ++router_.stats().rejected_acl;
   nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());
   return false;
 }
@@ -233,7 +202,7 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
                 NUTAG_WITH_THIS(p.nua), TAG_END());
     return;
   }
-  ++stats_.registrations;
+  ++router_.stats().registrations;
   std::string contacts;
   const auto now = Registrar::Clock::now();
   for (const auto& b : out.bindings) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acl/address.hpp"
@@ -149,6 +150,30 @@ class MediaPort {
   // hands each event to the sink.
   virtual int event_fd() const = 0;
   virtual void dispatch_events() = 0;
+};
+
+// The call layer's ownership of a media session: destroying the lease releases its ports and
+// relay session (MediaPort::destroy_call), on every path a call can end by.
+class MediaLease {
+ public:
+  MediaLease(MediaPort& port, MediaCall call) : port_(&port), call_(std::move(call)) {}
+  ~MediaLease() { release(); }
+  MediaLease(MediaLease&& o) noexcept
+      : port_(std::exchange(o.port_, nullptr)), call_(std::move(o.call_)) {}
+  MediaLease& operator=(MediaLease&&) = delete;
+  MediaLease(const MediaLease&) = delete;
+  MediaLease& operator=(const MediaLease&) = delete;
+
+  std::uint64_t id() const noexcept { return call_.id; }
+  const MediaCall& call() const noexcept { return call_; }
+  MediaCall& call() noexcept { return call_; }
+  void release() noexcept {
+    if (port_) std::exchange(port_, nullptr)->destroy_call(call_.id);
+  }
+
+ private:
+  MediaPort* port_;
+  MediaCall call_;
 };
 
 }  // namespace icegate::sip

@@ -7,12 +7,12 @@
 namespace icegate::sip {
 class Stack;    // su_root magic
 class Profile;  // nua magic: one nua instance per listener address
-class Leg;      // nua handle magic: one call leg (or a transaction handle we own)
+class SofiaLeg;  // nua handle magic: one call leg's handle
 }  // namespace icegate::sip
 
 #define SU_ROOT_MAGIC_T icegate::sip::Stack
 #define NUA_MAGIC_T icegate::sip::Profile
-#define NUA_HMAGIC_T icegate::sip::Leg
+#define NUA_HMAGIC_T icegate::sip::SofiaLeg
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>

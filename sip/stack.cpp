@@ -20,7 +20,7 @@ namespace icegate::sip {
 namespace {
 
 void nua_callback(nua_event_t event, int status, char const* phrase, nua_t* /*nua*/,
-                  Profile* profile, nua_handle_t* nh, Leg* leg, sip_t const* sip, tagi_t tags[]) {
+                  Profile* profile, nua_handle_t* nh, SofiaLeg* leg, sip_t const* sip, tagi_t tags[]) {
   if (profile == nullptr) return;
   profile->stack->dispatch(*profile, event, status, phrase, nh, leg, sip, tags);
 }
@@ -90,9 +90,9 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
   // One thread for the whole stack: no internal worker threads (halves Sofia's CPU).
   if (error.empty()) su_root_threading(root_.get(), 0);
   if (error.empty()) {
-    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     su_wait_t w;
-    if (wake_fd_ < 0 || su_wait_create(&w, wake_fd_, SU_WAIT_IN) < 0 ||
+    if (!wake_fd_ || su_wait_create(&w, wake_fd_.get(), SU_WAIT_IN) < 0 ||
         su_root_register(root_.get(), &w, on_wake, nullptr, 0) < 0) {
       error = "cannot register the signalling wake-up descriptor";
     }
@@ -116,8 +116,7 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
     }
     profiles_.clear();
     root_.reset();
-    if (wake_fd_ >= 0) close(wake_fd_);
-    wake_fd_ = -1;
+    wake_fd_.reset();
     su_deinit();
     started.set_value(error);
     return;
@@ -229,7 +228,7 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
 }
 
 void Stack::dispatch(Profile& p, nua_event_t event, int status, const char* phrase,
-                     nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) {
+                     nua_handle_t* nh, SofiaLeg* leg, const sip_t* sip, tagi_t tags[]) {
   if (event == nua_r_shutdown) {
     if (status >= 200) {
       p.shut_down = true;
@@ -250,7 +249,7 @@ void Stack::post(std::function<void()> fn) {
     queue_.push_back(std::move(fn));
   }
   const std::uint64_t one = 1;
-  [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
+  [[maybe_unused]] auto n = write(wake_fd_.get(), &one, sizeof one);
 }
 
 bool Stack::watch(int fd, std::function<void()> fn) {
@@ -263,7 +262,7 @@ bool Stack::watch(int fd, std::function<void()> fn) {
 
 void Stack::drain_posted() {
   std::uint64_t count;
-  [[maybe_unused]] auto n = read(wake_fd_, &count, sizeof count);
+  [[maybe_unused]] auto n = read(wake_fd_.get(), &count, sizeof count);
   std::deque<std::function<void()>> work;
   {
     std::lock_guard lock(mutex_);
@@ -288,8 +287,7 @@ void Stack::stop() {
     running_ = false;
     queue_.clear();
   }
-  if (wake_fd_ >= 0) close(wake_fd_);
-  wake_fd_ = -1;
+  wake_fd_.reset();
 }
 
 Profile* Stack::profile_for(conf::Transport t) {
@@ -302,6 +300,7 @@ Profile* Stack::profile_for(conf::Transport t) {
 Profile* Stack::profile_named(const std::string& listener_name) {
   for (auto& p : profiles_) {
     const std::string& n = p->name;
+    if (n == listener_name) return p.get();  // the profile's own (joined) name
     for (std::size_t start = 0; start <= n.size();) {
       const auto end = std::min(n.find('+', start), n.size());
       if (n.compare(start, end - start, listener_name) == 0) return p.get();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
 
 namespace icegate::sip {
@@ -41,7 +42,7 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void on_nua_event(Profile& profile, nua_event_t event, int status, const char* phrase,
-                            nua_handle_t* nh, Leg* leg, const sip_t* sip, tagi_t tags[]) = 0;
+                            nua_handle_t* nh, SofiaLeg* leg, const sip_t* sip, tagi_t tags[]) = 0;
   // Called once on the signalling thread after every profile is up.
   virtual void on_started() {}
   // Called on the signalling thread before the profiles shut down (end calls here).
@@ -68,13 +69,14 @@ class Stack {
 
   std::vector<std::unique_ptr<Profile>>& profiles() { return profiles_; }
   Profile* profile_for(conf::Transport t);  // first profile serving transport t
+  // The profile by one of its listeners' names, or by its own name ("udp-lo+tcp-lo").
   Profile* profile_named(const std::string& listener_name);
   su_root_t* root() const { return root_.get(); }
   bool on_signalling_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   // Internal (C callback trampolines).
   void dispatch(Profile& p, nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
-                Leg* leg, const sip_t* sip, tagi_t tags[]);
+                SofiaLeg* leg, const sip_t* sip, tagi_t tags[]);
   void drain_posted();
 
  private:
@@ -88,7 +90,7 @@ class Stack {
   std::vector<std::unique_ptr<Profile>> profiles_;
   std::thread thread_;
   std::thread::id thread_id_;
-  int wake_fd_ = -1;
+  UniqueFd wake_fd_;
   std::mutex mutex_;
   std::deque<std::function<void()>> queue_;
   std::vector<std::unique_ptr<std::function<void()>>> watchers_;

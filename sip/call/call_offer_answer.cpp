@@ -1,13 +1,30 @@
-// The SDP of a call's legs: which keys each leg uses (DTLS-SRTP, SDES or none, from offers and
-// answers), ICE restarts, and the SDP icegate sends toward a leg (docs/security.md).
-#include "sip/b2bua.hpp"
+// Offer/answer on a call's legs: which keys each leg uses (DTLS-SRTP, SDES or none), ICE
+// restarts, what each party's SDP tells the media engine, and the SDP icegate sends toward a leg
+// (docs/security.md). The SDP text itself is built by the pure functions of call_sdp.hpp.
+#include "sip/call/call.hpp"
+#include "sip/call/router.hpp"
 #include "sip/call_sdp.hpp"
 #include "sip/log.hpp"
 
 namespace icegate::sip {
 
-std::optional<std::string> B2bua::accept_offer(Call& call, Leg& leg, const sdp::Description& offer,
-                                               RemoteMedia& media) {
+std::optional<std::string> Call::take_first_offer(const sdp::Description& offer,
+                                                  const std::string& text, RemoteMedia& media) {
+  if (auto err = accept_offer(a_, offer, media)) return err;
+  router_.media().set_remote(this->media->id(), Side::a, media);
+  a_.remote_sdp = text;
+  return std::nullopt;
+}
+
+bool Call::offer_to_b(const sdp::Description& a_offer) {
+  auto offer = sdp_toward(b_, a_offer, false);
+  if (!offer) return false;
+  b_offer = *offer;
+  return place_b();
+}
+
+std::optional<std::string> Call::accept_offer(Leg& leg, const sdp::Description& offer,
+                                              RemoteMedia& media) {
   auto k = keying_of(offer);
   if (!k) return k.error();
   leg.proto = k->proto;
@@ -24,7 +41,7 @@ std::optional<std::string> B2bua::accept_offer(Call& call, Leg& leg, const sdp::
       break;
     }
     case Keying::Kind::sdes: {
-      auto choice = media_.sdes_answer(call.media->id, leg.side, k->crypto);
+      auto choice = router_.media().sdes_answer(this->media->id(), leg.side(), k->crypto);
       if (!choice) return "SDES: " + choice.error();
       leg.sdes_local = choice->local;
       media.sdes = std::move(*choice);
@@ -33,27 +50,27 @@ std::optional<std::string> B2bua::accept_offer(Call& call, Leg& leg, const sdp::
     case Keying::Kind::none:
       break;
   }
-  if (leg.keys_negotiated && leg.keying != k->kind) {
-    log().info("call {}: leg {} changes from {} to {}", call.id, to_string(leg.side),
+  if (leg.keys == KeyState::agreed && leg.keying != k->kind) {
+    log().info("call {}: leg {} changes from {} to {}", id_, to_string(leg.side()),
                to_string(leg.keying), to_string(k->kind));
   }
   leg.keying = k->kind;
-  leg.keys_negotiated = true;
+  leg.keys = KeyState::agreed;
   if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
   if (leg.phone && media.ice) {
     if (!leg.remote_ufrag.empty() && leg.remote_ufrag != media.ice->ufrag) {
       // RFC 8445 §9: the phone restarted ICE; the answer must carry new credentials of ours.
-      call.media->leg(leg.side).ice = media_.restart_ice(call.media->id, leg.side);
-      log().info("call {}: ICE restart by the phone on {}", call.id, to_string(leg.side));
+      this->media->call().leg(leg.side()).ice =
+          router_.media().restart_ice(this->media->id(), leg.side());
+      log().info("call {}: ICE restart by the phone on {}", id_, to_string(leg.side()));
     }
     leg.remote_ufrag = media.ice->ufrag;
   }
   return std::nullopt;
 }
 
-std::optional<std::string> B2bua::accept_answer(Call& call, Leg& leg,
-                                                const sdp::Description& answer,
-                                                RemoteMedia& media) {
+std::optional<std::string> Call::accept_answer(Leg& leg, const sdp::Description& answer,
+                                               RemoteMedia& media) {
   auto k = keying_of(answer);
   if (!k) return k.error();
   switch (k->kind) {
@@ -85,68 +102,72 @@ std::optional<std::string> B2bua::accept_answer(Call& call, Leg& leg,
       if (leg.keying != Keying::Kind::none) {
         // RFC 3264 §6 wants the offer's proto back; a party that answers plain RTP gets it.
         log().warn("call {}: leg {} answered {} to a {} offer: media on that leg is unencrypted",
-                   call.id, to_string(leg.side), k->proto, to_string(leg.keying));
+                   id_, to_string(leg.side()), k->proto, to_string(leg.keying));
       }
       break;
   }
   leg.keying = k->kind;
   leg.proto = k->proto;
   leg.sdes_offered.clear();
-  leg.keys_negotiated = true;
+  leg.keys = KeyState::agreed;
   if (leg.phone) leg.rtcp_mux = media.rtcp_mux;
   if (leg.phone && media.ice) leg.remote_ufrag = media.ice->ufrag;
   return std::nullopt;
 }
 
-Expected<std::string, int> B2bua::take_reoffer(Call& call, Leg& leg, const std::string& body,
-                                               const char* what) {
-  Leg& other = *call.other(leg);
+Expected<std::string, int> Call::take_reoffer(Leg& leg, const std::string& body,
+                                              const char* what) {
+  Leg& other = this->other(leg);
   auto d = sdp::parse(body);
   if (!d) return unexpected(400);
-  auto r = analyse_remote(*d, leg.phone, cfg_->policy.remote_candidates.get());
+  auto r = analyse_remote(*d, leg.phone, router_.config().policy.remote_candidates.get());
   if (!r) {
-    log().warn("call {}: {}: {}", call.id, what, r.error());
+    log().warn("call {}: {}: {}", id_, what, r.error());
     return unexpected(488);
   }
-  if (auto err = accept_offer(call, leg, *d, r->media)) {
-    log().warn("call {}: {}: {}", call.id, what, *err);
+  if (auto err = accept_offer(leg, *d, r->media)) {
+    log().warn("call {}: {}: {}", id_, what, *err);
     return unexpected(488);
   }
-  media_.set_remote(call.media->id, leg.side, r->media);
+  router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
-  auto built = sdp_toward(call, other, *d, false);
+  auto built = sdp_toward(other, *d, false);
   if (!built) return unexpected(488);
   return std::move(*built);
 }
 
-std::optional<std::string> B2bua::take_answer(Call& call, Leg& leg, const sdp::Description& answer,
-                                              const std::string& body) {
-  auto r = analyse_remote(answer, leg.phone, cfg_->policy.remote_candidates.get());
+std::optional<std::string> Call::take_answer(Leg& leg, const sdp::Description& answer,
+                                             const std::string& body) {
+  auto r = analyse_remote(answer, leg.phone, router_.config().policy.remote_candidates.get());
   if (!r) return r.error();
-  if (auto err = accept_answer(call, leg, answer, r->media)) return err;
-  media_.set_remote(call.media->id, leg.side, r->media);
+  if (auto err = accept_answer(leg, answer, r->media)) return err;
+  router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
   return std::nullopt;
 }
 
-std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp::Description& from,
-                                             bool answering) {
-  const std::string session_id = std::to_string(call.media->id);
+std::optional<std::string> Call::sdp_toward(Leg& target, const sdp::Description& from,
+                                            bool answering) {
+  const conf::Config& cfg = router_.config();
+  const MediaCall& mc = media->call();
+  const std::string session_id = std::to_string(mc.id);
   const unsigned version = ++target.sdp_version;
   // Keys toward `target`: an answer follows its offer (accept_offer set the leg up); an
   // offer keeps what the leg negotiated (RFC 8842 §5.5: same fingerprint and role, no new
   // handshake) or, for a leg's first offer, opens with the configured profile.
-  if (!answering && !target.keys_negotiated) {
+  const bool first_offer = !answering && target.keys == KeyState::unset;
+  if (first_offer) {
     if (target.phone) {
-      const bool dtls = cfg_->dtls.offer_to_phones && !target.plain_retry;
+      const bool dtls =
+          cfg.dtls.offer_to_phones && target.offer_profile == OfferProfile::configured;
       target.keying = dtls ? Keying::Kind::dtls : Keying::Kind::none;
       target.proto = dtls ? "UDP/TLS/RTP/SAVPF" : "RTP/AVP";
-    } else if (const TrunkState* t = trunk_named(target.trunk);
+    } else if (const TrunkEntry* t = router_.trunks().named(target.trunk);
                t && t->cfg->media_profile == conf::MediaProfile::sdes) {
       target.keying = Keying::Kind::sdes;
       target.proto = "RTP/SAVP";
       if (target.sdes_offered.empty())
-        target.sdes_offered = media_.sdes_offer(call.media->id, target.side);
+        target.sdes_offered = router_.media().sdes_offer(mc.id, target.side());
     } else {
       target.keying = Keying::Kind::none;
       target.proto = "RTP/AVP";
@@ -154,11 +175,10 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
   }
   std::vector<std::string> crypto;
   if (target.keying == Keying::Kind::sdes) {
-    crypto = !answering && !target.keys_negotiated ? target.sdes_offered
-                                                   : std::vector<std::string>{target.sdes_local};
+    crypto = first_offer ? target.sdes_offered : std::vector<std::string>{target.sdes_local};
   }
   LegSdpPolicy base;
-  base.media_address = cfg_->media.address;
+  base.media_address = cfg.media.address;
   base.session_id = session_id;
   base.version = version;
   base.proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
@@ -169,19 +189,18 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
     static_cast<LegSdpPolicy&>(p) = std::move(base);
     p.rtcp_mux = target.rtcp_mux;
     if (target.keying == Keying::Kind::dtls) {
-      const auto space = call.media->fingerprint.find(' ');
+      const auto space = mc.fingerprint.find(' ');
       sdp::DtlsAttributes dtls;
-      dtls.fingerprint = {call.media->fingerprint.substr(0, space),
-                          call.media->fingerprint.substr(space + 1)};
-      dtls.setup = !target.keys_negotiated ? sdp::Setup::actpass
-                   : target.dtls_client    ? sdp::Setup::active
-                                           : sdp::Setup::passive;
+      dtls.fingerprint = {mc.fingerprint.substr(0, space), mc.fingerprint.substr(space + 1)};
+      dtls.setup = target.keys == KeyState::unset ? sdp::Setup::actpass
+                   : target.dtls_client          ? sdp::Setup::active
+                                                 : sdp::Setup::passive;
       p.dtls = dtls;
     }
-    p.public_address = media_.public_address();
+    p.public_address = router_.media().public_address();
     // The public (srflx) candidate only for parties the public-candidate ACL allows.
-    if (p.public_address && cfg_->policy.public_candidate &&
-        !cfg_->policy.public_candidate->check(target.party).allowed()) {
+    if (p.public_address && cfg.policy.public_candidate &&
+        !cfg.policy.public_candidate->check(target.party).allowed()) {
       p.public_address.reset();
     }
     std::optional<sdp::Description> offer;
@@ -190,13 +209,12 @@ std::optional<std::string> B2bua::sdp_toward(Call& call, Leg& target, const sdp:
       if (parsed) offer = std::move(*parsed);
       if (offer) p.phone_offer = &*offer;
     }
-    out = sdp_for_phone(from, *call.media, target.side, p);
+    out = sdp_for_phone(from, mc, target.side(), p);
   } else {
-    out = sdp_for_trunk(from, *call.media, target.side, base);
+    out = sdp_for_trunk(from, mc, target.side(), base);
   }
   if (!out) {
-    log().warn("call {}: cannot build SDP for {}: {}", call.id, to_string(target.side),
-               out.error());
+    log().warn("call {}: cannot build SDP for {}: {}", id_, to_string(target.side()), out.error());
     return std::nullopt;
   }
   return *out;

@@ -1,0 +1,290 @@
+// A new INVITE in named steps, and the dispatch of leg events to their calls.
+#include "sip/call/router.hpp"
+
+#include <strings.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "sip/call_sdp.hpp"
+#include "sip/log.hpp"
+
+namespace icegate::sip {
+
+std::string Source::to_string() const {
+  const std::string host = address.address.is_v4() ? address.address.to_string()
+                                                   : "[" + address.address.to_string() + "]";
+  return host + ":" + std::to_string(address.port) + "/" + std::string(conf::to_string(transport));
+}
+
+CallRouter::CallRouter(SignallingPort& signalling, MediaPort& media, const DigestAuth& auth,
+                       const Registrar& registrar, TrunkTable& trunks,
+                       std::shared_ptr<const conf::Config> cfg)
+    : signalling_(signalling),
+      media_(media),
+      auth_(auth),
+      registrar_(registrar),
+      trunks_(trunks),
+      cfg_(std::move(cfg)) {}
+
+CallRouter::~CallRouter() {
+  // Calls still here at destruction release their links and media without signalling.
+  legs_.clear();
+  calls_.clear();
+}
+
+void CallRouter::reject(LegId leg, const InboundRequest& req, int status,
+                        const std::string& phrase, const std::string& why) {
+  LegLink owned(signalling_, leg);
+  log().info("INVITE {} from {} rejected: {} {} ({})", req.call_id.empty() ? "-" : req.call_id,
+             req.source ? req.source->to_string() : std::string("?"), status, phrase, why);
+  ++stats_.calls_failed;
+  signalling_.respond(leg, Reply{status, phrase, {}, {}, {}, {}});
+}
+
+bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
+  const auto& acl = cfg_->policy.sip_inbound;
+  if (!acl || !req.source) return true;
+  const auto d = acl->check(req.source->address.address);
+  if (d.allowed()) return true;
+  // behaviour.md §6 / §9 pattern 4: this exact line is what support engineers grep for.
+  log().warn("IP {} Rejected by acl \"{}\" (INVITE {}, {})", req.source->address.address.to_string(),
+             acl->name(), req.call_id.empty() ? "-" : req.call_id, d.explain());
+  ++stats_.rejected_acl;
+  LegLink owned(signalling_, leg);
+  signalling_.respond(leg, Reply{403, "Forbidden", {}, {}, {}, {}});
+  return false;
+}
+
+std::optional<std::string> CallRouter::authenticated_user(LegId leg, const InboundRequest& req) {
+  // RFC 3261 §22.3: a phone proves who it is to the B2BUA as to a proxy (407).
+  const auto now_wall = DigestAuth::Clock::now();
+  const auto challenge = [&](bool stale) -> std::optional<std::string> {
+    LegLink owned(signalling_, leg);
+    Reply r{407, "Proxy Authentication Required", {}, {}, {}, {}};
+    r.proxy_authenticate = auth_.challenge(now_wall, stale);
+    signalling_.respond(leg, r);
+    return std::nullopt;
+  };
+  if (req.proxy_authorization.empty()) return challenge(false);
+  std::vector<const char*> params;
+  for (const auto& p : req.proxy_authorization) params.push_back(p.c_str());
+  params.push_back(nullptr);
+  std::string user;
+  const auto r = auth_.verify(
+      params.data(), "INVITE",
+      [&](std::string_view name) -> std::optional<std::string> {
+        if (const auto* u = cfg_->find_user(name)) return u->password;
+        return std::nullopt;
+      },
+      now_wall, &user);
+  if (r == DigestAuth::Result::stale_nonce) return challenge(true);
+  if (r != DigestAuth::Result::ok) {
+    log().warn("INVITE from {} as {}: authentication failed: {}",
+               req.source ? req.source->to_string() : std::string("?"), user, to_string(r));
+    return challenge(false);
+  }
+  return user;
+}
+
+std::optional<CallRouter::Route> CallRouter::route(LegId leg, const InboundRequest& req,
+                                                   const std::string& to_user, bool from_trunk) {
+  Route out;
+  if (cfg_->find_user(to_user)) {
+    out.to_phone = true;
+    out.callee = registrar_.lookup(to_user, Registrar::Clock::now());
+    if (!out.callee) {
+      reject(leg, req, 480, "Temporarily Unavailable", "user " + to_user + " not registered");
+      return std::nullopt;
+    }
+    return out;
+  }
+  if (from_trunk) {
+    // From a trunk: to the user named in the Request-URI (behaviour.md §7).
+    reject(leg, req, 404, "Not Found", "no user \"" + to_user + "\"");
+    return std::nullopt;
+  }
+  const conf::Route* r = cfg_->route_for(to_user);
+  const TrunkEntry* t = r ? trunks_.named(r->trunk) : nullptr;
+  if (!t) {
+    reject(leg, req, 404, "Not Found", "no route for \"" + to_user + "\"");
+    return std::nullopt;
+  }
+  out.trunk = t->cfg->name;
+  return out;
+}
+
+void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
+  if (!admitted(leg, req)) return;
+  if (!req.source) return reject(leg, req, 400, "Bad Request", "no source address");
+  // RFC 3261 §16.3 step 3 (the B2BUA keeps the hop count going to stop loops).
+  const unsigned long max_forwards = req.max_forwards.value_or(70);
+  if (max_forwards == 0) return reject(leg, req, 483, "Too Many Hops", "Max-Forwards reached 0");
+
+  const TrunkEntry* from_trunk = trunks_.of_source(req.source->address.address);
+  std::string from_user = req.from_user;
+  if (!from_trunk) {
+    auto user = authenticated_user(leg, req);
+    if (!user) return;
+    from_user = *user;
+  }
+  auto r = route(leg, req, req.request_user, from_trunk != nullptr);
+  if (!r) return;
+
+  // The offer is read only once the caller is known (no SDP parsing for strangers).
+  if (!req.content_type.empty() && strcasecmp(req.content_type.c_str(), "application/sdp") != 0) {
+    LegLink owned(signalling_, leg);
+    Reply reply{415, "Unsupported Media Type", {}, {}, {}, {}};
+    reply.accept = "application/sdp";
+    signalling_.respond(leg, reply);
+    return;
+  }
+  if (req.body.empty()) {
+    return reject(leg, req, 488, "Not Acceptable Here", "no SDP offer in the INVITE (late offer)");
+  }
+  auto offer = sdp::parse(req.body);
+  if (!offer) {
+    return reject(leg, req, 400, "Bad Request", "malformed SDP: " + offer.error().to_string());
+  }
+
+  char idbuf[32];
+  std::snprintf(idbuf, sizeof idbuf, "c%" PRIu64, next_call_++);
+  auto call = std::make_unique<Call>(*this, idbuf);
+  call->started = std::chrono::steady_clock::now();
+  call->a_call_id = req.call_id;
+  call->to_user = req.request_user;
+  call->from_user = from_user;
+  call->max_forwards = max_forwards - 1;
+  Leg& a = call->a();
+  Leg& b = call->b();
+  a.phone = from_trunk == nullptr;
+  if (from_trunk) a.trunk = from_trunk->cfg->name;
+  a.profile = req.profile;
+  a.party = req.source->address.address;
+  b.phone = r->to_phone;
+  b.trunk = r->trunk;
+  // A phone's leg waits for ICE before it counts as connected (behaviour.md §7).
+  if (a.phone) a.media_to(MediaState::waiting_ice);
+  if (b.phone) b.media_to(MediaState::waiting_ice);
+  if (r->callee) {
+    b.party = r->callee->source;
+    b.profile = r->callee->profile;
+    call->target_uri = r->callee->route_uri;
+  }
+
+  // The caller's media, with the candidate ACL applied to a softphone's candidates.
+  auto remote = analyse_remote(*offer, a.phone, cfg_->policy.remote_candidates.get());
+  if (!remote) {
+    ++stats_.rejected_candidates;
+    log().warn("call {}: {}", call->id(), remote.error());
+    return reject(leg, req, 488, "Not Acceptable Here", "no usable ICE candidate");
+  }
+  if (!remote->dropped.empty()) log().info("call {}: {}", call->id(), remote->dropped);
+
+  MediaCallSetup setup;
+  setup.label = call->id();
+  setup.a = {a.phone, a.phone ? offers_rtcp_mux(*offer) : false};
+  // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
+  setup.b = {b.phone, false};
+  auto media = media_.create_call(setup);
+  if (!media) {
+    log().error("call {}: no media ports: {}", call->id(), media.error().message);
+    return reject(leg, req, 503, "Service Unavailable", media.error().message);
+  }
+  call->media.emplace(media_, *media);
+  if (auto err = call->take_first_offer(*offer, req.body, remote->media)) {
+    log().warn("call {}: {}", call->id(), *err);
+    return reject(leg, req, 488, "Not Acceptable Here", *err);
+  }
+  Call& ref = *call;
+  calls_[ref.id()] = std::move(call);
+  bind(a, leg);
+  a.to(LegState::inviting);
+  ++stats_.calls_started;
+  log().info("call {}: {} ({}) -> {} ({}), Call-ID {}, media ports A {} B {}", ref.id(),
+             ref.from_user, a.phone ? "phone " + req.source->to_string() : "trunk " + a.trunk,
+             ref.to_user, b.phone ? "phone " + ref.target_uri : "trunk " + b.trunk,
+             ref.a_call_id, ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
+  if (!ref.offer_to_b(*offer)) ref.fail(503, "Service Unavailable");
+}
+
+Leg* CallRouter::leg_of(LegId id) {
+  auto it = legs_.find(id);
+  return it == legs_.end() ? nullptr : it->second;
+}
+
+bool CallRouter::on_reinvite(LegId id, const InboundRequest& req) {
+  Leg* leg = leg_of(id);
+  if (!leg) return false;
+  leg->call().on_reinvite(*leg, req);
+  return true;
+}
+
+bool CallRouter::on_update(LegId id, std::uint64_t request, const InboundRequest& req) {
+  Leg* leg = leg_of(id);
+  if (!leg) return false;
+  leg->call().on_update(*leg, request, req);
+  return true;
+}
+
+void CallRouter::on_invite_response(LegId id, const InboundResponse& r) {
+  if (Leg* leg = leg_of(id)) leg->call().on_invite_response(*leg, r);
+}
+
+void CallRouter::on_update_response(LegId id, const InboundResponse& r) {
+  if (Leg* leg = leg_of(id)) leg->call().on_update_response(*leg, r);
+}
+
+void CallRouter::on_cancel(LegId id) {
+  if (Leg* leg = leg_of(id)) leg->call().on_cancel(*leg);
+}
+
+void CallRouter::on_bye(LegId id) {
+  if (Leg* leg = leg_of(id)) leg->call().on_bye(*leg);
+}
+
+void CallRouter::on_terminated(LegId id) {
+  if (Leg* leg = leg_of(id)) leg->call().on_terminated(*leg);
+}
+
+void CallRouter::on_media_event(const MediaEvent& ev) {
+  for (auto& [id, c] : calls_) {
+    if (c->media && c->media->id() == ev.call) return c->on_media_event(ev);
+  }
+}
+
+void CallRouter::end_all(const std::string& reason) {
+  std::vector<Call*> live;
+  for (auto& [id, c] : calls_) live.push_back(c.get());
+  for (Call* c : live) c->end(reason);
+}
+
+const Call* CallRouter::find(const std::string& id) const {
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : it->second.get();
+}
+
+const Call* CallRouter::call_of(LegId leg) const {
+  auto it = legs_.find(leg);
+  return it == legs_.end() ? nullptr : &it->second->call();
+}
+
+void CallRouter::bind(Leg& leg, LegId id) {
+  unbind(leg);
+  leg.link = LegLink(signalling_, id);
+  legs_[id] = &leg;
+}
+
+void CallRouter::unbind(Leg& leg) {
+  if (!leg.link) return;
+  legs_.erase(leg.link.id());
+  leg.link.reset();
+}
+
+void CallRouter::destroy(Call& call) {
+  unbind(call.a());
+  unbind(call.b());
+  calls_.erase(call.id());
+}
+
+}  // namespace icegate::sip

@@ -1,0 +1,98 @@
+// The router and registry of calls. A new INVITE goes through small named steps (admit by ACL,
+// authenticate or recognise a trunk, route, read the offer, allocate media, offer to B); the
+// events of existing legs are handed to their call. Sofia-free: the stack is reached through
+// SignallingPort, the media engine through MediaPort, so tests/sip drives it in memory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "conf/config.hpp"
+#include "sip/call/call.hpp"
+#include "sip/call/signalling.hpp"
+#include "sip/call/trunk_table.hpp"
+#include "sip/digest.hpp"
+#include "sip/media_port.hpp"
+#include "sip/registrar.hpp"
+
+namespace icegate::sip {
+
+struct B2buaStats {
+  std::uint64_t calls_started = 0;
+  std::uint64_t calls_answered = 0;
+  std::uint64_t calls_failed = 0;
+  std::uint64_t rejected_acl = 0;
+  std::uint64_t rejected_candidates = 0;
+  std::uint64_t registrations = 0;
+};
+
+class CallRouter {
+ public:
+  CallRouter(SignallingPort& signalling, MediaPort& media, const DigestAuth& auth,
+             const Registrar& registrar, TrunkTable& trunks,
+             std::shared_ptr<const conf::Config> cfg);
+  ~CallRouter();
+
+  void set_config(std::shared_ptr<const conf::Config> cfg) { cfg_ = std::move(cfg); }
+
+  // A new INVITE outside any call; the router owns `leg` from now on (answers and releases it).
+  void on_invite(LegId leg, const InboundRequest& req);
+  // Events on legs of existing calls; unknown legs are ignored (false: no such leg).
+  bool on_reinvite(LegId leg, const InboundRequest& req);
+  bool on_update(LegId leg, std::uint64_t request, const InboundRequest& req);
+  void on_invite_response(LegId leg, const InboundResponse& r);
+  void on_update_response(LegId leg, const InboundResponse& r);
+  void on_cancel(LegId leg);
+  void on_bye(LegId leg);
+  void on_terminated(LegId leg);
+  void on_media_event(const MediaEvent& ev);
+  // Ends every call (shutdown).
+  void end_all(const std::string& reason);
+
+  const B2buaStats& stats() const { return stats_; }
+  B2buaStats& stats() { return stats_; }
+  std::size_t active_calls() const { return calls_.size(); }
+  const Call* find(const std::string& id) const;
+  const Call* call_of(LegId leg) const;
+
+  // For calls.
+  const conf::Config& config() const { return *cfg_; }
+  MediaPort& media() { return media_; }
+  SignallingPort& signalling() { return signalling_; }
+  TrunkTable& trunks() { return trunks_; }
+  void bind(Leg& leg, LegId id);  // the leg owns `id` from now on; its events reach it
+  void unbind(Leg& leg);          // releases the leg's LegId
+  void destroy(Call& call);       // the call is gone after this
+
+ private:
+  struct Route {
+    bool to_phone = false;
+    std::string trunk;           // B's trunk when !to_phone
+    std::optional<Binding> callee;
+  };
+  // The steps of on_invite; each answers the request itself when it says no.
+  bool admitted(LegId leg, const InboundRequest& req);
+  std::optional<std::string> authenticated_user(LegId leg, const InboundRequest& req);
+  std::optional<Route> route(LegId leg, const InboundRequest& req, const std::string& to_user,
+                             bool from_trunk);
+  void reject(LegId leg, const InboundRequest& req, int status, const std::string& phrase,
+              const std::string& why);
+  Leg* leg_of(LegId id);
+
+  SignallingPort& signalling_;
+  MediaPort& media_;
+  const DigestAuth& auth_;
+  const Registrar& registrar_;
+  TrunkTable& trunks_;
+  std::shared_ptr<const conf::Config> cfg_;
+  std::map<std::string, std::unique_ptr<Call>> calls_;
+  std::unordered_map<LegId, Leg*> legs_;
+  B2buaStats stats_;
+  std::uint64_t next_call_ = 1;
+};
+
+}  // namespace icegate::sip

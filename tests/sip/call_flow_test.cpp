@@ -1,0 +1,452 @@
+// Whole B2BUA call flows in memory: the call router with a fake SIP stack and a fake media
+// engine. Each test plays both far ends (the phone and the trunk) and checks what icegate sends
+// to each, the call and leg states, and that every dialog handle and media session is released.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "conf/config.hpp"
+#include "sip/call/router.hpp"
+#include "tests/sip/call_fakes.hpp"
+#include "tests/sip/digest_client.hpp"
+
+namespace icegate::sip {
+namespace {
+
+using test::FakeMedia;
+using test::FakeSignalling;
+using test::Sent;
+
+constexpr const char* kConfig = R"(<icegate>
+  <sip><listener name="udp" transport="udp" address="127.0.0.1" port="5060"/>
+       <registrar realm="icegate"/></sip>
+  <media address="127.0.0.1" rtp-min="20000" rtp-max="20999" ice-timeout="5s"/>
+  <acls>
+    <acl name="local"><whitelist cidr="127.0.0.0/8"/></acl>
+    <acl name="no-10-98"><blacklist cidr="10.98.0.0/16"/></acl>
+  </acls>
+  <acl-policy sip-inbound="local" remote-candidates="no-10-98"/>
+  <users><user name="1001" password="1001secret"/><user name="1002" password="1002secret"/></users>
+  <trunks>
+    <trunk name="pbx" transport="udp" options-interval="0s"><address host="127.0.0.1" port="5080"/></trunk>
+    <trunk name="carrier" transport="udp" options-interval="0s">
+      <address host="127.0.0.5" port="5060"/><address host="127.0.0.6" port="5060"/>
+      <registration username="acct" password="acctsecret"/>
+    </trunk>
+  </trunks>
+  <routes><route prefix="" trunk="pbx"/><route prefix="9" trunk="carrier"/></routes>
+</icegate>)";
+
+std::string load(const std::string& name) {
+  std::ifstream in(std::string(ICEGATE_SOURCE_DIR) + "/tests/data/sdp/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A phone's plain offer (no ICE, no keys) on a loopback address the candidate ACL allows.
+const std::string kHoldOffer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
+    "m=audio 6100 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
+
+std::string param(const std::string& header, const std::string& name) {
+  const auto at = header.find(name + "=\"");
+  if (at == std::string::npos) return {};
+  const auto start = at + name.size() + 2;
+  return header.substr(start, header.find('"', start) - start);
+}
+
+Source source(const char* ip, std::uint16_t port) {
+  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp};
+}
+
+class CallFlow : public ::testing::Test {
+ protected:
+  CallFlow()
+      : cfg_(conf::load_string(kConfig, "flow.xml")->config),
+        auth_(cfg_->sip.registrar.realm),
+        registrar_(cfg_->sip.registrar),
+        trunks_(cfg_),
+        router_(sip_, media_, auth_, registrar_, trunks_, cfg_) {
+    media_.set_event_sink([this](const MediaEvent& ev) { router_.on_media_event(ev); });
+  }
+
+  void TearDown() override {
+    // Nothing leaks: every dialog handle and media session the calls took was given back.
+    EXPECT_EQ(router_.active_calls(), 0U);
+    EXPECT_TRUE(sip_.live.empty()) << sip_.live.size() << " dialog handle(s) still held";
+    EXPECT_TRUE(media_.live.empty()) << media_.live.size() << " media session(s) still held";
+    EXPECT_EQ(sip_.armed_timers(), 0U);
+  }
+
+  void register_phone(const std::string& user, const char* ip, std::uint16_t port) {
+    RegisterRequest r;
+    r.user = user;
+    r.contacts.push_back({"sip:" + user + "@192.168.1.20:5060", std::nullopt});
+    r.call_id = "reg-" + user;
+    r.cseq = 1;
+    r.source = *acl::Address::parse(ip);
+    r.source_port = port;
+    r.profile = "udp";
+    ASSERT_EQ(registrar_.apply(r, Registrar::Clock::now()).status, 200);
+  }
+
+  InboundRequest invite_request(const std::string& to, const std::string& sdp, Source from) {
+    InboundRequest r;
+    r.call_id = "call-" + std::to_string(++calls_);
+    r.request_user = to;
+    r.from_user = "1001";
+    r.max_forwards = 70;
+    r.content_type = "application/sdp";
+    r.body = sdp;
+    r.source = from;
+    r.profile = "udp";
+    return r;
+  }
+
+  // A phone's INVITE through the 407 round. Returns A's leg.
+  LegId phone_invite(const std::string& to, const std::string& sdp) {
+    auto req = invite_request(to, sdp, source("127.0.0.2", 5062));
+    const LegId first = sip_.incoming();
+    router_.on_invite(first, req);
+    const Sent* challenge = sip_.last(Sent::respond, first);
+    EXPECT_TRUE(challenge && challenge->status == 407);
+    EXPECT_FALSE(sip_.live.count(first)) << "a challenged INVITE keeps no state";
+    const std::string nonce = challenge ? param(challenge->extra, "nonce") : "";
+    req.proxy_authorization = test::client_params("1001", "icegate", "1001secret", nonce,
+                                                  "INVITE", "sip:" + to + "@127.0.0.1");
+    const LegId a = sip_.incoming();
+    router_.on_invite(a, req);
+    return a;
+  }
+
+  const Call& call_of(LegId leg) {
+    const Call* c = router_.call_of(leg);
+    EXPECT_NE(c, nullptr);
+    return *c;
+  }
+
+  static InboundResponse response(int status, std::string body = {}, std::string realm = {}) {
+    InboundResponse r;
+    r.status = status;
+    r.phrase = std::string(sip_status_text(status));
+    r.body = std::move(body);
+    r.challenge_realm = std::move(realm);
+    return r;
+  }
+  static const char* sip_status_text(int status) {
+    switch (status) {
+      case 180: return "Ringing";
+      case 183: return "Session Progress";
+      case 200: return "OK";
+      case 486: return "Busy Here";
+      default: return "Status";
+    }
+  }
+
+  // Both dialogs close as the stack would report it.
+  void both_terminated(LegId a, LegId b) {
+    if (b) router_.on_terminated(b);
+    if (a) router_.on_terminated(a);
+  }
+
+  std::shared_ptr<const conf::Config> cfg_;
+  DigestAuth auth_;
+  Registrar registrar_;
+  TrunkTable trunks_;
+  FakeSignalling sip_;
+  FakeMedia media_;
+  CallRouter router_;
+  int calls_ = 0;
+};
+
+TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
+  const LegId a = phone_invite("5555", load("baresip-1.0-ice-dtls-offer.sdp").replace(0, 0, ""));
+  // The baresip capture's candidates are on 10.98.0.0/16, which this ACL blocks: 488.
+  ASSERT_EQ(sip_.last(Sent::respond, a)->status, 488);
+  EXPECT_EQ(router_.stats().rejected_candidates, 1U);
+
+  std::string offer = load("baresip-1.0-ice-dtls-offer.sdp");
+  for (auto at = offer.find("10.98.0.2"); at != std::string::npos; at = offer.find("10.98.0.2"))
+    offer.replace(at, 9, "127.0.0.2");
+  const LegId a2 = phone_invite("5555", offer);
+  const LegId b = sip_.last_invite();
+  ASSERT_NE(b, 0U);
+  EXPECT_EQ(sip_.invites[b].request_uri, "sip:5555@127.0.0.1:5080;transport=udp");
+  EXPECT_EQ(sip_.invites[b].max_forwards, 69U);
+  EXPECT_NE(sip_.invites[b].sdp.find("RTP/AVP"), std::string::npos);
+  EXPECT_EQ(sip_.invites[b].sdp.find("a=candidate"), std::string::npos) << "no ICE toward a trunk";
+  EXPECT_EQ(call_of(b).state(), CallState::calling);
+  EXPECT_EQ(call_of(b).a().media_state(), MediaState::waiting_ice);
+
+  router_.on_invite_response(b, response(180));
+  EXPECT_EQ(sip_.last(Sent::respond, a2)->status, 180);
+  EXPECT_EQ(call_of(b).a().state(), LegState::early);
+
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  const Sent* ok = sip_.last(Sent::respond, a2);
+  ASSERT_EQ(ok->status, 200);
+  EXPECT_NE(ok->sdp.find("a=ice-lite"), std::string::npos);
+  EXPECT_NE(ok->sdp.find("UDP/TLS/RTP/SAVPF"), std::string::npos);
+  EXPECT_NE(ok->sdp.find("a=setup:active"), std::string::npos);
+  EXPECT_EQ(call_of(b).state(), CallState::connected);
+  EXPECT_EQ(sip_.armed_timers(), 1U) << "the calling phone has ice-timeout to pass ICE";
+
+  router_.on_media_event({1, Side::a, MediaEventKind::ice_connected, "pair"});
+  router_.on_media_event({1, Side::a, MediaEventKind::secure_media_up, "SRTP_AES128_CM_SHA1_80"});
+  EXPECT_EQ(call_of(b).a().media_state(), MediaState::secure_up);
+  EXPECT_EQ(sip_.armed_timers(), 0U) << "ICE and DTLS passed: no deadline";
+
+  router_.on_bye(a2);
+  const Sent* bye = sip_.last(Sent::bye, b);
+  ASSERT_NE(bye, nullptr);
+  EXPECT_EQ(bye->reason, "BYE from the caller");
+  EXPECT_EQ(call_of(b).state(), CallState::ending);
+  EXPECT_EQ(media_.destroyed.size(), 1U) << "media is released when the call ends";
+  both_terminated(a2, b);
+  EXPECT_EQ(router_.stats().calls_answered, 1U);
+}
+
+TEST_F(CallFlow, TrunkToPhoneWaitsForIceAndDtlsBeforeAnswering) {
+  register_phone("1002", "127.0.0.3", 5064);
+  auto req = invite_request("1002", load("synthetic/pbx-offer.sdp"), source("127.0.0.1", 5080));
+  const LegId a = sip_.incoming();
+  router_.on_invite(a, req);
+  const LegId b = sip_.last_invite();
+  ASSERT_NE(b, 0U);
+  EXPECT_EQ(sip_.invites[b].request_uri, "sip:1002@127.0.0.3:5064;transport=udp");
+  EXPECT_NE(sip_.invites[b].sdp.find("UDP/TLS/RTP/SAVPF"), std::string::npos);
+  EXPECT_NE(sip_.invites[b].sdp.find("a=setup:actpass"), std::string::npos);
+  EXPECT_NE(sip_.invites[b].sdp.find("a=ice-lite"), std::string::npos);
+
+  std::string answer = load("baresip-1.0-ice-dtls-answer.sdp");
+  for (auto at = answer.find("10.98.0."); at != std::string::npos; at = answer.find("10.98.0."))
+    answer.replace(at, 8, "127.0.0.");
+  router_.on_invite_response(b, response(200, answer));
+  // The phone answered, but ICE has not passed: the trunk hears ringback, no 200 yet.
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 180);
+  EXPECT_EQ(call_of(b).state(), CallState::answering);
+  router_.on_media_event({1, Side::b, MediaEventKind::ice_connected, "pair"});
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 180) << "DTLS still running";
+  EXPECT_EQ(call_of(b).b().media_state(), MediaState::ice_up);
+  router_.on_media_event({1, Side::b, MediaEventKind::secure_media_up, "AEAD_AES_128_GCM"});
+  const Sent* ok = sip_.last(Sent::respond, a);
+  ASSERT_EQ(ok->status, 200);
+  EXPECT_NE(ok->sdp.find("RTP/AVP"), std::string::npos);
+  EXPECT_EQ(call_of(b).state(), CallState::connected);
+
+  router_.on_bye(b);
+  ASSERT_NE(sip_.last(Sent::bye, a), nullptr);
+  EXPECT_EQ(sip_.last(Sent::bye, a)->reason, "BYE from the callee");
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, EarlyMediaIsPassedBackRewritten) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(183, load("synthetic/pbx-offer.sdp")));
+  const Sent* early = sip_.last(Sent::respond, a);
+  ASSERT_EQ(early->status, 183);
+  EXPECT_NE(early->sdp.find("m=audio 2000"), std::string::npos) << early->sdp;
+  EXPECT_EQ(early->sdp.find("192.168.101.10"), std::string::npos) << "the PBX address is hidden";
+  router_.on_cancel(a);
+  EXPECT_NE(sip_.last(Sent::cancel, b), nullptr);
+  router_.on_invite_response(b, response(487));
+  router_.on_terminated(b);
+}
+
+TEST_F(CallFlow, CancelBeforeAnswerCancelsTheCallee) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(180));
+  router_.on_cancel(a);
+  EXPECT_NE(sip_.last(Sent::cancel, b), nullptr);
+  EXPECT_EQ(router_.active_calls(), 1U) << "B's dialog is still closing";
+  router_.on_terminated(b);
+}
+
+TEST_F(CallFlow, FinalErrorsArePassedBack) {
+  for (const int status : {486, 404, 480, 408, 302}) {
+    const LegId a = phone_invite("5555", kHoldOffer);
+    const LegId b = sip_.last_invite();
+    router_.on_invite_response(b, response(status));
+    const Sent* r = sip_.last(Sent::respond, a);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->status, status == 302 ? 480 : status) << "B answered " << status;
+    both_terminated(a, b);
+  }
+}
+
+TEST_F(CallFlow, TrunkFailsOverToItsNextAddressAndAnswersItsChallenge) {
+  const LegId a = phone_invite("95555", kHoldOffer);
+  const LegId b1 = sip_.last_invite();
+  EXPECT_EQ(sip_.invites[b1].request_uri, "sip:95555@127.0.0.5:5060;transport=udp");
+  router_.on_invite_response(b1, response(503));
+  const LegId b2 = sip_.last_invite();
+  ASSERT_NE(b2, b1);
+  EXPECT_FALSE(sip_.live.count(b1)) << "the failed attempt's handle is released";
+  EXPECT_EQ(sip_.invites[b2].request_uri, "sip:95555@127.0.0.6:5060;transport=udp");
+  router_.on_invite_response(b2, response(407, {}, "\"carrier\""));
+  const Sent* auth = sip_.last(Sent::authenticate, b2);
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(auth->extra, "Digest:\"carrier\":acct:acctsecret");
+  // A second challenge means the credentials were refused: 403 to the caller.
+  router_.on_invite_response(b2, response(407, {}, "\"carrier\""));
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 403);
+  both_terminated(a, b2);
+}
+
+TEST_F(CallFlow, LastTrunkAddress503IsPassedBack) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(503));
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 503);
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, StrangersAndUnknownTargetsAreRefusedWithoutState) {
+  const LegId stranger = sip_.incoming();
+  router_.on_invite(stranger, invite_request("5555", kHoldOffer, source("192.0.2.7", 5060)));
+  EXPECT_EQ(sip_.last(Sent::respond, stranger)->status, 403);
+  EXPECT_EQ(router_.stats().rejected_acl, 1U);
+
+  const LegId to_nobody = sip_.incoming();
+  router_.on_invite(to_nobody, invite_request("7777", kHoldOffer, source("127.0.0.1", 5080)));
+  EXPECT_EQ(sip_.last(Sent::respond, to_nobody)->status, 404) << "from the trunk, not a user";
+
+  const LegId unregistered = sip_.incoming();
+  router_.on_invite(unregistered, invite_request("1002", kHoldOffer, source("127.0.0.1", 5080)));
+  EXPECT_EQ(sip_.last(Sent::respond, unregistered)->status, 480);
+
+  auto looped = invite_request("1002", kHoldOffer, source("127.0.0.1", 5080));
+  looped.max_forwards = 0;
+  const LegId loop = sip_.incoming();
+  router_.on_invite(loop, looped);
+  EXPECT_EQ(sip_.last(Sent::respond, loop)->status, 483);
+
+  auto not_sdp = invite_request("5555", "hello", source("127.0.0.1", 5080));
+  register_phone("5555", "127.0.0.3", 5064);  // not a configured user: still 404 from a trunk
+  not_sdp.request_user = "1001";
+  register_phone("1001", "127.0.0.3", 5064);
+  not_sdp.content_type = "text/plain";
+  const LegId text = sip_.incoming();
+  router_.on_invite(text, not_sdp);
+  EXPECT_EQ(sip_.last(Sent::respond, text)->status, 415);
+  EXPECT_EQ(sip_.last(Sent::respond, text)->extra, "application/sdp");
+  EXPECT_EQ(media_.setups.size(), 0U) << "no media allocated for refused requests";
+}
+
+TEST_F(CallFlow, PortsExhaustedIs503) {
+  media_.exhausted = true;
+  const LegId a = phone_invite("5555", kHoldOffer);
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 503);
+}
+
+TEST_F(CallFlow, CalledPhoneThatNeverPassesIceFailsTheCallAtTheDeadline) {
+  register_phone("1002", "127.0.0.3", 5064);
+  const LegId a = sip_.incoming();
+  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
+                                      source("127.0.0.1", 5080)));
+  const LegId b = sip_.last_invite();
+  std::string answer = load("baresip-1.0-ice-dtls-answer.sdp");
+  for (auto at = answer.find("10.98.0."); at != std::string::npos; at = answer.find("10.98.0."))
+    answer.replace(at, 8, "127.0.0.");
+  router_.on_invite_response(b, response(200, answer));
+  ASSERT_EQ(sip_.fire_timers(), 1U);
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 480);
+  EXPECT_EQ(sip_.last(Sent::respond, a)->phrase, "ICE failed");
+  EXPECT_NE(sip_.last(Sent::bye, b), nullptr);
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, DtlsFailureEndsBothLegs) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  router_.on_media_event({1, Side::a, MediaEventKind::secure_media_failed, "fingerprint"});
+  EXPECT_EQ(sip_.last(Sent::bye, a)->reason, "DTLS-SRTP failed");
+  EXPECT_EQ(sip_.last(Sent::bye, b)->reason, "DTLS-SRTP failed");
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, PhoneRefusingDtlsIsOfferedPlainRtp) {
+  register_phone("1002", "127.0.0.3", 5064);
+  const LegId a = sip_.incoming();
+  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
+                                      source("127.0.0.1", 5080)));
+  const LegId b1 = sip_.last_invite();
+  router_.on_invite_response(b1, response(488));
+  const LegId b2 = sip_.last_invite();
+  ASSERT_NE(b2, b1);
+  EXPECT_NE(sip_.invites[b2].sdp.find(" RTP/AVP "), std::string::npos) << sip_.invites[b2].sdp;
+  EXPECT_EQ(sip_.invites[b2].sdp.find("UDP/TLS"), std::string::npos);
+  router_.on_invite_response(b2, response(486));
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 486);
+  both_terminated(a, b2);
+}
+
+TEST_F(CallFlow, HoldAndResumeByReinviteAndUpdate) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  ASSERT_EQ(sip_.last(Sent::respond, a)->status, 200);
+  router_.on_media_event({1, Side::a, MediaEventKind::ice_connected, "pair"});
+
+  InboundRequest hold;
+  hold.body = kHoldOffer;
+  router_.on_reinvite(a, hold);
+  const Sent* fwd = sip_.last(Sent::reinvite, b);
+  ASSERT_NE(fwd, nullptr);
+  EXPECT_NE(fwd->sdp.find("a=sendonly"), std::string::npos);
+  // A second offer while the first is open: 491 (RFC 3261 §14.2).
+  InboundRequest again = hold;
+  router_.on_update(a, 7, again);
+  EXPECT_EQ(sip_.last(Sent::respond_kept, a)->status, 491);
+  std::string held = load("synthetic/pbx-offer.sdp");
+  held.replace(held.find("a=sendrecv"), 10, "a=recvonly");
+  router_.on_invite_response(b, response(200, held));
+  const Sent* back = sip_.last(Sent::respond, a);
+  ASSERT_EQ(back->status, 200);
+  EXPECT_NE(back->sdp.find("a=recvonly"), std::string::npos);
+
+  InboundRequest resume;
+  resume.body = kHoldOffer;
+  resume.body.replace(resume.body.find("a=sendonly"), 10, "a=sendrecv");
+  router_.on_update(a, 8, resume);
+  ASSERT_NE(sip_.last(Sent::update, b), nullptr);
+  router_.on_update_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  const Sent* upd = sip_.last(Sent::respond_kept, a);
+  ASSERT_EQ(upd->request, 8U);
+  EXPECT_EQ(upd->status, 200);
+  EXPECT_NE(upd->sdp.find("a=sendrecv"), std::string::npos);
+
+  router_.on_bye(b);
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, ShutdownEndsEveryCall) {
+  const LegId a = phone_invite("5555", kHoldOffer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(180));
+  router_.end_all("icegate shutting down");
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 480);
+  EXPECT_EQ(sip_.last(Sent::respond, a)->reason, "icegate shutting down");
+  EXPECT_NE(sip_.last(Sent::cancel, b), nullptr);
+  both_terminated(a, b);
+}
+
+TEST(CallStates, TransitionTables) {
+  EXPECT_TRUE(legal(LegState::idle, LegState::inviting));
+  EXPECT_FALSE(legal(LegState::confirmed, LegState::early));
+  EXPECT_FALSE(legal(LegState::terminated, LegState::confirmed));
+  EXPECT_TRUE(legal(LegState::confirmed, LegState::terminated));
+  EXPECT_TRUE(legal(MediaState::waiting_ice, MediaState::ice_up));
+  EXPECT_FALSE(legal(MediaState::waiting_ice, MediaState::secure_up));
+  EXPECT_TRUE(legal(CallState::calling, CallState::answering));
+  EXPECT_FALSE(legal(CallState::connected, CallState::answering));
+  EXPECT_FALSE(legal(CallState::ending, CallState::ending));
+}
+
+}  // namespace
+}  // namespace icegate::sip
