@@ -5,23 +5,38 @@
 set -euo pipefail
 bin=$1 conf=$2
 work=$(mktemp -d)
+pid=
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$conf" "$work/icegate.xml"
-log="$work/log"
+# The SIP listeners on an address of this test's own (calls/README.md: net 61), so that another
+# icegate on the default 127.0.0.1:5060 does not stop this one from starting.
+ip=127.0.61.1
+harness="$(cd "$(dirname "$0")/calls" && pwd)/harness.py"
+config() {  # a fresh copy of the default configuration, listeners on $ip
+  sed "s|\(<listener [^>]*address=\)\"127.0.0.1\"|\1\"$ip\"|" "$conf" >"$work/icegate.xml"
+}
+config
+grep -q "address=\"$ip\"" "$work/icegate.xml" || { echo "cannot move the listeners to $ip"; exit 1; }
 
-wait_for() {  # wait_for PATTERN: polls the log, bounded to 20 s
-  for _ in $(seq 200); do
-    grep -q -- "$1" "$log" 2>/dev/null && return 0
+wait_for() {  # wait_for PATTERN: polls the log until a deadline of 20 s
+  local deadline=$((SECONDS + 20))
+  until grep -q -- "$1" "$log" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { echo "icegate exited early"; cat "$log"; exit 1; }
-    sleep 0.1
+    ((SECONDS < deadline)) || { echo "timed out waiting for: $1"; cat "$log"; exit 1; }
+    sleep 0.1  # the poll period inside the deadline
   done
-  echo "timed out waiting for: $1"; cat "$log"; exit 1
 }
 
-"$bin" run -c "$work/icegate.xml" >"$log" 2>&1 &
-pid=$!
-wait_for "starting with"
-wait_for "SIP listener udp-lo: udp 127.0.0.1:5060"
+start() {  # start NAME: icegate with a log of its own (an earlier log already says it is up)
+  log="$work/$1.log"
+  "$bin" run -c "$work/icegate.xml" >"$log" 2>&1 &
+  pid=$!
+  # Ready: up (its signal loop runs next) and its SIP sockets are its own.
+  wait_for "icegate is up"
+  python3 -B "$harness" listening udp "$ip" 5060 --pid "$pid" --timeout 20 || { cat "$log"; exit 1; }
+  python3 -B "$harness" listening tcp "$ip" 5060 --pid "$pid" --timeout 20 || { cat "$log"; exit 1; }
+}
+
+start first
 
 # A broken file on reload is refused; icegate keeps running.
 sed -i 's/rtp-max="33000"/rtp-max="100"/' "$work/icegate.xml"
@@ -32,7 +47,7 @@ kill -0 $pid
 
 # A valid file on reload is taken, and the generated DTLS certificate is rotated: a new
 # fingerprint for the calls that start afterwards.
-cp "$conf" "$work/icegate.xml"
+config
 first=$(grep -o "DTLS certificate sha-256 [0-9A-F:]*" "$log" | head -1 | awk '{print $4}')
 [ -n "$first" ] || { echo "no DTLS certificate fingerprint at start"; cat "$log"; exit 1; }
 kill -HUP $pid
@@ -47,10 +62,9 @@ rc=0; wait $pid || rc=$?
 [ $rc -eq 0 ] || { echo "exit code $rc"; cat "$log"; exit 1; }
 grep -q "SIGTERM: shutting down" "$log"
 
-"$bin" run -c "$work/icegate.xml" >"$log" 2>&1 &
-pid=$!
-wait_for "starting with"
+start second
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 [ $rc -eq 0 ] || { echo "exit code $rc after SIGINT"; cat "$log"; exit 1; }
+grep -q "SIGINT: shutting down" "$log" || { cat "$log"; exit 1; }
 echo "run/reload/stop OK"

@@ -79,7 +79,7 @@ def tag_of(suite):
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "calls"))
-from harness import TestFailure, poll  # noqa: E402  (the call tests' shared helpers)
+from harness import TestFailure, poll, wait_listening  # noqa: E402  (the call tests' helpers)
 
 
 def _die_with_parent():
@@ -595,6 +595,7 @@ class Test:
         self.if_gw, self.if_ph = "vgw%d" % tag, "vph%d" % tag
         self.work = tempfile.mkdtemp(prefix="icegate-baresip-")
         self.procs = []          # (name, Popen) in start order
+        self.proc_ns = {}        # name -> the network namespace it was spawned in
         self.icegate = None
         self.ctrl = None
         self.netns_made = []
@@ -635,6 +636,7 @@ class Test:
         if not pipe_out:
             out.close()
         self.procs.append((name, p))
+        self.proc_ns[name] = ns
         return p
 
     def text(self, name, newline=None):
@@ -664,21 +666,20 @@ class Test:
                               % (timeout, what or "a line", pattern, name))
         return m
 
-    def wait_udp_bound(self, proc, ip, port, timeout=10):
-        """Until proc's network namespace has a UDP socket on ip:port (/proc/PID/net/udp)."""
-        want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+    def wait_listening(self, name, proto, ip, port, timeout=15, alive=()):
+        """Until the process `name` (spawned in `ns`) has its proto socket on ip:port, read in
+        that process's own namespace (harness.wait_listening): before `ip netns exec` has entered
+        the namespace, /proc/PID/net shows the root namespace's sockets, which must not count."""
+        proc, ns = self.proc_of(name)
+        wait_listening(proto, ip, port, proc=proc, netns=ns, timeout=timeout,
+                       alive=(lambda: self.alive(*alive)) if alive else None, what=name)
 
-        def bound():
-            if proc.poll() is not None:
-                raise TestFailure("process exited (%s) before binding udp %s:%d"
-                                  % (proc.returncode, ip, port))
-            try:
-                with open("/proc/%d/net/udp" % proc.pid) as f:
-                    return any(line.split()[1] == want for line in list(f)[1:])
-            except (FileNotFoundError, ProcessLookupError):
-                return False
-        if not poll(bound, timeout):
-            raise TestFailure("nothing listens on udp %s:%d after %s s" % (ip, port, timeout))
+    def proc_of(self, name):
+        """(Popen, namespace) of the process spawned as `name`."""
+        for n, p in self.procs:
+            if n == name:
+                return p, self.proc_ns[n]
+        raise TestFailure("no process %s was started" % name)
 
     # -- life cycle ----------------------------------------------------------------------------
     def preflight(self):
@@ -824,6 +825,12 @@ class Test:
                            % (re.escape(GW_IP), TLS_PORT), 15, "icegate's TLS listener",
                            alive=("icegate",))
         self.wait_text("icegate.out", r"icegate is up", 15, "icegate is up", alive=("icegate",))
+        # Ready: each SIP listener of the configuration is a socket of this icegate.
+        for listener in ET.parse(cfg).getroot().find("sip").findall("listener"):
+            transport = listener.get("transport", "udp")
+            port = int(listener.get("port", TLS_PORT if transport == "tls" else 5060))
+            self.wait_listening("icegate", "udp" if transport == "udp" else "tcp",
+                                listener.get("address"), port)
 
     def make_certificate(self):
         """The TLS variant's certificate (self-signed ECDSA, ice_phone --make-cert): icegate's
@@ -900,6 +907,9 @@ class Test:
         # -s: baresip traces every SIP message it sends and receives (decrypted, with the
         # transport): with TLS the capture cannot see them, this trace is the SIP witness.
         self.spawn("baresip", self.ns_ph, ["baresip", "-f", conf_dir] + (["-s"] if self.tls else []))
+        # Ready: its SIP socket (icegate calls it there) and ctrl_tcp (the bridge's peer).
+        self.wait_listening("baresip", "udp", PHONE_IP, 5060, alive=("icegate",))
+        self.wait_listening("baresip", "tcp", "127.0.0.1", CTRL_PORT, alive=("icegate",))
         bridge = self.spawn("ctrl", self.ns_ph,
                             [sys.executable, "-u", os.path.abspath(__file__), "--ctrl-bridge",
                              "127.0.0.1:%d" % CTRL_PORT, "--bridge-deadline", "15"],
@@ -963,7 +973,10 @@ class Test:
                "-timeout", "25s", "-timeout_error", "-default_behaviors", "all,-bye",
                "-max_recv_loops", 1000] + list(extra)
         p = self.spawn(name, self.ns_gw, cmd)
-        self.wait_udp_bound(p, TRUNK_IP, TRUNK_SIP_PORT)
+        # Ready before icegate sends it anything: a trunk that is not listening yet costs the
+        # call (ICMP port unreachable, icegate answers the phone 503).
+        self.wait_listening(name, "udp", TRUNK_IP, TRUNK_SIP_PORT, alive=("icegate",))
+        self.wait_listening(name, "udp", TRUNK_IP, TRUNK_MEDIA_PORT, alive=("icegate",))
         return p
 
     def sipp_done(self, name, p, timeout=15):

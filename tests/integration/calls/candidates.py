@@ -83,7 +83,6 @@ with env:
     phone = env.sipp_run("phone-mismatch", "phone_answer.xml", env.phone_ip, 5060,
                          extra=["-s", "1002", "-key", "outfile", phone_out]
                          + env.phone_keys(extra=["a=ice-mismatch"]))
-    env.wait_udp_bound(env.phone_ip, 5060)
     final_out = os.path.join(env.work, "mismatch-final.txt")
     trunk = env.sipp_run("trunk-mismatch", "invite_final.xml", env.trunk_ip, 5080,
                          remote="%s:5060" % env.icegate_ip,

@@ -17,8 +17,6 @@ with env:
     trunk_out = os.path.join(env.work, "trunk.txt")
     trunk = env.trunk_uas(scenario="trunk_uas_hangup.xml", ip=second, name="trunk-second",
                           extra=["-key", "outfile", trunk_out])
-    env.wait_udp_bound(first, 5080)
-    env.wait_udp_bound(second, 5080)
     out = os.path.join(env.work, "answer.txt")
     phone = env.sipp_run("phone", "phone_call_hungup.xml", env.phone_ip, 5060,
                          remote="%s:5060" % env.icegate_ip,

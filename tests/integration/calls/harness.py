@@ -11,15 +11,19 @@ Addresses: each test owns 127.0.<net>.0/24 (README.md has the plan). Inside it:
     .1  icegate (SIP listeners, media address)
     .2  the trunk (sipp UAS/UAC, -rtp_echo on .2:6000)
     .3  the phone (sipp, SIP on .3:5060; ice_phone on .3:40000)
-Waiting is always polling with a deadline; nothing sleeps to let time pass.
+Waiting is always polling with a deadline; nothing sleeps to let time pass. A peer is used only
+once it is proven to listen: wait_listening (its socket is bound, by that very process, in the
+right network namespace) or wait_sip_answers (it answers a SIP OPTIONS).
 """
 
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +48,197 @@ def poll(predicate, timeout, interval=0.05):
         time.sleep(interval)  # the poll period, not a wait for the condition itself
 
 
+# -- readiness: is a peer listening? ----------------------------------------------------------
+# A datagram or a connection sent to a peer before its socket exists is lost (ICMP port
+# unreachable: icegate turns it into a 503) or refused. So every driver waits, with a deadline,
+# until the peer it started has its socket, and only then sends it anything. The answer comes
+# from the kernel's socket tables (/proc/<pid>/net/{udp,tcp}{,6}) of the process's own network
+# namespace, and the socket must be open in that process (or a child of it): a socket of someone
+# else on the same address, or the root namespace's table read while `ip netns exec` has not yet
+# entered the namespace, does not count.
+_UDP_UNCONNECTED, _TCP_LISTEN = "07", "0A"
+
+
+def _proc_hex(ip):
+    """An address as /proc/net/{udp,tcp}{,6} print it: each 32-bit word in host byte order."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    packed = socket.inet_pton(family, ip)
+    return "".join("%08X" % struct.unpack("=I", packed[i:i + 4])[0]
+                   for i in range(0, len(packed), 4))
+
+
+def _accepting(ip):
+    """The local addresses (hex, as in /proc) of sockets that receive what is sent to ip."""
+    if ":" in ip:
+        return {_proc_hex(ip), _proc_hex("::")}
+    return {_proc_hex(ip), _proc_hex("0.0.0.0"), _proc_hex("::ffff:" + ip), _proc_hex("::")}
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+
+
+def _descendants(pid):
+    """pid and its descendants (sipp and icegate are the process itself; a wrapper such as
+    `ip netns exec` or stdbuf execs its command in place, but a shell would fork)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in os.listdir("/proc/%d/task" % p) if os.path.isdir("/proc/%d/task" % p) else ():
+            todo += [int(c) for c in _read("/proc/%d/task/%s/children" % (p, task)).split()]
+    return out
+
+
+def _socket_inodes(pids):
+    inodes = set()
+    for p in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % p)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (p, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    return inodes
+
+
+def _same_netns(pid, netns):
+    try:
+        return os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/run/netns/" + netns).st_ino
+    except OSError:
+        return False
+
+
+def listening(proto, ip, port, pid=None, netns=None):
+    """True when a `proto` ("udp" or "tcp") socket would take what is sent to ip:port: a UDP
+    socket bound there (not connected elsewhere) or a TCP socket in LISTEN.
+    pid: the socket must be open in that process (or a descendant), read in its namespace, which
+    must be `netns` when that is given too. netns alone: any socket in that namespace
+    (ip netns exec NS cat /proc/net/...). Neither: any socket in this process's namespace."""
+    names = [proto, proto + "6"]
+    if pid is not None:
+        if netns and not _same_netns(pid, netns):
+            return False  # `ip netns exec` has not entered the namespace yet
+        text = "".join(_read("/proc/%d/net/%s" % (pid, n)) for n in names)
+        owned = _socket_inodes(_descendants(pid))
+    elif netns:
+        r = subprocess.run(["ip", "netns", "exec", netns, "cat"] + ["/proc/net/" + n for n in names],
+                           capture_output=True, text=True, timeout=10)
+        text, owned = r.stdout, None
+    else:
+        text, owned = "".join(_read("/proc/net/" + n) for n in names), None
+    want_state = _TCP_LISTEN if proto == "tcp" else _UDP_UNCONNECTED
+    wanted = {"%s:%04X" % (a, port) for a in _accepting(ip)}
+    for line in text.splitlines():
+        f = line.split()
+        # sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+        if len(f) < 10 or f[1] not in wanted or f[3] != want_state:
+            continue
+        if owned is None or f[9] in owned:
+            return True
+    return False
+
+
+def wait_listening(proto, ip, port, proc=None, netns=None, timeout=15, alive=None, what=None):
+    """Until `proc` (a Popen; None: anybody) listens on proto ip:port (see listening()), with a
+    deadline. Fails at once when proc exits first; alive() is called on every poll and may
+    raise (icegate died, ...)."""
+    name = what or (" ".join(os.path.basename(str(a)) for a in proc.args[:4]) if proc else "a peer")
+
+    def ready():
+        if alive:
+            alive()
+        if proc is not None and proc.poll() is not None:
+            raise TestFailure("%s exited with %s before it listened on %s %s:%d"
+                              % (name, proc.returncode, proto, ip, port))
+        return listening(proto, ip, port, pid=proc.pid if proc else None, netns=netns)
+
+    if not poll(ready, timeout):
+        raise TestFailure("%s does not listen on %s %s:%d%s after %s s"
+                          % (name, proto, ip, port, " (netns %s)" % netns if netns else "", timeout))
+
+
+def wait_sip_answers(ip, port, source_ip, timeout=15, alive=None, what="the SIP peer"):
+    """Until ip:port answers a SIP OPTIONS over UDP (any response: 200, 403 from an ACL, ...),
+    sent from source_ip and retransmitted every 0.5 s (RFC 3261 §17.1.2.1, T1) within the
+    deadline. Proves the peer's SIP stack runs, not only that its socket exists."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source_ip, 0))
+    me = s.getsockname()[1]
+    call_id = "ready-%d-%d@icegate-test" % (os.getpid(), time.monotonic_ns())
+    msg = ("OPTIONS sip:{ip}:{port} SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP {me}:{mp};rport;branch=z9hG4bK-ready-{n}\r\n"
+           "From: <sip:ready@{me}>;tag=ready\r\nTo: <sip:{ip}:{port}>\r\n"
+           "Call-ID: {cid}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+           "Content-Length: 0\r\n\r\n").format(ip=ip, port=port, me=source_ip, mp=me,
+                                                    cid=call_id, n=time.monotonic_ns()).encode()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if alive:
+                alive()
+            try:
+                s.sendto(msg, (ip, int(port)))
+            except ConnectionRefusedError:  # an earlier ICMP port unreachable, reported now
+                pass
+            s.settimeout(max(0.01, min(0.5, deadline - time.monotonic())))
+            try:
+                while True:
+                    reply = s.recv(65535)
+                    if reply.startswith(b"SIP/2.0 ") and call_id.encode() in reply:
+                        return reply.split(b"\r\n", 1)[0].decode(errors="replace")
+            except (socket.timeout, ConnectionRefusedError):
+                pass
+            if time.monotonic() >= deadline:
+                raise TestFailure("%s at %s:%d answered no SIP OPTIONS within %s s"
+                                  % (what, ip, port, timeout))
+    finally:
+        s.close()
+
+
+
+def wait_stun_answers(ip, port, timeout=15, alive=None, what="the STUN server"):
+    """Until ip:port answers a STUN Binding request (RFC 5389 §7.2.1: retransmitted, here every
+    0.25 s) with a response of the same transaction, within the deadline."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    tid = os.urandom(12)
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + tid
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if alive:
+                alive()
+            try:
+                s.sendto(request, (ip, int(port)))
+            except ConnectionRefusedError:
+                pass
+            s.settimeout(max(0.01, min(0.25, deadline - time.monotonic())))
+            try:
+                while True:
+                    reply = s.recv(2048)
+                    # 0x0101 success, 0x0111 error: either way the server runs.
+                    if len(reply) >= 20 and reply[0:2] in (b"\x01\x01", b"\x01\x11") \
+                            and reply[8:20] == tid:
+                        return
+            except (socket.timeout, ConnectionRefusedError):
+                pass
+            if time.monotonic() >= deadline:
+                raise TestFailure("%s at %s:%d answered no STUN Binding request within %s s"
+                                  % (what, ip, port, timeout))
+    finally:
+        s.close()
+
+
 class Sipp:
     """One sipp process: its scenario, command line and log files."""
 
@@ -60,6 +255,11 @@ class Sipp:
                                          stdin=subprocess.DEVNULL, cwd=env.work,
                                          start_new_session=True)
         env.procs.append(self.proc)
+
+    def wait_listening(self, ip, port, timeout=15):
+        """Until this sipp has its UDP socket on ip:port."""
+        self.env.wait_listening("udp", ip, int(port), self.proc, timeout,
+                                what="sipp %s (%s)" % (self.name, self.scenario))
 
     def wait(self, timeout=30):
         if not poll(lambda: self.env.check_icegate() or self.proc.poll() is not None, timeout):
@@ -244,6 +444,15 @@ class Env:
         self.procs.append(self.icegate)
         self.wait_log(r"SIP listener udp-lo: udp %s:5060" % re.escape(self.icegate_ip), 30)
         self.wait_log(r"icegate is up", 30)
+        # Ready means: every SIP listener of the configuration is a socket of this icegate, and
+        # its SIP stack answers (an OPTIONS from an address of the test's own).
+        for listener in ET.parse(config_path).getroot().find("sip").findall("listener"):
+            transport = listener.get("transport", "udp")
+            port = int(listener.get("port", 5061 if transport == "tls" else 5060))
+            self.wait_listening("udp" if transport == "udp" else "tcp", listener.get("address"),
+                                port, self.icegate, what="icegate")
+        wait_sip_answers(self.icegate_ip, 5060, self.ip(8), 30, alive=self.check_icegate,
+                         what="icegate")
 
     def stop_icegate(self):
         """SIGTERM, bounded wait; returns the exit code (non-zero: crash or sanitizer report)."""
@@ -289,6 +498,10 @@ class Env:
 
     # -- peers -----------------------------------------------------------------------------
     def sipp_run(self, name, scenario, local_ip, local_port, remote=None, extra=()):
+        """sipp with a scenario. Without `remote` it is a UAS (a trunk or a called phone): this
+        returns only once it listens on local_ip:local_port and, with -rtp_echo, on its media
+        port, so whatever icegate sends it next is not lost. A UAC (`remote`) binds its port
+        before it sends its first request, so answers to it always find it."""
         args = ["-i", local_ip, "-p", local_port, "-m", 1, "-timeout", "40s", "-timeout_error",
                 "-default_behaviors", "all,-bye",
                 "-key", "write_kv", os.path.join(HERE, "write_kv.sh"),
@@ -296,7 +509,14 @@ class Env:
         args += list(extra)
         if remote:
             args.append(remote)
-        return Sipp(self, name, scenario, args)
+        sipp = Sipp(self, name, scenario, args)
+        if not remote:
+            sipp.wait_listening(local_ip, local_port)
+            extra = [str(a) for a in extra]
+            if "-rtp_echo" in extra and "-mp" in extra:
+                mi = extra[extra.index("-mi") + 1] if "-mi" in extra else local_ip
+                sipp.wait_listening(mi, int(extra[extra.index("-mp") + 1]))
+        return sipp
 
     def trunk_uas(self, scenario="trunk_uas.xml", name="trunk", ip=None, port=5080, media_port=6000,
                   extra=()):
@@ -313,7 +533,6 @@ class Env:
         phone = self.sipp_run(prefix + "phone", "phone_answer.xml", self.phone_ip, 5060,
                               extra=["-s", user, "-key", "outfile", phone_out]
                               + (phone_keys if phone_keys is not None else self.phone_keys()))
-        self.wait_udp_bound(self.phone_ip, 5060)
         trunk_out = os.path.join(self.work, prefix + "trunk.txt")
         trunk = self.sipp_run(prefix + "trunk", scenario, self.trunk_ip, 5080,
                               remote="%s:5060" % self.icegate_ip,
@@ -434,21 +653,11 @@ class Env:
         self.check(res["rtp_foreign"] == 0, "RTP from an unexpected source: %s" % ice.summary)
         return res
 
-    def wait_udp_bound(self, ip, port, timeout=15):
-        """Until some process has a UDP socket bound to ip:port (read from /proc/net/udp)."""
-        want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
-
-        def bound():
-            self.check_icegate()
-            for p in self.procs:
-                if p.poll() not in (None, 0):
-                    raise TestFailure("%s exited with %d while waiting for udp %s:%d to be bound"
-                                      % (" ".join(map(str, p.args[:3])), p.returncode, ip, port))
-            with open("/proc/net/udp") as f:
-                return any(line.split()[1] == want for line in list(f)[1:])
-
-        if not poll(bound, timeout):
-            raise TestFailure("nothing listens on udp %s:%d after %s s" % (ip, port, timeout))
+    def wait_listening(self, proto, ip, port, proc=None, timeout=15, what=None):
+        """wait_listening() for a process of this test; fails at once when that process or
+        icegate exits meanwhile."""
+        wait_listening(proto, ip, port, proc=proc, timeout=timeout, alive=self.check_icegate,
+                       what=what)
 
     def phone_keys(self, port=40000, candidates=None, c_ip=None, ufrag="phoneufrag",
                    pwd="phonepassword0123456789", proto="RTP/AVP", extra=()):
@@ -545,12 +754,22 @@ class IcePhone:
                 f.write(line)
         return line
 
-    def wait_ready(self):
-        # Blocks on the pipe; ice_phone writes this line right after bind() or exits.
+    def wait_ready(self, timeout=15):
+        """ice_phone writes {"ready":true} right after bind(), or exits: that line within the
+        deadline, then its socket on the --local address."""
+        if not poll(lambda: select.select([self.proc.stdout], [], [], 0)[0], timeout):
+            self.proc.kill()
+            raise TestFailure("ice_phone wrote nothing within %s s: %s" % (timeout, self.cmd))
         line = self._line()
         if '"ready":true' not in line:
             rest = self.proc.stdout.read()
             raise TestFailure("ice_phone did not start: %s%s" % (line, rest))
+        # The line is written after bind(); the socket itself confirms it (unless ice_phone
+        # is already done: a short run may end before this look).
+        ip, port = self.cmd[self.cmd.index("--local") + 1].rsplit(":", 1)
+        if not poll(lambda: self.proc.poll() is not None or
+                    listening("udp", ip, int(port), pid=self.proc.pid), timeout):
+            raise TestFailure("ice_phone said ready but has no socket on udp %s:%s" % (ip, port))
 
     def result(self, timeout=30):
         """(exit code, summary dict); ice_phone bounds its own run time."""
@@ -569,3 +788,46 @@ class IcePhone:
             data = {}
         self.summary = summary
         return self.proc.returncode, data
+
+
+def main(argv):
+    """The readiness helpers for the shell drivers (stun/lib.sh: coturn):
+        harness.py listening udp|tcp IP PORT [--pid PID] [--netns NS] [--timeout S]
+        harness.py stun IP PORT [--timeout S]
+    exit 0 once ready, 1 with the reason on stdout at the deadline."""
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    lp = sub.add_parser("listening")
+    lp.add_argument("proto", choices=("udp", "tcp"))
+    sp = sub.add_parser("stun")
+    for p in (lp, sp):
+        p.add_argument("ip")
+        p.add_argument("port", type=int)
+        p.add_argument("--timeout", type=float, default=15)
+    lp.add_argument("--pid", type=int)
+    lp.add_argument("--netns")
+    a = ap.parse_args(argv)
+    try:
+        if a.what == "stun":
+            wait_stun_answers(a.ip, a.port, a.timeout)
+        else:
+            def alive():
+                stat = _read("/proc/%d/stat" % a.pid) if a.pid is not None else "x) R"
+                if not stat or stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    raise TestFailure("process %d exited before it listened on %s %s:%d"
+                                      % (a.pid, a.proto, a.ip, a.port))
+            name = "process %d" % a.pid if a.pid is not None else "a peer"
+            if not poll(lambda: alive() or listening(a.proto, a.ip, a.port, a.pid, a.netns),
+                        a.timeout):
+                raise TestFailure("%s does not listen on %s %s:%d%s after %s s"
+                                  % (name, a.proto, a.ip, a.port,
+                                     " (netns %s)" % a.netns if a.netns else "", a.timeout))
+    except TestFailure as e:
+        print(e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -33,7 +33,6 @@ with env:
     offer = os.path.join(env.work, "offer.txt")
     callee = env.sipp_run("callee", "phone_answer.xml", env.phone_ip, 5060,
                           extra=["-s", "1002", "-key", "outfile", offer] + env.phone_keys())
-    env.wait_udp_bound(env.phone_ip, 5060)
     code_out = os.path.join(env.work, "trunk-call.txt")
     caller = env.sipp_run("trunk-caller", "invite_final.xml", env.trunk_ip, 5080,
                           remote="%s:5060" % env.icegate_ip,

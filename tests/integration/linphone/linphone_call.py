@@ -262,6 +262,8 @@ class LinphoneTest(bc.Test):
         self.lp = Linphonec(self, p, "linphonec.out")
         self.wait_text("linphonec.out", r"linphonec> ", 15, "linphonec's prompt",
                        alive=("linphonec",))
+        # Ready: its SIP socket (sip_port, all addresses), where icegate calls it.
+        self.wait_listening("linphonec", "udp", PHONE_IP, 5060, alive=("icegate",))
         # File mode: linphone plays the tone instead of a microphone and records what it
         # receives (decoded, after SRTP) into a WAV; no sound card is needed at all.
         self.lp.command("soundcard use files")

@@ -42,27 +42,66 @@ for _ in range(200):
 PY
 }
 
-# wait_for FILE PATTERN [SECONDS]: polls FILE for an extended regex, bounded.
+# The readiness helpers are the call tests' (calls/harness.py), run as a command: one
+# implementation for the Python and the shell drivers.
+harness="$(cd "$(dirname "${BASH_SOURCE[0]}")/../calls" && pwd)/harness.py"
+
+# wait_for FILE PATTERN [SECONDS]: polls FILE for an extended regex until a deadline.
 wait_for() {
   local file=$1 pattern=$2 limit=${3:-20}
-  local tries=$((limit * 10))
-  for ((i = 0; i < tries; i++)); do
-    grep -Eq -- "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
+  local deadline=$((SECONDS + limit))
+  until grep -Eq -- "$pattern" "$file" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "timed out after ${limit}s waiting for /$pattern/ in $file"; tail -n 40 "$file" || true
+      return 1
+    fi
+    sleep 0.1  # the poll period inside the deadline, not a wait for the condition
   done
-  echo "timed out after ${limit}s waiting for /$pattern/ in $file"; tail -n 40 "$file" || true
-  return 1
 }
 
-# wait_count FILE PATTERN N [SECONDS]: polls until PATTERN matches at least N lines, bounded.
+# wait_count FILE PATTERN N [SECONDS]: polls until PATTERN matches at least N lines, until a
+# deadline.
 wait_count() {
   local file=$1 pattern=$2 n=$3 limit=${4:-20}
-  for ((i = 0; i < limit * 10; i++)); do
-    [[ $(grep -Ec -- "$pattern" "$file" 2>/dev/null || true) -ge $n ]] && return 0
+  local deadline=$((SECONDS + limit))
+  until [[ $(grep -Ec -- "$pattern" "$file" 2>/dev/null || true) -ge $n ]]; do
+    if ((SECONDS >= deadline)); then
+      echo "timed out after ${limit}s waiting for $n x /$pattern/ in $file"; tail -n 40 "$file" || true
+      return 1
+    fi
     sleep 0.1
   done
-  echo "timed out after ${limit}s waiting for $n x /$pattern/ in $file"; tail -n 40 "$file" || true
-  return 1
+}
+
+# wait_listening PROTO IP PORT [SECONDS] [PID] [NETNS]: until a PROTO (udp|tcp) socket takes what
+# is sent to IP:PORT (TCP: in LISTEN) -- with PID, a socket of that process, read in its own
+# network namespace (which must be NETNS when given) -- or fails at the deadline.
+wait_listening() {
+  local proto=$1 ip=$2 port=$3 limit=${4:-15} pid=${5:-} ns=${6:-}
+  python3 -B "$harness" listening "$proto" "$ip" "$port" --timeout "$limit" \
+    ${pid:+--pid "$pid"} ${ns:+--netns "$ns"}
+}
+
+# wait_stun IP PORT [SECONDS] [NETNS]: until IP:PORT answers a STUN Binding request (sent from
+# inside NETNS when given), or fails at the deadline.
+wait_stun() {
+  local ip=$1 port=$2 limit=${3:-15} ns=${4:-}
+  ${ns:+ip netns exec "$ns"} python3 -B "$harness" stun "$ip" "$port" --timeout "$limit"
+}
+
+# wait_coturn PID NETNS PORT IP...: a coturn (PID, in NETNS or "" for this namespace) is ready
+# once each of its UDP listeners -- every IP on PORT and, with two IPs (RFC 5780), on the
+# alternate PORT+1 too -- is its socket and answers a STUN Binding request.
+wait_coturn() {
+  local pid=$1 ns=$2 port=$3; shift 3
+  local ports=("$port")
+  (($# > 1)) && ports+=($((port + 1)))
+  for ip in "$@"; do
+    for p in "${ports[@]}"; do
+      wait_listening udp "$ip" "$p" 15 "$pid" "$ns" || fail "coturn (pid $pid) not listening on udp $ip:$p"
+      wait_stun "$ip" "$p" 15 "$ns" || fail "coturn (pid $pid) does not answer STUN on $ip:$p"
+    done
+  done
 }
 
 # start_coturn NAME PORT EXTRA-CONFIG-LINES...: coturn in the foreground (backgrounded here) on
@@ -91,8 +130,8 @@ start_coturn() {
   } >"$conf"
   turnserver -c "$conf" >"$work/$name.log" 2>&1 &
   pids+=($!)
-  # Verbose coturn logs every listener; the alternate address and port open last.
-  wait_for "$work/$name.log" "UDP listener opened on: ?127.0.0.2:$((port + 1))" 15
+  # Ready before anything is sent to it: every listener is bound and answers STUN.
+  wait_coturn "$!" "" "$port" 127.0.0.1 127.0.0.2
 }
 
 # icegate_config FILE SIP_PORT RTP_MIN STUN-BLOCK [MEDIA_ADDRESS]: a minimal configuration.

@@ -69,7 +69,7 @@ userdb=$work/wan.sqlite
 CONF
 ip netns exec "$wan" turnserver -c "$work/wan.conf" >"$work/wan.log" 2>&1 &
 pids+=($!)
-wait_for "$work/wan.log" "UDP listener opened on: ?203.0.113.11:3479" 15
+wait_coturn "$!" "$wan" 3478 203.0.113.10 203.0.113.11
 
 stun="<stun enabled=\"true\"><server name=\"wan-stun\" host=\"203.0.113.10\" port=\"3478\"/></stun>"
 icegate_config "$work/lan.xml" 5060 30000 "$stun" "10.77.$sub.2"
