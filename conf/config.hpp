@@ -147,6 +147,10 @@ struct Trunk {
   std::string name;
   Transport transport = Transport::udp;
   std::vector<TrunkAddress> addresses;  // tried in order (fail-over)
+  // Requests from these networks (any port) are the trunk's too: providers that send from many
+  // addresses. Without them a request is the trunk's only from one of `addresses` (and its
+  // port, over UDP).
+  std::vector<acl::Cidr> sources;
   std::optional<TrunkRegistration> registration;
   MediaProfile media_profile = MediaProfile::rtp;
   Duration options_interval = std::chrono::seconds(30);  // 0 = no OPTIONS keep-alive

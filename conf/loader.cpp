@@ -443,8 +443,21 @@ class Loader {
       value(c, "transport", false, t.transport, parse_transport);
       value(c, "media-profile", false, t.media_profile, parse_media_profile);
       value(c, "options-interval", false, t.options_interval, parse_duration);
-      for_children(c, {"address", "registration"}, [&](const Node& e) {
+      for_children(c, {"address", "source", "registration"}, [&](const Node& e) {
         no_children(e);
+        if (e.name() == "source") {
+          check_attributes(e, {"cidr"});
+          auto text = attr(e, "cidr", true);
+          if (!text) return;
+          auto cidr = acl::Cidr::parse(*text);
+          if (!cidr) {
+            st_.error(e.where(), "cidr \"" + *text + "\": " + cidr.error().reason +
+                                     " (at column " + std::to_string(cidr.error().column + 1) + ")");
+            return;
+          }
+          t.sources.push_back(*cidr);
+          return;
+        }
         if (e.name() == "address") {
           check_attributes(e, {"host", "port"});
           TrunkAddress a;

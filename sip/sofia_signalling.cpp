@@ -79,6 +79,12 @@ InboundResponse response_of(int status, const char* phrase, const sip_t* sip) {
   return r;
 }
 
+// "sip:192.0.2.7:41234;transport=udp": a next hop for NUTAG_PROXY.
+std::string hop_uri(const Source& s) {
+  return "sip:" + host_for_uri(s.address.address) + ":" + std::to_string(s.address.port) +
+         ";transport=" + std::string(conf::to_string(s.transport));
+}
+
 class SofiaTimer final : public Timer {
  public:
   SofiaTimer(su_root_t* root, std::chrono::milliseconds after, std::function<void()> fire)
@@ -236,8 +242,11 @@ LegId SofiaSignalling::invite(const OutboundInvite& inv) {
   const std::string to = inv.to.empty() ? "sip:" + inv.to_user + "@" + host : inv.to;
   const std::string from = "sip:" + inv.from_user + "@" + host;
   auto leg = std::make_unique<SofiaLeg>();
+  // nua sends every request of a handle with NUTAG_PROXY set to that next hop (ACK included).
+  const std::string via = inv.via ? hop_uri(*inv.via) : std::string();
   nua_handle_t* nh = nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()),
-                                SIPTAG_FROM_STR(from.c_str()), TAG_END());
+                                SIPTAG_FROM_STR(from.c_str()),
+                                TAG_IF(!via.empty(), NUTAG_PROXY(via.c_str())), TAG_END());
   if (!nh) return 0;
   leg->id = next_leg_++;
   leg->handle = Handle(nh);
@@ -286,6 +295,13 @@ void SofiaSignalling::authenticate(LegId id, const std::string& credentials) {
   if (SofiaLeg* leg = find(id)) {
     nua_authenticate(leg->handle.get(), NUTAG_AUTH(credentials.c_str()), TAG_END());
   }
+}
+
+void SofiaSignalling::route_via(LegId id, const Source& to) {
+  SofiaLeg* leg = find(id);
+  if (!leg) return;
+  const std::string via = hop_uri(to);
+  nua_set_hparams(leg->handle.get(), NUTAG_PROXY(via.c_str()), TAG_END());
 }
 
 void SofiaSignalling::release(LegId id) { legs_.erase(id); }

@@ -47,6 +47,7 @@ class SofiaSignalling final : public SignallingPort {
   void bye(LegId leg, const std::string& reason) override;
   void cancel(LegId leg) override;
   void authenticate(LegId leg, const std::string& credentials) override;
+  void route_via(LegId leg, const Source& to) override;
   void release(LegId leg) override;
   std::unique_ptr<Timer> start_timer(std::chrono::milliseconds after,
                                      std::function<void()> fire) override;

@@ -17,6 +17,22 @@ int map_final(int status) {
   return 500;
 }
 
+// Whether two SDPs icegate built describe the same session (the o= line, whose version moves
+// with every SDP, aside).
+bool same_session(const std::string& x, const std::string& y) {
+  const auto without_origin = [](const std::string& s) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < s.size()) {
+      const auto end = std::min(s.find('\n', start), s.size());
+      if (s.compare(start, 2, "o=") != 0) out.append(s, start, end - start);
+      start = end + 1;
+    }
+    return out;
+  };
+  return !x.empty() && without_origin(x) == without_origin(y);
+}
+
 Reply reply(int status, std::string phrase, std::string sdp = {}) {
   Reply r;
   r.status = status;
@@ -89,6 +105,7 @@ bool Call::place_b() {
     inv.profile = b.profile;
     inv.fallback_profile = a_.profile;
     inv.to_user = to_user;
+    inv.via = b.via;
   }
   inv.request_uri = target_uri;
   const LegId id = router_.signalling().invite(inv);
@@ -137,6 +154,17 @@ void Call::on_invite_response(Leg& leg, const InboundResponse& r) {
   on_b_failed(leg, r);
 }
 
+void Call::note_nat(const Leg& leg, const RemoteMedia& media) {
+  // behaviour.md §9: say once per call that a phone is behind NAT, with both addresses.
+  if (!leg.phone || nat_noted_ || media.rtp.empty() || media.rtp.front().address == leg.party) {
+    return;
+  }
+  nat_noted_ = true;
+  log().info("call {}: phone {} is behind NAT: SIP from {}, SDP says {}", id_,
+             leg.side() == Side::a ? from_user : to_user, leg.party.to_string(),
+             media.rtp.front().address.to_string());
+}
+
 void Call::on_b_answered(Leg& leg, const InboundResponse& r) {
   leg.to(LegState::confirmed);
   auto d = r.body.empty() ? decltype(sdp::parse(r.body))(unexpected(sdp::ParseError{0, "no SDP"}))
@@ -155,6 +183,7 @@ void Call::on_b_answered(Leg& leg, const InboundResponse& r) {
     return end(*err);
   }
   leg.remote_sdp = r.body;
+  note_nat(leg, remote->media);
   router_.media().set_remote(media->id(), Side::b, remote->media);
   const auto built = sdp_toward(a_, *d, true);
   if (!built) return end("cannot build the answer for the caller");
@@ -247,9 +276,14 @@ void Call::on_reinvite(Leg& leg, const InboundRequest& req) {
     router_.signalling().respond(leg.link.id(), reply(488, "Not Acceptable Here"));
     return;
   }
+  const OtherLegSdp before{other.local_sdp, other.sdp_version};
   const auto built = take_reoffer(leg, req.body, "re-INVITE");
   if (!built) {
     router_.signalling().respond(leg.link.id(), reply(built.error(), ""));
+    return;
+  }
+  if (auto answer = answer_locally(leg, before, *built)) {
+    router_.signalling().respond(leg.link.id(), reply(200, "OK", *answer));
     return;
   }
   // The other leg's answer comes back as its INVITE response (on_invite_response).
@@ -274,8 +308,13 @@ void Call::on_update(Leg& leg, std::uint64_t request, const InboundRequest& req)
   }
   std::string offer;
   if (!req.body.empty()) {
+    const OtherLegSdp before{other.local_sdp, other.sdp_version};
     auto built = take_reoffer(leg, req.body, "UPDATE");
     if (!built) return respond_now(built.error(), "");
+    if (auto answer = answer_locally(leg, before, *built)) {
+      router_.signalling().respond_kept(leg.link.id(), request, reply(200, "OK", *answer));
+      return;
+    }
     offer = std::move(*built);
   }
   leg.forwarded = ForwardedOffer::update;
@@ -283,6 +322,25 @@ void Call::on_update(Leg& leg, std::uint64_t request, const InboundRequest& req)
   router_.signalling().update(other.link.id(), offer);
   log().info("call {}: UPDATE from {} forwarded{}", id_, to_string(leg.side()),
              offer.empty() ? " (no SDP)" : "");
+}
+
+std::optional<std::string> Call::answer_locally(Leg& leg, const OtherLegSdp& before,
+                                               const std::string& offer) {
+  // A mid-call offer that changes nothing toward the other party (a phone's new default
+  // candidate after ICE, an ICE restart, a new address of its own) is answered on its own leg:
+  // a PBX that does not expect a re-INVITE must not get one (behaviour.md §7).
+  Leg& other = this->other(leg);
+  if (!same_session(before.sdp, offer)) return std::nullopt;
+  auto peer = sdp::parse(other.remote_sdp);
+  if (!peer) return std::nullopt;
+  other.local_sdp = before.sdp;  // nothing went out toward it
+  other.sdp_version = before.version;
+  auto answer = sdp_toward(leg, *peer, true);
+  if (answer) {
+    log().info("call {}: {} changes only its own leg: answered on {}, not forwarded", id_,
+               to_string(leg.side()), to_string(leg.side()));
+  }
+  return answer;
 }
 
 void Call::on_update_response(Leg& leg, const InboundResponse& r) {

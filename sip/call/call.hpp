@@ -89,11 +89,21 @@ class Call {
   bool to(CallState next);
   bool place_b();
   void on_b_answered(Leg& leg, const InboundResponse& r);
+  void note_nat(const Leg& leg, const RemoteMedia& media);
   void on_b_failed(Leg& leg, const InboundResponse& r);
   void answer_a(std::string sdp);  // by value: it may be pending_answer, cleared here
   void arm_ice_timer();
   void on_ice_timeout();
   void maybe_destroy();
+  // What icegate last sent toward a leg, taken before a mid-call offer is turned into one for it.
+  struct OtherLegSdp {
+    std::string sdp;
+    unsigned version = 0;
+  };
+  // The answer to `leg`'s mid-call offer when `offer` (built for the other leg) would not change
+  // the other leg's session; nullopt: forward it.
+  std::optional<std::string> answer_locally(Leg& leg, const OtherLegSdp& before,
+                                            const std::string& offer);
 
   // Offer/answer on the legs (call/call_offer_answer.cpp).
   std::optional<std::string> accept_offer(Leg& leg, const sdp::Description& offer,
@@ -118,7 +128,8 @@ class Call {
   CallState state_ = CallState::routing;
   Leg a_;
   Leg b_;
-  std::unique_ptr<Timer> ice_timer_;  // ICE must succeed on the phone leg(s) before it fires
+  std::unique_ptr<Timer> ice_timer_;
+  bool nat_noted_ = false;  // the "behind NAT" line is logged once per call  // ICE must succeed on the phone leg(s) before it fires
 };
 
 }  // namespace icegate::sip

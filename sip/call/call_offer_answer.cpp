@@ -11,6 +11,7 @@ namespace icegate::sip {
 std::optional<std::string> Call::take_first_offer(const sdp::Description& offer,
                                                   const std::string& text, RemoteMedia& media) {
   if (auto err = accept_offer(a_, offer, media)) return err;
+  note_nat(a_, media);
   router_.media().set_remote(this->media->id(), Side::a, media);
   a_.remote_sdp = text;
   return std::nullopt;
@@ -217,6 +218,7 @@ std::optional<std::string> Call::sdp_toward(Leg& target, const sdp::Description&
     log().warn("call {}: cannot build SDP for {}: {}", id_, to_string(target.side()), out.error());
     return std::nullopt;
   }
+  target.local_sdp = *out;
   return *out;
 }
 

@@ -86,7 +86,9 @@ class Leg {
   unsigned auth_rounds = 0;       // digest rounds answered with the trunk's credentials
   std::string profile;            // the listener it runs on
   acl::Address party;             // the far end's signalling address (public-candidate ACL)
+  std::optional<Source> via;      // B phones: where the dialog's requests go (its registration)
   std::string remote_sdp;         // last SDP received on this leg
+  std::string local_sdp;          // last SDP icegate built toward this leg
   unsigned sdp_version = 0;       // o= version of the SDP icegate sends on this leg
   int last_provisional = 0;       // A: the last 1xx icegate sent (ringback while ICE completes)
   ForwardedOffer forwarded = ForwardedOffer::none;

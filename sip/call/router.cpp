@@ -121,7 +121,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   const unsigned long max_forwards = req.max_forwards.value_or(70);
   if (max_forwards == 0) return reject(leg, req, 483, "Too Many Hops", "Max-Forwards reached 0");
 
-  const TrunkEntry* from_trunk = trunks_.of_source(req.source->address.address);
+  const TrunkEntry* from_trunk = trunks_.of_source(
+      req.source->address.address, req.source->address.port, req.source->transport);
   std::string from_user = req.from_user;
   if (!from_trunk) {
     auto user = authenticated_user(leg, req);
@@ -169,6 +170,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   if (r->callee) {
     b.party = r->callee->source;
     b.profile = r->callee->profile;
+    b.via = Source{TransportAddress{r->callee->source, r->callee->source_port},
+                   r->callee->transport};
     call->target_uri = r->callee->route_uri;
   }
 
@@ -199,6 +202,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   Call& ref = *call;
   calls_[ref.id()] = std::move(call);
   bind(a, leg);
+  // behaviour.md §7: a phone's in-dialog requests go where its messages come from (NAT).
+  if (a.phone) signalling_.route_via(leg, *req.source);
   a.to(LegState::inviting);
   ++stats_.calls_started;
   log().info("call {}: {} ({}) -> {} ({}), Call-ID {}, media ports A {} B {}", ref.id(),

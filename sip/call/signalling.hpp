@@ -75,6 +75,9 @@ struct OutboundInvite {
   std::string from_user;   // From user part (the host is the listener's)
   unsigned long max_forwards = 70;
   std::string sdp;
+  // A phone behind NAT: every request of the dialog (INVITE, ACK, BYE, re-INVITE, UPDATE) goes
+  // to this observed address, whatever the phone's Contact says.
+  std::optional<Source> via;
 };
 
 // One armed timer; destroying it disarms it.
@@ -99,6 +102,10 @@ class SignallingPort {
   virtual void cancel(LegId leg) = 0;
   // Sends the INVITE again with credentials "Digest:<realm>:<user>:<password>".
   virtual void authenticate(LegId leg, const std::string& credentials) = 0;
+  // Every later request on `leg` (ACK, BYE, re-INVITE, UPDATE) goes to `to`, the address the
+  // party's requests came from, instead of its Contact (a phone behind NAT: Kamailio's
+  // fix_nated_contact, Asterisk's rewrite_contact).
+  virtual void route_via(LegId leg, const Source& to) = 0;
   // The leg's handle is no longer needed; no event names it afterwards.
   virtual void release(LegId leg) = 0;
   virtual std::unique_ptr<Timer> start_timer(std::chrono::milliseconds after,

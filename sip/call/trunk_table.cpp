@@ -9,14 +9,21 @@ TrunkTable::TrunkTable(std::shared_ptr<const conf::Config> cfg) : cfg_(std::move
     TrunkEntry& t = entries_[tc.name];
     t.cfg = &tc;
     for (const auto& a : tc.addresses) {
-      if (auto ip = acl::Address::parse(a.host)) t.resolved.push_back(*ip);
+      if (auto ip = acl::Address::parse(a.host)) t.resolved.push_back({*ip, a.port});
     }
   }
 }
 
-const TrunkEntry* TrunkTable::of_source(const acl::Address& source) const {
+const TrunkEntry* TrunkTable::of_source(const acl::Address& source, std::uint16_t port,
+                                        conf::Transport transport) const {
+  const bool any_port = transport != conf::Transport::udp;
   for (const auto& [name, t] : entries_) {
-    if (std::find(t.resolved.begin(), t.resolved.end(), source) != t.resolved.end()) return &t;
+    for (const auto& e : t.resolved) {
+      if (e.address == source && (any_port || e.port == port)) return &t;
+    }
+    for (const auto& net : t.cfg->sources) {
+      if (net.contains(source)) return &t;
+    }
   }
   return nullptr;
 }
@@ -46,12 +53,13 @@ std::vector<std::string> TrunkTable::host_names() const {
 
 void TrunkTable::set_resolved(const std::string& host, const std::vector<acl::Address>& addresses) {
   for (auto& [name, t] : entries_) {
-    const bool uses = std::any_of(t.cfg->addresses.begin(), t.cfg->addresses.end(),
-                                  [&](const conf::TrunkAddress& a) { return a.host == host; });
-    if (!uses) continue;
-    for (const auto& a : addresses) {
-      if (std::find(t.resolved.begin(), t.resolved.end(), a) == t.resolved.end()) {
-        t.resolved.push_back(a);
+    for (const auto& configured : t.cfg->addresses) {
+      if (configured.host != host) continue;
+      for (const auto& a : addresses) {
+        const TrunkEndpoint e{a, configured.port};
+        if (std::find(t.resolved.begin(), t.resolved.end(), e) == t.resolved.end()) {
+          t.resolved.push_back(e);
+        }
       }
     }
   }

@@ -13,9 +13,15 @@
 
 namespace icegate::sip {
 
+struct TrunkEndpoint {
+  acl::Address address;
+  std::uint16_t port = 0;
+  friend bool operator==(const TrunkEndpoint&, const TrunkEndpoint&) = default;
+};
+
 struct TrunkEntry {
   const conf::Trunk* cfg = nullptr;
-  std::vector<acl::Address> resolved;  // every address the trunk's hosts resolved to
+  std::vector<TrunkEndpoint> resolved;  // every address the trunk's hosts resolved to, with port
   std::size_t current = 0;             // address in use (fail-over moves it)
   bool up = true;                      // OPTIONS keep-alive state
 };
@@ -27,8 +33,11 @@ class TrunkTable {
   // resolved at once, host names wait for set_resolved().
   explicit TrunkTable(std::shared_ptr<const conf::Config> cfg);
 
-  // The trunk a request from `source` comes from, or nullptr (a phone).
-  const TrunkEntry* of_source(const acl::Address& source) const;
+  // The trunk a request from `source` over `transport` comes from, or nullptr (a phone): one of
+  // the trunk's <source> networks, or one of its addresses and, over UDP, its port too (a phone
+  // on the PBX's host is still a phone). Over TCP/TLS the far end connects from any port.
+  const TrunkEntry* of_source(const acl::Address& source, std::uint16_t port,
+                              conf::Transport transport) const;
   TrunkEntry* named(const std::string& name);
   const TrunkEntry* named(const std::string& name) const;
   // Host names that need resolving (not IP literals).

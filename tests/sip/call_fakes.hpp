@@ -73,6 +73,7 @@ class FakeSignalling final : public SignallingPort {
   void authenticate(LegId leg, const std::string& credentials) override {
     sent.push_back({Sent::authenticate, leg, 0, {}, {}, {}, credentials, 0});
   }
+  void route_via(LegId leg, const Source& to) override { vias[leg] = to; }
   void release(LegId leg) override {
     EXPECT_TRUE(live.count(leg)) << "leg " << leg << " released twice or never opened";
     live.erase(leg);
@@ -129,6 +130,7 @@ class FakeSignalling final : public SignallingPort {
   std::set<LegId> live;
   std::vector<LegId> released;
   std::map<LegId, OutboundInvite> invites;
+  std::map<LegId, Source> vias;
 
  private:
   LegId next_leg_ = 1;

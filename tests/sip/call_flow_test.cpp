@@ -33,6 +33,7 @@ constexpr const char* kConfig = R"(<icegate>
     <trunk name="pbx" transport="udp" options-interval="0s"><address host="127.0.0.1" port="5080"/></trunk>
     <trunk name="carrier" transport="udp" options-interval="0s">
       <address host="127.0.0.5" port="5060"/><address host="127.0.0.6" port="5060"/>
+      <source cidr="127.0.0.64/26"/>
       <registration username="acct" password="acctsecret"/>
     </trunk>
   </trunks>
@@ -179,6 +180,9 @@ TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
   EXPECT_EQ(sip_.invites[b].sdp.find("a=candidate"), std::string::npos) << "no ICE toward a trunk";
   EXPECT_EQ(call_of(b).state(), CallState::calling);
   EXPECT_EQ(call_of(b).a().media_state(), MediaState::waiting_ice);
+  // In-dialog requests toward the phone go where its INVITE came from, not to its Contact.
+  ASSERT_TRUE(sip_.vias.count(a2));
+  EXPECT_EQ(sip_.vias[a2].address.port, 5062);
 
   router_.on_invite_response(b, response(180));
   EXPECT_EQ(sip_.last(Sent::respond, a2)->status, 180);
@@ -219,6 +223,8 @@ TEST_F(CallFlow, TrunkToPhoneWaitsForIceAndDtlsBeforeAnswering) {
   EXPECT_NE(sip_.invites[b].sdp.find("UDP/TLS/RTP/SAVPF"), std::string::npos);
   EXPECT_NE(sip_.invites[b].sdp.find("a=setup:actpass"), std::string::npos);
   EXPECT_NE(sip_.invites[b].sdp.find("a=ice-lite"), std::string::npos);
+  ASSERT_TRUE(sip_.invites[b].via);
+  EXPECT_EQ(sip_.invites[b].via->to_string(), "127.0.0.3:5064/udp") << "the registration's source";
 
   std::string answer = load("baresip-1.0-ice-dtls-answer.sdp");
   for (auto at = answer.find("10.98.0."); at != std::string::npos; at = answer.find("10.98.0."))
@@ -387,7 +393,9 @@ TEST_F(CallFlow, PhoneRefusingDtlsIsOfferedPlainRtp) {
 }
 
 TEST_F(CallFlow, HoldAndResumeByReinviteAndUpdate) {
-  const LegId a = phone_invite("5555", kHoldOffer);
+  std::string talking = kHoldOffer;
+  talking.replace(talking.find("a=sendonly"), 10, "a=sendrecv");
+  const LegId a = phone_invite("5555", talking);
   const LegId b = sip_.last_invite();
   router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
   ASSERT_EQ(sip_.last(Sent::respond, a)->status, 200);
@@ -422,6 +430,61 @@ TEST_F(CallFlow, HoldAndResumeByReinviteAndUpdate) {
   EXPECT_NE(upd->sdp.find("a=sendrecv"), std::string::npos);
 
   router_.on_bye(b);
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, PhoneOnTheTrunksHostIsAPhone) {
+  // Same IP as trunk pbx (127.0.0.1:5080), another port: a phone, so it is challenged.
+  const LegId phone = sip_.incoming();
+  router_.on_invite(phone, invite_request("5555", kHoldOffer, source("127.0.0.1", 5062)));
+  EXPECT_EQ(sip_.last(Sent::respond, phone)->status, 407);
+  // The trunk's own port: the trunk (a call to a user that is not registered: 480, no 407).
+  const LegId trunk = sip_.incoming();
+  router_.on_invite(trunk, invite_request("1002", kHoldOffer, source("127.0.0.1", 5080)));
+  EXPECT_EQ(sip_.last(Sent::respond, trunk)->status, 480);
+  // Over TCP a trunk connects from any port.
+  auto over_tcp = invite_request("1002", kHoldOffer, source("127.0.0.1", 40001));
+  over_tcp.source->transport = conf::Transport::tcp;
+  const LegId tcp = sip_.incoming();
+  router_.on_invite(tcp, over_tcp);
+  EXPECT_EQ(sip_.last(Sent::respond, tcp)->status, 480);
+  // A trunk's <source> network, any port.
+  const LegId net = sip_.incoming();
+  router_.on_invite(net, invite_request("1002", kHoldOffer, source("127.0.0.70", 9999)));
+  EXPECT_EQ(sip_.last(Sent::respond, net)->status, 480);
+}
+
+TEST_F(CallFlow, OfferThatChangesOnlyThePhonesLegIsAnsweredThere) {
+  std::string offer = kHoldOffer;
+  offer.replace(offer.find("a=sendonly"), 10, "a=sendrecv");
+  const LegId a = phone_invite("5555", offer);
+  const LegId b = sip_.last_invite();
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  ASSERT_EQ(sip_.last(Sent::respond, a)->status, 200);
+  // The phone moves (new address and port after ICE or a network change): nothing changes for
+  // the trunk, so the re-INVITE is answered on A and never reaches B.
+  InboundRequest moved;
+  moved.body = offer;
+  moved.body.replace(moved.body.find("6100"), 4, "7100");
+  router_.on_reinvite(a, moved);
+  EXPECT_EQ(sip_.of(Sent::reinvite, b).size(), 0U);
+  const Sent* ok = sip_.last(Sent::respond, a);
+  ASSERT_EQ(ok->status, 200);
+  EXPECT_NE(ok->sdp.find("a=sendrecv"), std::string::npos);
+  const auto& a_remotes = media_.remotes[std::pair<std::uint64_t, Side>(1, Side::a)];
+  EXPECT_EQ(a_remotes.back().rtp.front().port, 7100) << "media follows it";
+  // The same by UPDATE.
+  moved.body.replace(moved.body.find("7100"), 4, "7200");
+  router_.on_update(a, 3, moved);
+  EXPECT_EQ(sip_.of(Sent::update, b).size(), 0U);
+  EXPECT_EQ(sip_.last(Sent::respond_kept, a)->status, 200);
+  // Hold changes the trunk's side: forwarded.
+  InboundRequest hold;
+  hold.body = kHoldOffer;
+  router_.on_reinvite(a, hold);
+  EXPECT_EQ(sip_.of(Sent::reinvite, b).size(), 1U);
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  router_.on_bye(a);
   both_terminated(a, b);
 }
 
