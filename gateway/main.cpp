@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/cli.hpp"
+#include "gateway/cli/cli.hpp"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/cli.hpp"
+#include "gateway/cli/cli.hpp"
 
 namespace icegate::gateway::test {
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "cli_support.hpp"
-#include "gateway/cli.hpp"
+#include "gateway/cli/cli.hpp"
 
 namespace icegate::gateway {
 namespace {

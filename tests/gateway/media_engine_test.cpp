@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "gateway/media_engine.hpp"
+#include "gateway/daemon/media_engine.hpp"
 
 namespace icegate::gateway {
 namespace {

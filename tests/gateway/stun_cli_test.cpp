@@ -9,11 +9,11 @@
 #include <sstream>
 
 #include "cli_support.hpp"
-#include "gateway/cli.hpp"
-#include "gateway/nat_report.hpp"
-#include "gateway/stun_cli.hpp"
-#include "gateway/stun_io.hpp"
-#include "gateway/turn_ice_servers.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/json_output.hpp"
+#include "gateway/cli/nat_report.hpp"
+#include "gateway/cli/turn_ice_servers.hpp"
+#include "gateway/stunio/stun_io.hpp"
 #include "stun_fake_server.hpp"
 
 namespace icegate::gateway {
@@ -165,10 +165,14 @@ TEST(StunHelpers, HostPort) {
   EXPECT_EQ(resolve("localhost", 7, acl::Family::v4)->to_string(), "127.0.0.1:7");
 }
 
-TEST(StunHelpers, JsonWriterEscapes) {
-  JsonWriter j;
-  j.begin_object().key("a").value("x\"y\n").key("b").begin_array().value(true).null().end_array().end_object();
-  EXPECT_EQ(j.str(), R"({"a":"x\"y\n","b":[true,null]})");
+TEST(StunHelpers, JsonOutputEscapes) {
+  Json j = Json::object();
+  j["a"] = "x\"y\n";
+  j["b"] = Json::array({true, nullptr});
+  EXPECT_EQ(json_line(j), R"({"a":"x\"y\n","b":[true,null]})" "\n");
+  // Bytes from the network that are not UTF-8 are replaced, not thrown on.
+  EXPECT_EQ(json_line(Json("a\xff")), "\"a\xef\xbf\xbd\"\n");
+  EXPECT_EQ(json_line(Json(json_millis(std::chrono::nanoseconds(12345678)))), "12.346\n");
 }
 
 TEST(NatReport, RecommendationPerClass) {

@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "gateway/public_address.hpp"
+#include "gateway/daemon/public_address.hpp"
 #include "stun_fake_server.hpp"
 
 namespace icegate::gateway {

@@ -1,9 +1,9 @@
-#include "gateway/media_engine.hpp"
+#include "gateway/daemon/media_engine.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "gateway/log.hpp"
+#include "gateway/daemon/log.hpp"
 #include "media/ice/agent.hpp"
 #include "media/srtp/transform.hpp"
 

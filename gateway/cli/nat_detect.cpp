@@ -1,11 +1,13 @@
 // `icegate nat-detect`: the NAT in front of the media address, by RFC 5780 (behaviour.md §8).
+#include "gateway/cli/nat_detect.hpp"
+
 #include <ostream>
 
-#include "gateway/cli.hpp"
-#include "gateway/nat_report.hpp"
-#include "gateway/options.hpp"
-#include "gateway/stun_cli.hpp"
-#include "gateway/stun_io.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/nat_report.hpp"
+#include "gateway/cli/options.hpp"
+#include "gateway/cli/stun_cli.hpp"
+#include "gateway/stunio/stun_io.hpp"
 
 namespace icegate::gateway {
 namespace po = boost::program_options;

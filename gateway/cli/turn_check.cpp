@@ -2,14 +2,16 @@
 // (behaviour.md §8): Allocate with the 401 round, CreatePermission, a Send indication to a local
 // UDP peer this command binds on the media address, the peer's reply as a Data indication, and
 // the release. Each step is reported with its time.
+#include "gateway/cli/turn_check.hpp"
+
 #include <chrono>
 #include <ostream>
 
-#include "gateway/cli.hpp"
-#include "gateway/options.hpp"
-#include "gateway/stun_cli.hpp"
-#include "gateway/stun_io.hpp"
-#include "gateway/turn_ice_servers.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/json_output.hpp"
+#include "gateway/cli/options.hpp"
+#include "gateway/cli/turn_ice_servers.hpp"
+#include "gateway/stunio/stun_io.hpp"
 #include "media/stunclient/turn_client.hpp"
 
 namespace icegate::gateway {
@@ -84,30 +86,26 @@ int cmd_turn_check(const std::vector<std::string>& args, std::ostream& out, std:
   const std::string kind = t->shared_secret ? "time-limited (shared secret)" : "long-term";
 
   if (vm->count("json")) {
-    JsonWriter j;
-    j.begin_object().key("name").value(name).key("server").value(server->to_string());
-    j.key("credentials").value(t->shared_secret ? "shared-secret" : "long-term");
-    j.key("username").value(creds.username).key("realm").value(r.realm);
-    j.key("relayed");
-    if (r.relayed) {
-      j.value(r.relayed->to_string());
-    } else {
-      j.null();
-    }
-    j.key("mapped");
-    if (r.mapped) {
-      j.value(r.mapped->to_string());
-    } else {
-      j.null();
-    }
-    j.key("steps").begin_array();
+    Json steps = Json::array();
     for (const auto& s : r.steps) {
-      j.begin_object().key("step").value(s.name).key("ok").value(s.ok);
-      j.key("ms").value(std::chrono::duration<double, std::milli>(s.elapsed).count());
-      j.key("detail").value(s.detail).end_object();
+      Json step = Json::object();
+      step["step"] = s.name;
+      step["ok"] = s.ok;
+      step["ms"] = json_millis(s.elapsed);
+      step["detail"] = s.detail;
+      steps.push_back(std::move(step));
     }
-    j.end_array().key("ok").value(r.ok).end_object();
-    out << j.str() << "\n";
+    Json j = Json::object();
+    j["name"] = name;
+    j["server"] = server->to_string();
+    j["credentials"] = t->shared_secret ? "shared-secret" : "long-term";
+    j["username"] = creds.username;
+    j["realm"] = r.realm;
+    j["relayed"] = string_or_null(r.relayed);
+    j["mapped"] = string_or_null(r.mapped);
+    j["steps"] = std::move(steps);
+    j["ok"] = r.ok;
+    out << json_line(j);
     return r.ok ? kExitOk : kExitFailure;
   }
   out << "TURN check of " << name << " (" << t->host << ":" << t->port << " = " << server->to_string()

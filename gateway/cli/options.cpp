@@ -1,4 +1,4 @@
-#include "gateway/options.hpp"
+#include "gateway/cli/options.hpp"
 
 namespace icegate::gateway {
 namespace po = boost::program_options;
@@ -16,6 +16,17 @@ std::optional<po::variables_map> parse_options(const std::vector<std::string>& a
     return std::nullopt;
   }
   return vm;
+}
+
+std::optional<conf::Loaded> load_and_report(const std::string& file, std::ostream& err) {
+  auto loaded = conf::load_file(file);
+  if (!loaded) {
+    for (const auto& d : loaded.error()) err << d.to_string() << "\n";
+    err << file << ": " << loaded.error().size() << " error(s), configuration refused\n";
+    return std::nullopt;
+  }
+  for (const auto& w : loaded->warnings) err << w.to_string() << "\n";
+  return std::move(*loaded);
 }
 
 }  // namespace icegate::gateway

@@ -1,8 +1,14 @@
-#include "gateway/cli.hpp"
+#include "gateway/cli/cli.hpp"
 
 #include <functional>
 #include <map>
 #include <ostream>
+
+#include "gateway/cli/commands.hpp"
+#include "gateway/cli/nat_detect.hpp"
+#include "gateway/cli/stun_check.hpp"
+#include "gateway/cli/turn_check.hpp"
+#include "gateway/cli/turn_ice_servers.hpp"
 
 namespace icegate::gateway {
 namespace {

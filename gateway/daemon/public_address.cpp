@@ -1,13 +1,13 @@
-#include "gateway/public_address.hpp"
+#include "gateway/daemon/public_address.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <map>
 
-#include "gateway/log.hpp"
-#include "gateway/media_engine.hpp"
-#include "gateway/stun_io.hpp"
+#include "gateway/daemon/log.hpp"
+#include "gateway/daemon/media_engine.hpp"
+#include "gateway/stunio/stun_io.hpp"
 #include "media/stunclient/discovery.hpp"
 
 namespace icegate::gateway {
@@ -19,7 +19,8 @@ PublicAddressDiscovery::PublicAddressDiscovery(conf::Stun stun, acl::Address med
       media_address_(media_address),
       sink_(std::move(sink)),
       options_(options),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!log_) {
     log_ = [](Level l, const std::string& text) {
       auto lg = logger("stun");
@@ -30,13 +31,11 @@ PublicAddressDiscovery::PublicAddressDiscovery(conf::Stun stun, acl::Address med
       }
     };
   }
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   thread_ = std::thread([this] { run(); });
 }
 
 PublicAddressDiscovery::~PublicAddressDiscovery() {
   stop();
-  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void PublicAddressDiscovery::stop() {
@@ -45,9 +44,9 @@ void PublicAddressDiscovery::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (wake_fd_ >= 0) {
+  if (wake_fd_) {
     const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    [[maybe_unused]] const auto n = ::write(wake_fd_.get(), &one, sizeof one);
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -95,7 +94,9 @@ bool PublicAddressDiscovery::round(unsigned attempt) {
     }
     for (std::size_t i = 0; i < targets.size(); ++i) connect_socket((*sockets)[i], targets[i].server);
     sc::DiscoveryRound engine(targets, options_.policy, sc::Clock::now());
-    if (drive(engine, *sockets, std::nullopt, &stop_, wake_fd_) == DriveResult::stopped) return true;
+    if (drive(engine, *sockets, std::nullopt, &stop_, wake_fd_.get()) == DriveResult::stopped) {
+      return true;
+    }
     answers = engine.answers();
   }
   const auto outcome = sc::evaluate(answers);

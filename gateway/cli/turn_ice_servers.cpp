@@ -1,12 +1,12 @@
 // `icegate ice-servers -c FILE USER [--json]` and the list behind it.
-#include "gateway/turn_ice_servers.hpp"
+#include "gateway/cli/turn_ice_servers.hpp"
 
 #include <chrono>
 #include <ostream>
 
-#include "gateway/cli.hpp"
-#include "gateway/options.hpp"
-#include "gateway/stun_cli.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/json_output.hpp"
+#include "gateway/cli/options.hpp"
 
 namespace icegate::gateway {
 namespace po = boost::program_options;
@@ -93,18 +93,17 @@ int cmd_ice_servers(const std::vector<std::string>& args, std::ostream& out, std
     return kExitFailure;
   }
   if (vm->count("json")) {
-    JsonWriter j;
-    j.begin_object().key("iceServers").begin_array();
+    Json servers = Json::array();
     for (const auto& s : *list) {
-      j.begin_object().key("urls").begin_array();
-      for (const auto& u : s.urls) j.value(u);
-      j.end_array();
-      if (s.username) j.key("username").value(*s.username);
-      if (s.credential) j.key("credential").value(*s.credential);
-      j.end_object();
+      Json e = Json::object();
+      e["urls"] = s.urls;
+      if (s.username) e["username"] = *s.username;
+      if (s.credential) e["credential"] = *s.credential;
+      servers.push_back(std::move(e));
     }
-    j.end_array().end_object();
-    out << j.str() << "\n";
+    Json j = Json::object();
+    j["iceServers"] = std::move(servers);
+    out << json_line(j);
     return kExitOk;
   }
   out << "ICE servers for user " << user << ":\n";

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "acl/address.hpp"
+#include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
 #include "media/stunclient/transaction.hpp"
 
@@ -58,7 +59,7 @@ class PublicAddressDiscovery {
   Options options_;
   Log log_;
   std::atomic<bool> stop_{false};
-  int wake_fd_ = -1;
+  UniqueFd wake_fd_;  // an eventfd: stop() wakes the poll() in drive() through it
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<acl::Address> current_;

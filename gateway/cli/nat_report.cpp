@@ -1,8 +1,8 @@
-#include "gateway/nat_report.hpp"
+#include "gateway/cli/nat_report.hpp"
 
 #include <sstream>
 
-#include "gateway/stun_cli.hpp"
+#include "gateway/cli/json_output.hpp"
 
 namespace icegate::gateway {
 namespace sc = media::stunclient;
@@ -120,64 +120,53 @@ std::string format_nat_text(const NatDetectResult& res, const conf::Media& m) {
 
 std::string format_nat_json(const NatDetectResult& res, const conf::Media& m) {
   const auto& r = res.report;
-  JsonWriter j;
-  auto endpoint = [&j](const std::optional<media::Endpoint>& e) -> JsonWriter& {
-    return e ? j.value(e->to_string()) : j.null();
+  auto whole_seconds = [](const std::optional<sc::Duration>& d) {
+    return d ? Json(std::chrono::duration_cast<std::chrono::seconds>(*d).count()) : Json(nullptr);
   };
-  j.begin_object();
-  j.key("server").begin_object().key("name").value(res.server_name).key("host").value(res.server_label);
-  j.key("address").value(r.server.to_string()).end_object();
-  j.key("media_address").value(m.address.to_string());
-  j.key("local").value(r.locals.empty() ? std::string() : r.locals[0].to_string());
-  j.key("answered").value(r.answered);
-  j.key("mapped");
-  endpoint(r.mapped);
-  j.key("public_ip");
-  if (r.mapped) {
-    j.value(r.mapped->address.to_string());
-  } else {
-    j.null();
-  }
-  j.key("nat").value(r.nat).key("port_preserved").value(r.port_preserved);
-  j.key("rfc5780").value(r.rfc5780).key("other_address");
-  endpoint(r.other_address);
-  j.key("mapping").value(sc::json_name(r.mapping));
-  j.key("filtering").value(sc::json_name(r.filtering));
-  j.key("hairpinning").value(sc::json_name(r.hairpinning));
-  j.key("rfc3489").value(sc::json_name(r.rfc3489));
+  Json server = Json::object();
+  server["name"] = res.server_name;
+  server["host"] = res.server_label;
+  server["address"] = r.server.to_string();
+  Json j = Json::object();
+  j["server"] = std::move(server);
+  j["media_address"] = m.address.to_string();
+  j["local"] = r.locals.empty() ? std::string() : r.locals[0].to_string();
+  j["answered"] = r.answered;
+  j["mapped"] = string_or_null(r.mapped);
+  j["public_ip"] = r.mapped ? Json(r.mapped->address.to_string()) : Json(nullptr);
+  j["nat"] = r.nat;
+  j["port_preserved"] = r.port_preserved;
+  j["rfc5780"] = r.rfc5780;
+  j["other_address"] = string_or_null(r.other_address);
+  j["mapping"] = std::string(sc::json_name(r.mapping));
+  j["filtering"] = std::string(sc::json_name(r.filtering));
+  j["hairpinning"] = std::string(sc::json_name(r.hairpinning));
+  j["rfc3489"] = std::string(sc::json_name(r.rfc3489));
   if (res.lifetime) {
     const auto& e = *res.lifetime;
-    j.key("lifetime").begin_object().key("at_least_s");
-    if (e.at_least) {
-      j.value(static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(*e.at_least).count()));
-    } else {
-      j.null();
-    }
-    j.key("at_most_s");
-    if (e.at_most) {
-      j.value(static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(*e.at_most).count()));
-    } else {
-      j.null();
-    }
-    j.key("unsupported").value(e.unsupported).key("text").value(lifetime_text(e)).end_object();
+    Json lifetime = Json::object();
+    lifetime["at_least_s"] = whole_seconds(e.at_least);
+    lifetime["at_most_s"] = whole_seconds(e.at_most);
+    lifetime["unsupported"] = e.unsupported;
+    lifetime["text"] = lifetime_text(e);
+    j["lifetime"] = std::move(lifetime);
   }
-  j.key("tests").begin_array();
+  Json tests = Json::array();
   for (const auto& t : r.tests) {
-    j.begin_object().key("name").value(t.name).key("to").value(t.to.to_string());
-    j.key("outcome").value(sc::to_string(t.outcome)).key("mapped");
-    endpoint(t.mapped);
-    j.key("from");
-    endpoint(t.from);
-    j.key("rtt_ms").value(std::chrono::duration<double, std::milli>(t.rtt).count());
-    j.key("detail").value(t.detail).end_object();
+    Json test = Json::object();
+    test["name"] = t.name;
+    test["to"] = t.to.to_string();
+    test["outcome"] = std::string(sc::to_string(t.outcome));
+    test["mapped"] = string_or_null(t.mapped);
+    test["from"] = string_or_null(t.from);
+    test["rtt_ms"] = json_millis(t.rtt);
+    test["detail"] = t.detail;
+    tests.push_back(std::move(test));
   }
-  j.end_array();
-  j.key("notes").begin_array();
-  for (const auto& n : r.notes) j.value(n);
-  j.end_array();
-  j.key("recommendation").value(nat_recommendation(r, m));
-  j.end_object();
-  return j.str() + "\n";
+  j["tests"] = std::move(tests);
+  j["notes"] = r.notes;
+  j["recommendation"] = nat_recommendation(r, m);
+  return json_line(j);
 }
 
 }  // namespace icegate::gateway

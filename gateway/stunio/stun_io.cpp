@@ -1,4 +1,4 @@
-#include "gateway/stun_io.hpp"
+#include "gateway/stunio/stun_io.hpp"
 
 #include <netdb.h>
 #include <poll.h>

@@ -1,11 +1,11 @@
-#include "gateway/gateway.hpp"
+#include "gateway/daemon/gateway.hpp"
 
 #include <stdexcept>
 
 #include "conf/values.hpp"
-#include "gateway/log.hpp"
-#include "gateway/media_engine.hpp"
-#include "gateway/public_address.hpp"
+#include "gateway/daemon/log.hpp"
+#include "gateway/daemon/media_engine.hpp"
+#include "gateway/daemon/public_address.hpp"
 #include "sip/b2bua.hpp"
 #include "sip/stack.hpp"
 

@@ -2,12 +2,15 @@
 // configured server (or one) from the media address, exactly as the running gateway does, and
 // prints the mapped address, the round-trip time, whether it equals --expect, and whether the
 // servers agree (the "several public IPs / several NICs" fault, behaviour.md §9.3).
+#include "gateway/cli/stun_check.hpp"
+
 #include <ostream>
 
-#include "gateway/cli.hpp"
-#include "gateway/options.hpp"
-#include "gateway/stun_cli.hpp"
-#include "gateway/stun_io.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/json_output.hpp"
+#include "gateway/cli/options.hpp"
+#include "gateway/cli/stun_cli.hpp"
+#include "gateway/stunio/stun_io.hpp"
 #include "media/stunclient/discovery.hpp"
 
 namespace icegate::gateway {
@@ -107,45 +110,35 @@ int cmd_stun_check(const std::vector<std::string>& args, std::ostream& out, std:
   }
 
   if (json) {
-    JsonWriter j;
-    j.begin_object().key("media_address").value(local.to_string()).key("stun_enabled").value(cfg.stun.enabled);
-    j.key("expect");
-    if (expect) {
-      j.value(expect->to_string());
-    } else {
-      j.null();
-    }
-    j.key("servers").begin_array();
+    Json servers = Json::array();
     for (const auto& a : answers) {
-      j.begin_object().key("name").value(a.name).key("host").value(a.label);
-      j.key("address");
-      if (a.server.port) {
-        j.value(a.server.to_string());
-      } else {
-        j.null();
-      }
-      j.key("answered").value(a.mapped.has_value());
+      Json s = Json::object();
+      s["name"] = a.name;
+      s["host"] = a.label;
+      s["address"] = a.server.port ? Json(a.server.to_string()) : Json(nullptr);
+      s["answered"] = a.mapped.has_value();
       if (a.mapped) {
-        j.key("mapped").value(a.mapped->to_string()).key("public_ip").value(a.mapped->address.to_string());
-        j.key("rtt_ms").value(std::chrono::duration<double, std::milli>(a.rtt).count());
-        j.key("transmissions").value(static_cast<std::int64_t>(a.transmissions));
-        if (expect) j.key("matches_expect").value(a.mapped->address == *expect);
+        s["mapped"] = a.mapped->to_string();
+        s["public_ip"] = a.mapped->address.to_string();
+        s["rtt_ms"] = json_millis(a.rtt);
+        s["transmissions"] = a.transmissions;
+        if (expect) s["matches_expect"] = a.mapped->address == *expect;
       } else {
-        j.key("error").value(a.failure);
+        s["error"] = a.failure;
       }
-      j.end_object();
+      servers.push_back(std::move(s));
     }
-    j.end_array();
-    j.key("agree").value(!outcome.conflict);
-    j.key("public_ip");
-    if (outcome.chosen) {
-      j.value(answers[*outcome.chosen].mapped->address.to_string());
-    } else {
-      j.null();
-    }
-    if (outcome.conflict) j.key("warning").value(sc::conflict_message(answers, outcome));
-    j.key("ok").value(all_ok).end_object();
-    out << j.str() << "\n";
+    Json j = Json::object();
+    j["media_address"] = local.to_string();
+    j["stun_enabled"] = cfg.stun.enabled;
+    j["expect"] = string_or_null(expect);
+    j["servers"] = std::move(servers);
+    j["agree"] = !outcome.conflict;
+    j["public_ip"] = outcome.chosen ? Json(answers[*outcome.chosen].mapped->address.to_string())
+                                    : Json(nullptr);
+    if (outcome.conflict) j["warning"] = sc::conflict_message(answers, outcome);
+    j["ok"] = all_ok;
+    out << json_line(j);
     return all_ok ? kExitOk : kExitFailure;
   }
 

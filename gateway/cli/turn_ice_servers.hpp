@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,5 +35,8 @@ media::stunclient::TurnCredentials turn_credentials(const conf::TurnServer& serv
 Expected<std::vector<IceServer>, std::string> ice_servers_for(const conf::Config& cfg,
                                                               std::string_view user,
                                                               std::int64_t now_unix);
+
+// `icegate ice-servers -c FILE USER [--json]`: prints that list.
+int cmd_ice_servers(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace icegate::gateway

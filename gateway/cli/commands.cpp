@@ -1,4 +1,5 @@
-// check-config and acl-check: offline commands over a configuration file.
+#include "gateway/cli/commands.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <ostream>
@@ -6,8 +7,9 @@
 
 #include "conf/config.hpp"
 #include "conf/values.hpp"
-#include "gateway/cli.hpp"
-#include "gateway/options.hpp"
+#include "gateway/cli/cli.hpp"
+#include "gateway/cli/options.hpp"
+#include "gateway/daemon/run.hpp"
 
 namespace icegate::gateway {
 namespace po = boost::program_options;
@@ -63,17 +65,6 @@ void print_summary(const conf::Config& c, std::ostream& out) {
 }
 
 }  // namespace
-
-std::optional<conf::Loaded> load_and_report(const std::string& file, std::ostream& err) {
-  auto loaded = conf::load_file(file);
-  if (!loaded) {
-    for (const auto& d : loaded.error()) err << d.to_string() << "\n";
-    err << file << ": " << loaded.error().size() << " error(s), configuration refused\n";
-    return std::nullopt;
-  }
-  for (const auto& w : loaded->warnings) err << w.to_string() << "\n";
-  return std::move(*loaded);
-}
 
 int cmd_check_config(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description desc("icegate check-config FILE");
@@ -152,6 +143,31 @@ int cmd_acl_check(const std::vector<std::string>& args, std::ostream& out, std::
     }
   }
   return rc;
+}
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description desc("icegate run -c FILE");
+  desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
+                                             "configuration file")(
+      "log-level", po::value<std::string>(), "override the configured log level")(
+      "log-file", po::value<std::string>(), "log to this file instead of stderr");
+  auto vm = parse_options(args, desc, {}, err);
+  if (!vm) return kExitUsage;
+  if (vm->count("help")) {
+    out << desc;
+    return kExitOk;
+  }
+  if (!vm->count("config")) {
+    err << "icegate run: no configuration file given (-c FILE)\n" << desc;
+    return kExitUsage;
+  }
+  RunSettings settings;
+  settings.config_file = (*vm)["config"].as<std::string>();
+  auto loaded = load_and_report(settings.config_file, err);
+  if (!loaded) return kExitFailure;
+  if (vm->count("log-level")) settings.log_level = (*vm)["log-level"].as<std::string>();
+  if (vm->count("log-file")) settings.log_file = (*vm)["log-file"].as<std::string>();
+  return run_daemon(settings, loaded->config) ? kExitOk : kExitFailure;
 }
 
 }  // namespace icegate::gateway

@@ -1,0 +1,23 @@
+// The daemon's main loop: starts the gateway and serves until SIGTERM/SIGINT. SIGHUP reloads the
+// configuration: a valid new file replaces the snapshot, an invalid one is reported and the
+// running configuration is kept.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "conf/config.hpp"
+
+namespace icegate::gateway {
+
+struct RunSettings {
+  std::string config_file;  // read again on SIGHUP
+  std::string log_level;    // overrides the configured level, across reloads too; empty: none
+  std::string log_file;     // empty: stderr
+};
+
+// Sets up logging, starts the gateway with `cfg` (loaded from settings.config_file) and blocks
+// until a stop signal. False when the gateway could not start (the reason is logged).
+bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config> cfg);
+
+}  // namespace icegate::gateway
