@@ -44,6 +44,10 @@ struct Registrar {
   Duration min_expires = std::chrono::seconds(60);
   Duration default_expires = std::chrono::seconds(600);
   Duration max_expires = std::chrono::seconds(3600);
+  // NAT keep-alive (behaviour.md §7): an OPTIONS request to every registered UDP contact this
+  // often (0 = off); a contact that leaves `keepalive_misses` in a row unanswered is removed.
+  Duration keepalive = std::chrono::seconds(25);
+  unsigned keepalive_misses = 3;
 };
 
 struct Sip {

@@ -247,13 +247,17 @@ class Loader {
     for_children(n, {"listener", "registrar"}, [&](const Node& c) {
       if (c.name() == "listener") return listener(c);
       if (!once(c)) return;
-      check_attributes(c, {"realm", "min-expires", "default-expires", "max-expires"});
+      check_attributes(c, {"realm", "min-expires", "default-expires", "max-expires", "keepalive",
+                           "keepalive-misses"});
       no_children(c);
       auto& r = st_.cfg.sip.registrar;
       value(c, "realm", false, r.realm, non_empty);
       value(c, "min-expires", false, r.min_expires, parse_duration);
       value(c, "default-expires", false, r.default_expires, parse_duration);
       value(c, "max-expires", false, r.max_expires, parse_duration);
+      value(c, "keepalive", false, r.keepalive, parse_duration);
+      value(c, "keepalive-misses", false, r.keepalive_misses,
+            [](std::string_view s) { return parse_unsigned(s, 100); });
       st_.registrar_where = c.where();
     });
   }

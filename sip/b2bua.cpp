@@ -42,6 +42,7 @@ void B2bua::reload(std::shared_ptr<const conf::Config> cfg) {
   registrar_.set_limits(cfg_->sip.registrar);  // bindings survive a reload
   if (cfg_->sip.registrar.realm != auth_.realm()) auth_ = DigestAuth(cfg_->sip.registrar.realm);
   start_trunks();
+  start_contact_keepalive();
   log().info("SIP configuration reloaded: {} users, {} trunks, {} routes", cfg_->users.size(),
              cfg_->trunks.size(), cfg_->routes.size());
 }
@@ -50,11 +51,15 @@ void B2bua::on_started() {
   // Media events are drained on this thread, where the calls live.
   stack_.watch(media_.event_fd(), [this] { media_.dispatch_events(); });
   start_trunks();
+  start_contact_keepalive();
 }
 
 void B2bua::on_stopping() {
   stopping_ = true;
   stop_trunks();
+  keepalive_timer_.reset();
+  keepalive_by_handle_.clear();
+  keepalives_.clear();
   router_.end_all("icegate shutting down");
 }
 
@@ -77,9 +82,11 @@ void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* 
       return on_register(p, nh, sip);
     case nua_i_options:
       return on_options(p, nh, sip);
+    case nua_r_options:
+      if (keepalive_by_handle_.count(nh)) return on_contact_keepalive_response(nh, status);
+      [[fallthrough]];
     case nua_r_register:
     case nua_r_unregister:
-    case nua_r_options:
       for (auto& [name, t] : trunk_links_) {
         const bool reg = event != nua_r_options;
         if ((reg ? t.register_handle.get() : t.options_handle.get()) == nh) {

@@ -45,6 +45,16 @@ struct TrunkLink {
   std::chrono::seconds register_backoff{5};
 };
 
+// The NAT keep-alive of one registered UDP contact (RFC 5626 §4.4 in spirit: the phone's NAT
+// binding stays open because icegate sends through it).
+struct ContactKeepalive {
+  std::string user;
+  std::string contact;
+  std::string where;  // "198.51.100.7:41234"
+  Handle pending;     // the OPTIONS in flight, if any
+  unsigned misses = 0;
+};
+
 class B2bua : public EventSink {
  public:
   B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config> cfg);
@@ -61,6 +71,7 @@ class B2bua : public EventSink {
   // A trunk's OPTIONS interval or registration back-off passed (su_timer callbacks).
   void trunk_options(TrunkLink& t);
   void trunk_register(TrunkLink& t);
+  void on_keepalive_timer() { contact_keepalive_tick(); }
 
  private:
   // Requests outside calls.
@@ -68,6 +79,11 @@ class B2bua : public EventSink {
   void on_options(Profile& p, nua_handle_t* nh, const sip_t* sip);
   bool acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,
                   const std::shared_ptr<const acl::Acl>& acl, const char* what);
+
+  // NAT keep-alive toward registered UDP contacts (contact_keepalive.cpp).
+  void start_contact_keepalive();
+  void contact_keepalive_tick();
+  void on_contact_keepalive_response(nua_handle_t* nh, int status);
 
   // Trunks (trunk_keepalive.cpp).
   void start_trunks();
@@ -86,6 +102,9 @@ class B2bua : public EventSink {
   SofiaSignalling signalling_;
   CallRouter router_;
   std::map<std::string, TrunkLink> trunk_links_;
+  std::map<std::pair<std::string, std::string>, ContactKeepalive> keepalives_;  // (user, contact)
+  std::map<nua_handle_t*, std::pair<std::string, std::string>> keepalive_by_handle_;
+  TimerPtr keepalive_timer_;
   std::vector<std::thread> resolvers_;  // joined on destruction (after the stack stopped)
   std::uint64_t resolve_generation_ = 0;
   bool stopping_ = false;

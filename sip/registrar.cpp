@@ -86,6 +86,24 @@ std::optional<Binding> Registrar::lookup(const std::string& user, Clock::time_po
   });
 }
 
+std::vector<Binding> Registrar::all(Clock::time_point now) const {
+  std::vector<Binding> out;
+  for (const auto& [user, list] : by_user_) {
+    for (const auto& b : list) {
+      if (b.expires > now) out.push_back(b);
+    }
+  }
+  return out;
+}
+
+bool Registrar::remove(const std::string& user, const std::string& contact) {
+  auto it = by_user_.find(user);
+  if (it == by_user_.end()) return false;
+  const auto n = std::erase_if(it->second, [&](const Binding& b) { return b.contact == contact; });
+  if (it->second.empty()) by_user_.erase(it);
+  return n > 0;
+}
+
 std::size_t Registrar::expire(Clock::time_point now) {
   std::size_t n = 0;
   for (auto it = by_user_.begin(); it != by_user_.end();) {

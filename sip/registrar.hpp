@@ -65,6 +65,10 @@ class Registrar {
   // The binding a call to `user` goes to, or nullopt when not registered.
   std::optional<Binding> lookup(const std::string& user, Clock::time_point now) const;
   std::vector<Binding> bindings(const std::string& user, Clock::time_point now) const;
+  // Every live binding of every user (NAT keep-alive).
+  std::vector<Binding> all(Clock::time_point now) const;
+  // Drops `user`'s binding of `contact`; false when there is none.
+  bool remove(const std::string& user, const std::string& contact);
   // Drops expired bindings; returns how many.
   std::size_t expire(Clock::time_point now);
   std::size_t size() const;
