@@ -5,8 +5,16 @@
 namespace icegate::media {
 
 std::string Endpoint::to_string() const {
-  if (address.is_v4()) return address.to_string() + ":" + std::to_string(port);
-  return "[" + address.to_string() + "]:" + std::to_string(port);
+  // Appended piece by piece: `"[" + std::string` trips GCC 12's -Wrestrict false positive at
+  // -O2 (GCC PR 105329), which breaks Release builds with ICEGATE_WERROR.
+  const bool v6 = !address.is_v4();
+  std::string out;
+  if (v6) out += '[';
+  out += address.to_string();
+  if (v6) out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 socklen_t Endpoint::to_sockaddr(sockaddr_storage& ss) const noexcept {

@@ -81,7 +81,7 @@ void LiteAgent::on_stun(std::span<const std::byte> datagram, const Endpoint& fro
       handle_response(m, from, now, out);
       return;
     case stun::MessageClass::indication:  // RFC 8445 §11: keepalive, nothing to answer
-      ++stats_.ignored;
+      handle_indication(from, now);
       return;
   }
 }
@@ -216,6 +216,19 @@ void LiteAgent::select(const Endpoint& from, bool use_candidate, TimePoint now, 
   if (*sel == from) consent_deadline_ = now + config_.consent_timeout;
 }
 
+void LiteAgent::handle_indication(const Endpoint& from, TimePoint now) {
+  // RFC 8445 §11: a Binding Indication is the keepalive of a selected pair; it carries no
+  // credentials (at most FINGERPRINT, checked above), so it counts only from the selected
+  // address and never selects a path. It refreshes consent like a check (see the header).
+  if (!stats_.selected || *stats_.selected != from || consent_lost_) {
+    ++stats_.ignored;
+    return;
+  }
+  ++stats_.indications;
+  stats_.last_indication = now;
+  consent_deadline_ = now + config_.consent_timeout;
+}
+
 void LiteAgent::set_remote(Credentials remote, std::vector<Endpoint> candidates, TimePoint now,
                            Output& out) {
   remote_ = std::move(remote);
@@ -331,8 +344,9 @@ void LiteAgent::on_timer(TimePoint now, Output& out) {
       detail = "ICE failed: no valid connectivity check within " +
                ms_text(config_.consent_timeout) + "; " + summary(stats_);
     } else {
-      detail = "consent lost: no valid check from " + where.to_string() + " for " +
-               ms_text(config_.consent_timeout) + "; " + summary(stats_);
+      detail = "consent lost: no valid check, Binding Indication or authenticated media from " +
+               where.to_string() + " for " + ms_text(config_.consent_timeout) + "; " +
+               summary(stats_);
     }
     out.events.push_back({EventKind::consent_lost, where, std::move(detail)});
   }
@@ -366,6 +380,7 @@ std::string summary(const AgentStats& s) {
   add("unknown attributes (420)", s.unknown_attributes);
   add("malformed", s.malformed);
   add("role conflicts", s.role_conflicts);
+  add("binding indications", s.indications);
   out += ", pin-hole requests sent " + std::to_string(s.punches_sent) + " answered " +
          std::to_string(s.punches_answered);
   if (s.selected) out += ", media path " + s.selected->to_string();

@@ -12,9 +12,16 @@
 //    check carrying USE-CANDIDATE from another address (RFC 8445 §8.2: a lite agent accepts the
 //    controlling agent's nomination);
 //  * consent freshness (RFC 7675 §5.1 adapted to a lite agent, which sends no checks of its own
-//    on the media path): valid checks from the selected address keep consent; when none arrives
-//    for consent_timeout, consent_lost is reported once. The clock starts at set_remote() (or
-//    the first answered check), so a call whose ICE never succeeds is reported too;
+//    on the media path): consent on the selected path is kept by any of
+//      - a valid check from the selected address (RFC 7675 §5.1),
+//      - a Binding Indication from the selected address (RFC 8445 §11 keepalive: what baresip
+//        sends every 15 s instead of checks),
+//      - media from the selected address that the leg's transform accepted (authenticated
+//        SRTP/SRTCP), reported by the relay through on_authenticated_media();
+//    when none of them arrives for consent_timeout, consent_lost is reported once. A full agent
+//    would also send its own checks (RFC 7675 §5.1); a lite agent cannot, and cutting a call
+//    whose SRTP still authenticates would only hurt the user. The clock starts at set_remote()
+//    (or the first answered check), so a call whose ICE never succeeds is reported too;
 //  * pin-hole punching (behaviour.md §4): after set_remote(), Binding Requests to the first (or
 //    every) remote candidate, retransmitted with doubling interval. Their answers are
 //    diagnostics only (event pinhole_answered); they NEVER select the media path.
@@ -99,12 +106,16 @@ struct AgentStats {
   std::uint64_t malformed = 0;           // dropped silently: unparsable or bad FINGERPRINT
   std::uint64_t role_conflicts = 0;      // 487: the peer claimed controlled (RFC 8445 §6.1.1)
   std::uint64_t nominations = 0;  // answered checks carrying USE-CANDIDATE
-  std::uint64_t ignored = 0;      // indications, other methods, stray responses
+  std::uint64_t ignored = 0;      // other methods, stray responses, stray indications
+  std::uint64_t indications = 0;  // Binding Indications from the media path (consent)
   std::uint64_t punches_sent = 0;
   std::uint64_t punches_answered = 0;
   std::uint64_t punch_responses_rejected = 0;  // matched a punch but failed integrity
   std::optional<TimePoint> last_check;         // last answered check, any source
   std::optional<Endpoint> last_check_from;
+  // Consent kept by a Binding Indication / by authenticated media on the media path, last at:
+  std::optional<TimePoint> last_indication;
+  std::optional<TimePoint> last_media;
   std::optional<Endpoint> selected;  // current media path
   bool nominated = false;            // selected by USE-CANDIDATE
   std::vector<PunchTarget> punches;  // since the last set_remote()
@@ -126,6 +137,15 @@ class LiteAgent {
   // One datagram already classified as STUN.
   void on_stun(std::span<const std::byte> datagram, const Endpoint& from, TimePoint now,
                Output& out);
+  // Media that arrived from the selected address and passed the leg's transform (authenticated
+  // SRTP/SRTCP): keeps consent like a check does. The caller has checked the source (the relay's
+  // strict-source check compares it with selected()); per packet, so it only stores `now`.
+  // Nothing happens before a path is selected or after consent was lost.
+  void on_authenticated_media(TimePoint now) noexcept {
+    if (!stats_.selected || consent_lost_) return;
+    stats_.last_media = now;
+    consent_deadline_ = now + config_.consent_timeout;
+  }
   void on_timer(TimePoint now, Output& out);
   std::optional<TimePoint> next_timer() const;
 
@@ -149,6 +169,7 @@ class LiteAgent {
 
   void handle_request(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
   void handle_response(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
+  void handle_indication(const Endpoint& from, TimePoint now);
   void answer_error(const stun::Message& req, const Endpoint& to, int code, bool sign,
                     Output& out) const;
   void select(const Endpoint& from, bool use_candidate, TimePoint now, Output& out);

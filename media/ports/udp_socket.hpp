@@ -1,9 +1,10 @@
-// An owned, non-blocking UDP socket bound to a local endpoint (RAII over the fd).
+// An owned, non-blocking UDP socket bound to a local endpoint (the fd is a UniqueFd).
 #pragma once
 
 #include <utility>
 
 #include "acl/expected.hpp"
+#include "acl/unique_fd.hpp"
 #include "media/endpoint.hpp"
 
 namespace icegate::media::ports {
@@ -11,16 +12,8 @@ namespace icegate::media::ports {
 class UdpSocket {
  public:
   UdpSocket() = default;
-  ~UdpSocket() { close(); }
-  UdpSocket(UdpSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)), local_(o.local_) {}
-  UdpSocket& operator=(UdpSocket&& o) noexcept {
-    if (this != &o) {
-      close();
-      fd_ = std::exchange(o.fd_, -1);
-      local_ = o.local_;
-    }
-    return *this;
-  }
+  UdpSocket(UdpSocket&& o) noexcept = default;
+  UdpSocket& operator=(UdpSocket&& o) noexcept = default;
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
@@ -29,14 +22,14 @@ class UdpSocket {
   // reach another. On error: the errno value (EADDRINUSE when someone holds the port).
   static Expected<UdpSocket, int> bind(const Endpoint& local) noexcept;
 
-  int fd() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  bool valid() const noexcept { return fd_.valid(); }
   // The bound address, with the real port when bound to port 0.
   const Endpoint& local() const noexcept { return local_; }
-  void close() noexcept;
+  void close() noexcept { fd_.reset(); }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   Endpoint local_;
 };
 

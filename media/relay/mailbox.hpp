@@ -13,15 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "acl/unique_fd.hpp"
+
 namespace icegate::media::relay {
 
 template <class T>
 class Mailbox {
  public:
   Mailbox() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    if (!fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
   }
-  ~Mailbox() { ::close(fd_); }
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
@@ -50,21 +51,21 @@ class Mailbox {
   // finds the queue empty and signals again, so no wake-up is lost.
   std::vector<T> drain() {
     std::uint64_t n;
-    [[maybe_unused]] const auto r = ::read(fd_, &n, sizeof n);
+    [[maybe_unused]] const auto r = ::read(fd_.get(), &n, sizeof n);
     std::vector<T> out;
     std::lock_guard lock(mu_);
     out.swap(items_);
     return out;
   }
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
 
  private:
   void wake() noexcept {
     const std::uint64_t one = 1;
-    [[maybe_unused]] const auto r = ::write(fd_, &one, sizeof one);
+    [[maybe_unused]] const auto r = ::write(fd_.get(), &one, sizeof one);
   }
 
-  int fd_;
+  UniqueFd fd_;
   std::mutex mu_;
   std::vector<T> items_;
 };

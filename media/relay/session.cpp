@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "media/demux.hpp"
+#include "media/relay/latch.hpp"
 #include "media/rtp/rtp.hpp"
 
 namespace icegate::media::relay {
@@ -14,16 +15,6 @@ namespace {
 
 std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexcept {
   return {buf.data(), len};
-}
-
-std::optional<Endpoint> default_rtcp(const std::optional<Endpoint>& rtcp,
-                                     const std::optional<Endpoint>& rtp) {
-  if (rtcp) return rtcp;
-  // RFC 3550 §11: without a=rtcp, RTCP uses the next higher (odd) port.
-  if (rtp && rtp->port != 0 && rtp->port != 0xffff) {
-    return Endpoint{rtp->address, static_cast<std::uint16_t>(rtp->port + 1)};
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -110,14 +101,46 @@ Session::Session(SessionConfig&& c, Clock::time_point now)
 }
 
 void Session::reset_remotes(LegState& l) noexcept {
-  l.rtp_latched = l.rtcp_latched = false;
+  l.latched_ssrc.reset();
+  l.latched_at.reset();
   if (l.cfg.ice) {
+    l.rtp_source = l.rtcp_source = Source::ice;
     l.rtp.set(l.cfg.ice->selected());
     l.rtcp.set(l.cfg.ice_rtcp ? l.cfg.ice_rtcp->selected() : std::nullopt);
     return;
   }
+  // Latching (re)opens here: until a packet latches, media goes to the SDP address.
+  l.rtp_source = l.rtcp_source = l.cfg.latching ? Source::learning : Source::signalled;
   l.rtp.set(l.cfg.remote_rtp);
-  l.rtcp.set(default_rtcp(l.cfg.remote_rtcp, l.cfg.remote_rtp));
+  if (l.cfg.rtcp_mux) {
+    // Nothing is accepted on an RTCP socket left over from before rtcp-mux was agreed.
+    l.rtcp_source = Source::signalled;
+    l.rtcp.set(std::nullopt);
+  } else {
+    l.rtcp.set(signalled_rtcp(l.cfg.remote_rtcp, l.cfg.remote_rtp));
+  }
+}
+
+bool Session::ssrc_may_latch(const LegState& l, std::uint32_t ssrc) noexcept {
+  return !l.cfg.latch_ssrc || !l.latched_ssrc || *l.latched_ssrc == ssrc;
+}
+
+void Session::latch(LegState& l, Component c, const Endpoint& from, std::uint32_t ssrc,
+                    Clock::time_point now) {
+  ++l.latches;
+  if (!l.latched_ssrc) l.latched_ssrc = ssrc;
+  if (c == Component::rtcp) {
+    l.rtcp_source = Source::latched;
+    l.rtcp.set(from);
+    return;
+  }
+  l.rtp_source = Source::latched;
+  l.rtp.set(from);
+  l.latched_at = now;
+  if (!l.cfg.rtcp_mux && l.rtcp_source == Source::learning) {
+    // RTCP follows RTP's latch until it latches by itself (latch.hpp says where exactly).
+    l.rtcp.set(rtcp_after_rtp_latched(l.cfg.remote_rtp, l.cfg.remote_rtcp, from));
+  }
 }
 
 void Session::start(Clock::time_point now, std::vector<MediaEvent>& events) {
@@ -190,11 +213,14 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   // On a separate RTCP port everything must be RTCP; on a muxed port RFC 5761 §4 decides.
   const bool rtcp = kind == PacketKind::rtcp || tag.component == Component::rtcp;
   std::optional<rtp::RtpHeader> header;
+  std::uint8_t rtcp_type = 0;
   if (rtcp) {
-    if (!rtp::parse_rtcp_header(data)) {
+    const auto h = rtp::parse_rtcp_header(data);
+    if (!h) {
       count_drop(tag, Drop::malformed);
       return false;
     }
+    rtcp_type = h->packet_type;
   } else {
     // Header only: the payload (and padding octet) may be SRTP ciphertext at this point.
     auto h = rtp::parse_rtp_header(data);
@@ -206,23 +232,30 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   }
 
   // Strict source (behaviour.md §5, no RTP bleed): only the selected / signalled / latched
-  // remote of this component is accepted. Latching learns it from the first valid packet, once.
-  Destination& accepted = tag.component == Component::rtcp ? in.rtcp : in.rtp;
-  if (!accepted.matches(from_sa)) {
-    // The slow path also covers an IPv4 peer seen as ::ffff:a.b.c.d on a dual-stack socket.
-    const auto from =
-        Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
-    if (!from || !accepted.remote || *accepted.remote != *from) {
-      bool& latched = tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched;
-      if (!from || in.cfg.ice || !in.cfg.latching || latched) {
-        count_drop(tag, Drop::wrong_source);
-        return false;
-      }
-      accepted.set(*from);
+  // remote of this component is accepted. A component still learning takes any source whose
+  // packet passes the latching gate (latch.hpp); the clear-text checks come first, the rest
+  // once the packet is unprotected (so on an SRTP leg only an authenticated packet latches).
+  const bool learning =
+      (tag.component == Component::rtcp ? in.rtcp_source : in.rtp_source) == Source::learning;
+  std::optional<Endpoint> learnt;
+  if (!learning) {
+    if (!accepts(tag.component == Component::rtcp ? in.rtcp : in.rtp, from_sa, from_len)) {
+      count_drop(tag, Drop::wrong_source);
+      return false;
     }
-  }
-  if (!in.cfg.ice && in.cfg.latching) {
-    (tag.component == Component::rtcp ? in.rtcp_latched : in.rtp_latched) = true;
+  } else {
+    learnt = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from_sa), from_len);
+    if (!learnt) {
+      count_drop(tag, Drop::wrong_source);
+      return false;
+    }
+    const bool looks_like_media =
+        rtcp ? rtcp_type_may_latch(rtcp_type)
+             : rtp_may_latch(*header, in.cfg.payload_types) && ssrc_may_latch(in, header->ssrc);
+    if (!looks_like_media) {
+      count_drop(tag, Drop::latch_refused);
+      return false;
+    }
   }
 
   const std::size_t wire_len = len;
@@ -234,9 +267,26 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
       return false;
     }
     len = *n;
+    // RFC 7675 §5.1 (see the header): authenticated media from the selected address keeps the
+    // ICE path's consent. No agent on a leg without ICE.
+    if (ice::LiteAgent* a = agent(in, tag.component)) a->on_authenticated_media(now);
   } else if (in.srtp_required) {
     count_drop(tag, Drop::srtp_not_ready);  // SRTP we have no keys for yet
     return false;
+  }
+  if (learnt) {
+    std::uint32_t ssrc = 0;
+    if (rtcp) {
+      const auto sender = rtcp_may_latch(view(buf, len));
+      if (!sender || !ssrc_may_latch(in, *sender)) {
+        count_drop(tag, Drop::latch_refused);
+        return false;
+      }
+      ssrc = *sender;
+    } else {
+      ssrc = header->ssrc;
+    }
+    latch(in, tag.component, *learnt, ssrc, now);
   }
 
   LegStats& s = in.stats;
@@ -282,19 +332,33 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
     l.dtls_rtcp.reset();
     l.srtcp.reset();
     l.rtcp.set(std::nullopt);  // nothing is accepted on the RTCP socket any more
+    if (l.rtcp_source != Source::ice) l.rtcp_source = Source::signalled;  // nor learnt
     timers_dirty_ = true;
   }
-  if (u.latching) l.cfg.latching = *u.latching;
+  // What was learnt stays unless something that decides it changed (a session refresh or a
+  // hold re-INVITE repeats the same address: the latch must survive it).
+  bool reopen = false;
+  if (u.latching && *u.latching != l.cfg.latching) {
+    l.cfg.latching = *u.latching;
+    reopen = true;
+  }
+  if (u.payload_types) l.cfg.payload_types = std::move(*u.payload_types);
+  if (u.latch_ssrc) l.cfg.latch_ssrc = *u.latch_ssrc;
   if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
   if (u.require_srtp) l.srtp_required = *u.require_srtp || l.dtls.has_value();
   if (u.srtp) set_transform(l, std::move(u.srtp));
   if (u.remote_rtp || u.remote_rtcp) {
     // A new offer/answer describes RTP and RTCP together: a new RTP address without a=rtcp
     // means "RTP port + 1" again, not the old RTCP address.
-    if (u.remote_rtp) l.cfg.remote_rtp = u.remote_rtp;
+    const auto rtp = u.remote_rtp ? u.remote_rtp : l.cfg.remote_rtp;
+    if (rtp != l.cfg.remote_rtp ||
+        signalled_rtcp(u.remote_rtcp, rtp) != signalled_rtcp(l.cfg.remote_rtcp, l.cfg.remote_rtp)) {
+      reopen = true;
+    }
+    l.cfg.remote_rtp = rtp;
     l.cfg.remote_rtcp = u.remote_rtcp;
-    reset_remotes(l);
   }
+  if (reopen) reset_remotes(l);
   if (u.dtls) {
     if (auto err = install_dtls(l, std::move(*u.dtls))) {
       events.push_back(MediaEvent{EventKind::dtls_failed, id_, leg, l.rtp.remote, *err, {}});
@@ -382,7 +446,15 @@ SessionStats Session::stats() const {
     s.jitter = l.stream.jitter();
     s.remote_rtp = l.rtp.remote;
     s.remote_rtcp = l.cfg.rtcp_mux ? l.rtp.remote : l.rtcp.remote;
-    s.latched = l.rtp_latched || l.rtcp_latched;
+    s.rtp_source = l.rtp_source;
+    s.rtcp_source = l.cfg.rtcp_mux ? l.rtp_source : l.rtcp_source;
+    if (l.rtp_source == Source::latched) s.latched_rtp = l.rtp.remote;
+    if (s.rtcp_source == Source::latched) s.latched_rtcp = s.remote_rtcp;
+    s.latched = s.latched_rtp || s.latched_rtcp;
+    s.latched_at = l.latched_at;
+    s.latched_ssrc = l.latched_ssrc;
+    s.latches = l.latches;
+    if (!l.cfg.ice) s.signalled_rtp = l.cfg.remote_rtp;
     if (l.cfg.ice) s.ice = snapshot(*l.cfg.ice, 1);
     if (l.cfg.ice_rtcp) s.ice_rtcp = snapshot(*l.cfg.ice_rtcp, 2);
     if (l.dtls) s.dtls = dtls_snapshot(l, Component::rtp);

@@ -6,13 +6,24 @@
 // allowed), unprotected (X's transform), counted (RFC 3550 A.1/A.8), protected for leg Y and
 // sent from Y's socket to Y's remote. STUN on an ICE leg goes to the leg's agent instead.
 //
-// Accepted source of a leg (behaviour.md §5, no RTP bleed):
+// Accepted source of a leg (behaviour.md §5, no RTP bleed), per component (Source in stats.hpp):
 //  - ICE on: only the agent's selected address (nothing before a check was answered); without
 //    rtcp-mux, RTCP follows the selected pair of a second agent (component 2) on the RTCP socket;
-//  - latching on: the first valid packet's source, learnt once and then fixed until a
-//    re-INVITE (update) gives a new remote. Whoever sends first wins that race, which is why
-//    latching is a per-leg choice (trunks behind NAT), not the default for ICE-capable peers;
+//  - latching on (phones without ICE, behind NAT: symmetric RTP): until the component latched,
+//    media toward the leg goes to the SDP address and the first packet that looks like the
+//    call's media (latch.hpp: negotiated payload type, valid RTCP, optionally the SSRC of the
+//    component that latched first; authenticated on an SRTP leg) latches its source; packets
+//    that do not are dropped as latch_refused and teach nothing. Then strict source: anything
+//    from elsewhere is wrong_source. RTP and RTCP latch separately without rtcp-mux; until RTCP
+//    latched, RTCP toward the leg follows RTP's latch (latch.hpp rtcp_after_rtp_latched). An
+//    update with another remote address (or latching switched) re-opens latching; the same
+//    address again (session refresh, hold) keeps what was learnt;
 //  - otherwise: the address from SDP, fixed.
+//
+// Consent (RFC 7675) on an ICE leg: besides checks and Binding Indications, which the agent
+// handles, media from the selected address that the leg's transform authenticated refreshes it
+// (LiteAgent::on_authenticated_media). Plain RTP does not: anyone who can spoof the source
+// could send it.
 //
 // DTLS-SRTP (RFC 5763/5764) on an ICE leg: datagrams in the RFC 7983 DTLS range (20..63) on
 // component 1, from the selected address only, feed the leg's DtlsEngine; its flights leave from
@@ -60,7 +71,13 @@ struct LegConfig {
   std::optional<Endpoint> remote_rtp;   // from SDP; unused when ICE is on
   std::optional<Endpoint> remote_rtcp;  // a=rtcp; default remote_rtp port + 1 (RFC 3550 §11)
   bool rtcp_mux = false;                // RFC 5761: RTCP on the RTP socket
-  bool latching = false;                // learn the remote from the first valid packet
+  bool latching = false;  // learn the remote from the first valid packet (ignored with ICE)
+  // Latching gate: RTP latches only with one of these payload types (the m= line's formats,
+  // telephone-event and CN included); empty: any RTP version 2.
+  std::vector<std::uint8_t> payload_types{};
+  // Latching gate: the component that latches second (RTCP, or RTP when RTCP came first) must
+  // carry the SSRC of the packet that latched first (RTCP: the first packet's sender SSRC).
+  bool latch_ssrc = false;
   std::uint32_t clock_rate = 8000;      // of the payload, for the jitter estimate
   std::unique_ptr<ice::LiteAgent> ice;  // set: ICE-lite on this leg, component 1
   // ICE component 2 on the RTCP socket; required with `ice` when !rtcp_mux. Same local
@@ -78,9 +95,13 @@ struct LegConfig {
 
 // A re-INVITE: only the fields that are set change.
 struct LegUpdate {
-  std::optional<Endpoint> remote_rtp;  // new SDP address; clears what latching learnt
+  // New SDP addresses (given together: a new RTP address without remote_rtcp means RTP port + 1
+  // again). A change re-opens latching; the same addresses again keep what was learnt.
+  std::optional<Endpoint> remote_rtp;
   std::optional<Endpoint> remote_rtcp;
-  std::optional<bool> latching;
+  std::optional<bool> latching;  // a change re-opens latching (or ends it: SDP address, fixed)
+  std::optional<std::vector<std::uint8_t>> payload_types;  // as LegConfig; applies to new latches
+  std::optional<bool> latch_ssrc;
   std::optional<std::uint32_t> clock_rate;
   std::optional<IceRemote> ice_remote;  // new candidates/credentials (LiteAgent::set_remote)
   std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
@@ -181,7 +202,7 @@ class Session {
     // Non-ICE legs: where media goes and what source is accepted, per component.
     // ICE legs: rtp mirrors ice->selected(), rtcp ice_rtcp->selected() (nothing when muxed).
     Destination rtp, rtcp;
-    bool rtp_latched = false, rtcp_latched = false;
+    Source rtp_source = Source::signalled, rtcp_source = Source::signalled;
     LegStats stats;
     rtp::StreamStats stream;
     LegConfig cfg;
@@ -206,12 +227,20 @@ class Session {
     bool srtp_required = false;  // DTLS or SDES configured: no keys => no media
     std::uint32_t handshakes = 0;
     srtp::SrtpTransform* srtp_view = nullptr;  // cfg.srtp when it is an SrtpTransform
+    // Latching: what the first latch saw (LegConfig::latch_ssrc), for the stats.
+    std::optional<std::uint32_t> latched_ssrc;
+    std::optional<Clock::time_point> latched_at;
+    std::uint32_t latches = 0;
   };
 
   Session(SessionConfig&& c, Clock::time_point now);
   static bool accepts(const Destination& d, const sockaddr_storage& from,
                       socklen_t from_len) noexcept;
   void reset_remotes(LegState& l) noexcept;
+  // Latching: the SSRC gate, and learning `from` as component `c`'s remote.
+  static bool ssrc_may_latch(const LegState& l, std::uint32_t ssrc) noexcept;
+  static void latch(LegState& l, Component c, const Endpoint& from, std::uint32_t ssrc,
+                    Clock::time_point now);
   // ICE (session_ice.cpp). `component` picks the agent and the socket its transmits leave from.
   ice::LiteAgent* agent(LegState& l, Component c) noexcept;
   void handle_stun(LegState& l, std::uint8_t leg, Component c, std::span<const std::byte> datagram,

@@ -115,6 +115,9 @@ IceSnapshot Session::snapshot(const ice::LiteAgent& a, std::uint16_t component) 
   out.punches_answered = s.punches_answered;
   out.last_check = s.last_check;
   out.last_check_from = s.last_check_from;
+  out.indications = s.indications;
+  out.last_indication = s.last_indication;
+  out.last_media = s.last_media;
   return out;
 }
 

@@ -28,8 +28,12 @@ enum class Drop : std::uint8_t {
   srtp_not_ready,    // a DTLS-SRTP leg whose handshake is not done: no keys to (un)protect
   srtp_auth_failed,  // RFC 3711 §3.3: SRTP/SRTCP authentication tag did not verify
   srtp_replay,       // RFC 3711 §3.3.2: replayed or too old for the replay window
+  // A latching leg that has not latched yet (LegConfig::latching): the packet does not look like
+  // this call's media (RTP payload type not negotiated, RTCP type outside 200-211 or not a valid
+  // compound, SSRC other than the one seen first): dropped, and it does not latch.
+  latch_refused,
 };
-inline constexpr std::size_t kDropReasons = 12;
+inline constexpr std::size_t kDropReasons = 13;
 constexpr std::string_view to_string(Drop d) noexcept {
   switch (d) {
     case Drop::wrong_source:
@@ -56,6 +60,30 @@ constexpr std::string_view to_string(Drop d) noexcept {
       return "srtp-auth-failed";
     case Drop::srtp_replay:
       return "srtp-replay";
+    case Drop::latch_refused:
+      return "latch-refused";
+  }
+  return "unknown";
+}
+
+// Where a component of a leg takes its media from and sends it to (behaviour.md §1 and §5).
+enum class Source : std::uint8_t {
+  signalled,  // the SDP address, fixed (latching off)
+  ice,        // the ICE agent's selected path (nothing before a check was answered)
+  learning,   // latching on, nothing latched yet: media goes to the SDP address, and the
+              // first packet that looks like the call's media latches
+  latched,    // latched: the address learnt from that packet, strict source from then on
+};
+constexpr std::string_view to_string(Source s) noexcept {
+  switch (s) {
+    case Source::signalled:
+      return "signalled";
+    case Source::ice:
+      return "ice";
+    case Source::learning:
+      return "learning";
+    case Source::latched:
+      return "latched";
   }
   return "unknown";
 }
@@ -74,6 +102,10 @@ struct IceSnapshot {
   std::uint64_t punches_answered = 0;
   std::optional<Clock::time_point> last_check;
   std::optional<Endpoint> last_check_from;
+  // Consent (RFC 7675) is also kept by these (media/ice/agent.hpp):
+  std::uint64_t indications = 0;  // Binding Indications from the selected address
+  std::optional<Clock::time_point> last_indication;
+  std::optional<Clock::time_point> last_media;  // authenticated media from the selected address
 };
 
 // The DTLS-SRTP handshake of a leg (RFC 5764).
@@ -121,11 +153,21 @@ struct LegStats {
   // Where media currently goes and is accepted from (nullopt: nowhere yet).
   std::optional<Endpoint> remote_rtp;
   std::optional<Endpoint> remote_rtcp;
-  bool latched = false;
+  // How remote_rtp / remote_rtcp were found. With rtcp-mux RTCP shares RTP's (rtcp_source
+  // repeats rtp_source).
+  Source rtp_source = Source::signalled;
+  Source rtcp_source = Source::signalled;
+  bool latched = false;                         // RTP or RTCP latched (see the two below)
+  std::optional<Endpoint> latched_rtp;          // e.g. 198.51.100.7:41234, the phone's NAT mapping
+  std::optional<Endpoint> latched_rtcp;         // without rtcp-mux; with it, latched_rtp
+  std::optional<Clock::time_point> latched_at;  // when RTP latched
+  std::optional<std::uint32_t> latched_ssrc;    // SSRC of the packet that latched first
+  std::optional<Endpoint> signalled_rtp;        // what SDP said (the phone's private address)
+  std::uint32_t latches = 0;                    // components latched so far (again after a re-open)
 
-  std::optional<IceSnapshot> ice;       // ICE legs: component 1
-  std::optional<IceSnapshot> ice_rtcp;  // ICE legs without rtcp-mux: component 2
-  std::optional<DtlsSnapshot> dtls;     // DTLS-SRTP legs
+  std::optional<IceSnapshot> ice;         // ICE legs: component 1
+  std::optional<IceSnapshot> ice_rtcp;    // ICE legs without rtcp-mux: component 2
+  std::optional<DtlsSnapshot> dtls;       // DTLS-SRTP legs
   std::optional<DtlsSnapshot> dtls_rtcp;  // their component 2 without rtcp-mux
   std::optional<SrtpSnapshot> srtp;       // legs with SRTP keys installed
 
@@ -136,6 +178,11 @@ struct LegStats {
   }
   std::uint64_t drops(Drop d) const noexcept { return dropped[static_cast<std::size_t>(d)]; }
 };
+
+// One line for the call log and the live-call view, e.g.
+// "latched 198.51.100.7:41234 (SDP 192.168.1.20:4000), RTCP latched 198.51.100.7:41235" or
+// "learning: sending to 192.168.1.20:4000 (SDP) until a valid packet latches".
+std::string describe_source(const LegStats& leg);
 
 struct SessionStats {
   std::array<LegStats, 2> legs{};  // [0] = leg A, [1] = leg B

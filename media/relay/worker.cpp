@@ -14,15 +14,13 @@ namespace icegate::media::relay {
 Worker::Worker(WorkerOptions options, Mailbox<MediaEvent>& events)
     : opts_(std::move(options)), events_out_(events) {
   if (opts_.batch == 0) opts_.batch = 1;
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // the command mailbox
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, commands_.fd(), &ev) != 0) {
-    const int err = errno;
-    ::close(epoll_fd_);
-    throw std::system_error(err, std::generic_category(), "epoll_ctl");
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, commands_.fd(), &ev) != 0) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");  // epoll_fd_ closes
   }
   const std::size_t b = opts_.batch;
   slots_.resize(b * kSlot);
@@ -48,7 +46,6 @@ Worker::Worker(WorkerOptions options, Mailbox<MediaEvent>& events)
 Worker::~Worker() {
   post(StopCmd{});
   if (thread_.joinable()) thread_.join();
-  ::close(epoll_fd_);
 }
 
 std::chrono::nanoseconds Worker::cpu_time() const {
@@ -74,7 +71,7 @@ void Worker::run() {
   constexpr int kMaxEvents = 256;
   epoll_event evs[kMaxEvents];
   while (!stop_) {
-    const int n = ::epoll_wait(epoll_fd_, evs, kMaxEvents, epoll_timeout_ms(now()));
+    const int n = ::epoll_wait(epoll_fd_.get(), evs, kMaxEvents, epoll_timeout_ms(now()));
     const auto t = now();
     bool commands = false;
     for (int i = 0; i < n; ++i) {
@@ -198,14 +195,14 @@ void Worker::create(SessionConfig config, Clock::time_point now) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &tag;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tag.fd, &ev) != 0) {
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, tag.fd, &ev) != 0) {
       err = errno;
     } else {
       added.push_back(tag.fd);
     }
   });
   if (err != 0) {
-    for (int fd : added) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    for (int fd : added) ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
     return fail(std::string("epoll_ctl: ") + std::generic_category().message(err));
   }
   s->start(now, pending_events_);
@@ -223,8 +220,9 @@ void Worker::destroy(SessionId id) {
                                          "no such session", std::nullopt});
     return;
   }
-  it->second->for_each_socket(
-      [&](Session::SocketTag& tag) { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, tag.fd, nullptr); });
+  it->second->for_each_socket([&](Session::SocketTag& tag) {
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, tag.fd, nullptr);
+  });
   MediaEvent e{EventKind::session_closed, id, std::nullopt, std::nullopt, {}, it->second->stats()};
   // Dropping the session closes its sockets, then its ports go into quarantine.
   sessions_.erase(it);

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "acl/unique_fd.hpp"
 #include "media/events.hpp"
 #include "media/relay/mailbox.hpp"
 #include "media/relay/session.hpp"
@@ -83,7 +84,7 @@ class Worker {
   WorkerOptions opts_;
   Mailbox<MediaEvent>& events_out_;
   Mailbox<Command> commands_;
-  int epoll_fd_ = -1;
+  UniqueFd epoll_fd_;
   bool stop_ = false;
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

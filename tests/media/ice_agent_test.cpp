@@ -347,6 +347,72 @@ TEST_F(IceLiteAgent, OtherStunTrafficIsIgnored) {
   EXPECT_EQ(agent.stats().ignored, 3u);
 }
 
+std::vector<std::byte> indication(std::uint8_t id) {
+  stun::TransactionId tid{};
+  tid.fill(static_cast<std::byte>(id));
+  stun::MessageBuilder b({stun::method::binding, stun::MessageClass::indication}, tid);
+  b.add_fingerprint();  // RFC 8445 §11
+  return std::move(b).finish();
+}
+
+TEST_F(IceLiteAgent, BindingIndicationsFromTheMediaPathKeepConsent) {
+  const auto a = ep("198.51.100.20", 50000);
+  feed(check(1), a, t0);
+  TimePoint now = t0;
+  for (int i = 0; i < 8; ++i) {  // baresip: one indication every 15 s, no checks
+    now += 15s;
+    out = {};
+    agent.on_timer(now - 1ms, out);
+    EXPECT_TRUE(out.events.empty());
+    agent.on_stun(indication(static_cast<std::uint8_t>(10 + i)), a, now, out);
+    EXPECT_TRUE(out.transmits.empty()) << "an indication is never answered";
+  }
+  EXPECT_EQ(agent.stats().indications, 8u);
+  EXPECT_EQ(agent.stats().last_indication, now);
+  EXPECT_EQ(agent.next_timer(), now + 30s);
+  // From another address they count for nothing.
+  agent.on_stun(indication(30), ep("192.168.178.28", 65268), now + 20s, out);
+  EXPECT_EQ(agent.stats().indications, 8u);
+  out = {};
+  agent.on_timer(now + 30s, out);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].kind, EventKind::consent_lost);
+}
+
+TEST_F(IceLiteAgent, IndicationsNeitherSelectAPathNorExtendTheIceDeadline) {
+  const auto a = ep("198.51.100.20", 50000);
+  agent.set_remote(kRemote, {a}, t0, out);
+  agent.on_stun(indication(1), a, t0 + 20s, out);
+  EXPECT_FALSE(agent.selected());
+  EXPECT_EQ(agent.stats().indications, 0u);
+  out = {};
+  agent.on_timer(t0 + 30s, out);  // ICE never succeeded: reported on time all the same
+  const auto lost = std::find_if(out.events.begin(), out.events.end(),
+                                 [](const Event& e) { return e.kind == EventKind::consent_lost; });
+  ASSERT_NE(lost, out.events.end());
+  EXPECT_NE(lost->detail.find("ICE failed"), std::string::npos) << lost->detail;
+}
+
+TEST_F(IceLiteAgent, AuthenticatedMediaKeepsConsentOnceAPathIsSelected) {
+  const auto a = ep("198.51.100.20", 50000);
+  agent.on_authenticated_media(t0);  // no path yet: ignored
+  EXPECT_FALSE(agent.stats().last_media);
+  feed(check(1), a, t0);
+  agent.on_authenticated_media(t0 + 29s);
+  EXPECT_EQ(agent.stats().last_media, t0 + 29s);
+  EXPECT_EQ(agent.next_timer(), t0 + 59s);
+  out = {};
+  agent.on_timer(t0 + 59s - 1ms, out);
+  EXPECT_TRUE(out.events.empty());
+  agent.on_timer(t0 + 59s, out);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_NE(out.events[0].detail.find("authenticated media"), std::string::npos);
+  // Lost is lost: late media neither revives consent nor re-arms a timer.
+  agent.on_authenticated_media(t0 + 60s);
+  EXPECT_TRUE(agent.consent_lost());
+  EXPECT_FALSE(agent.next_timer());
+}
+
 TEST(IceEvents, Names) {
   EXPECT_EQ(to_string(EventKind::consent_lost), "consent-lost");
   EXPECT_EQ(to_string(EventKind::pinhole_answered), "pinhole-answered");

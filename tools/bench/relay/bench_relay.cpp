@@ -3,9 +3,12 @@
 //
 // Scenarios: N concurrent sessions (default 1, 100, 1000) at 50 packets/s per direction with
 // 172-byte RTP packets; a flood (as fast as the generator can send); ICE Binding round trips.
-// Each scenario runs the floor, the plain relay and SRTP<->RTP relays (leg A SRTP with fixed
-// test keys, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; leg B plain RTP): the generator
-// protects what it sends to leg A and checks what comes back (on the load CPU, not counted).
+// Each scenario runs the floor, the plain relay, the plain relay with latching on both legs
+// ("relay-latch": the SDP addresses are wrong, as for phones behind NAT; one packet per leg
+// latches each leg before the measured traffic, so its figures are the per-packet cost after
+// the first) and SRTP<->RTP relays (leg A SRTP with fixed test keys, AES_CM_128_HMAC_SHA1_80
+// and AEAD_AES_128_GCM; leg B plain RTP): the generator protects what it sends to leg A and
+// checks what comes back (on the load CPU, not counted).
 // Reports forwarded packets/s, loss, CPU seconds of the forwarding threads per million packets
 // (CLOCK_THREAD_CPUTIME_ID of the worker threads), one-way latency, and the relay's memory per
 // session (heap, excluding kernel socket buffers; reads 0 under ASan, whose allocator mallinfo2
@@ -14,7 +17,10 @@
 //
 // Usage: bench_relay [--sessions 1,100,1000] [--seconds 2] [--flood-sessions 100]
 //                    [--flood-seconds 2] [--workers 1] [--repeat 3] [--no-flood] [--no-ice]
-//                    [--no-srtp]
+//                    [--no-srtp] [--no-latch] [--no-datapath]
+//
+// --no-datapath skips the in-memory per-packet measurement of Session::on_datagram (plain vs.
+// latched leg, 1 M packets per run), which resolves differences the socket runs cannot.
 //
 // The machine is shared and its load moves while the benchmark runs, so every scenario is run
 // `repeat` times with floor and relay interleaved; the summary gives medians and the spread.
@@ -33,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -69,7 +76,9 @@ struct Options {
   unsigned workers = 1;
   bool flood = true;
   bool ice = true;
+  bool datapath = true;
   bool srtp = true;
+  bool latch = true;
 };
 
 struct Row {
@@ -79,6 +88,7 @@ struct Row {
   double cpu_s = 0;
   std::map<std::string, std::uint64_t> drops;
   double bytes_per_session = 0;
+  unsigned latched_legs = 0;  // relay-latch: legs that reported a latched source
 };
 
 double seconds_of(std::chrono::nanoseconds d) {
@@ -107,18 +117,35 @@ media::srtp::SrtpKey test_key(media::srtp::SrtpProfile p, std::uint8_t dir) {
   return media::srtp::SrtpKey::from_master(p, m).value();
 }
 
-std::string impl_name(std::optional<media::srtp::SrtpProfile> p) {
-  if (!p) return "relay";
-  return *p == media::srtp::SrtpProfile::aead_aes_128_gcm ? "srtp-gcm" : "srtp-cm80";
+// One relay configuration under test.
+struct Impl {
+  std::string name;
+  std::optional<media::srtp::SrtpProfile> srtp;  // leg A SRTP with fixed keys
+  bool latch = false;                            // both legs latching, wrong SDP addresses
+};
+
+Impl plain_impl() {
+  return {"relay", std::nullopt, false};
+}
+Impl latch_impl() {
+  return {"relay-latch", std::nullopt, true};
+}
+Impl srtp_impl(media::srtp::SrtpProfile p) {
+  return {p == media::srtp::SrtpProfile::aead_aes_128_gcm ? "srtp-gcm" : "srtp-cm80", p, false};
 }
 
+// Where a latching leg's SDP points: an address nothing listens on (a phone's private address
+// seen from icegate). Only the priming packets can go there.
+const Endpoint kWrongSdp{kPeerAddr, 9};
+
 // The relay under test, with `n` sessions whose legs are muxed ports from the allocator; with
-// `srtp`, leg A of every session is SRTP (fixed keys) and leg B plain RTP.
+// `impl.srtp`, leg A of every session is SRTP (fixed keys) and leg B plain RTP; with
+// `impl.latch`, both legs latch (PCMU, the type the generator sends) and are primed.
 class RelayUnderTest {
  public:
-  RelayUnderTest(unsigned n, const Peers& peers, unsigned workers,
-                 std::optional<media::srtp::SrtpProfile> srtp = std::nullopt)
+  RelayUnderTest(unsigned n, const Peers& peers, unsigned workers, const Impl& impl)
       : relay_(relay::RelayConfig{workers, 32, {}}), alloc_(make_allocator()) {
+    const std::optional<media::srtp::SrtpProfile> srtp = impl.srtp;
     const auto before = mallinfo2().uordblks;
     for (unsigned i = 0; i < n; ++i) {
       relay::SessionConfig cfg;
@@ -131,6 +158,11 @@ class RelayUnderTest {
         leg->sockets = std::move(*lease);
         leg->rtcp_mux = true;
         leg->remote_rtp = leg == &cfg.a ? peers.a.local() : peers.b.local();
+        if (impl.latch) {
+          leg->latching = true;
+          leg->payload_types = {0, 101};
+          leg->remote_rtp = kWrongSdp;
+        }
       }
       if (srtp) {
         cfg.a.srtp =
@@ -147,6 +179,7 @@ class RelayUnderTest {
       }
     }
     bytes_per_session_ = static_cast<double>(mallinfo2().uordblks - before) / n;
+    if (impl.latch) prime(peers);
   }
 
   const std::vector<Endpoint>& a_in() const { return a_in_; }
@@ -157,8 +190,25 @@ class RelayUnderTest {
     for (auto c : relay_.worker_cpu_times()) t += c;
     return t;
   }
+  unsigned latched_legs() const { return latched_legs_; }
   std::map<std::string, std::uint64_t> drops() {
     std::map<std::string, std::uint64_t> out;
+    for_each_stats([&](const relay::SessionStats& st) {
+      for (const auto& leg : st.legs) {
+        for (std::size_t d = 0; d < relay::kDropReasons; ++d) {
+          if (leg.dropped[d] != 0) {
+            out[std::string(relay::to_string(static_cast<relay::Drop>(d)))] += leg.dropped[d];
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+ private:
+  // Calls `f` with the stats of every session (within 10 s).
+  template <class F>
+  void for_each_stats(F&& f) {
     const auto n = static_cast<unsigned>(a_in_.size());
     for (unsigned i = 1; i <= n; ++i) relay_.request_stats(i);
     unsigned got = 0;
@@ -168,19 +218,42 @@ class RelayUnderTest {
       for (const auto& e : relay_.drain_events()) {
         if (e.kind != EventKind::stats || !e.stats) continue;
         ++got;
-        for (const auto& leg : e.stats->legs) {
-          for (std::size_t d = 0; d < relay::kDropReasons; ++d) {
-            if (leg.dropped[d] != 0) {
-              out[std::string(relay::to_string(static_cast<relay::Drop>(d)))] += leg.dropped[d];
-            }
-          }
-        }
+        f(*e.stats);
       }
     }
-    return out;
   }
 
- private:
+  // Latches every leg with one RTP packet from its peer, checks that they all latched, and
+  // empties the peers' sockets of what the relay forwarded meanwhile. The relay answers a
+  // stats request after the datagrams before it were forwarded, and loopback delivery is
+  // immediate, so nothing of the priming is still in flight after the check.
+  void prime(const Peers& peers) {
+    std::byte pkt[172] = {};
+    pkt[0] = std::byte{0x80};  // RTP version 2, payload type 0 (PCMU)
+    auto send = [&](const ports::UdpSocket& from, const Endpoint& to) {
+      sockaddr_storage ss;
+      const socklen_t len = to.to_sockaddr(ss);
+      ::sendto(from.fd(), pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&ss), len);
+    };
+    for (std::size_t i = 0; i < a_in_.size(); ++i) {
+      send(peers.a, a_in_[i]);
+      send(peers.b, b_in_[i]);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (latched_legs_ < 2 * a_in_.size() && std::chrono::steady_clock::now() < deadline) {
+      latched_legs_ = 0;
+      for_each_stats([&](const relay::SessionStats& st) {
+        for (const auto& leg : st.legs) latched_legs_ += leg.latched ? 1 : 0;
+      });
+    }
+    if (latched_legs_ < 2 * a_in_.size()) throw std::runtime_error("latching: legs not latched");
+    std::byte sink[2048];
+    for (const auto* p : {&peers.a, &peers.b}) {
+      while (::recv(p->fd(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
+      }
+    }
+  }
+
   static ports::PortAllocator make_allocator() {
     ports::AllocatorConfig c;
     c.address = kRelayAddr;
@@ -194,6 +267,7 @@ class RelayUnderTest {
   ports::PortAllocator alloc_;
   std::vector<Endpoint> a_in_, b_in_;
   double bytes_per_session_ = 0;
+  unsigned latched_legs_ = 0;
 };
 
 Row run_floor(unsigned n, const std::string& mode, double seconds, bool flood) {
@@ -203,16 +277,17 @@ Row run_floor(unsigned n, const std::string& mode, double seconds, bool flood) {
   pin_self(kLoadCpu);
   const auto cpu0 = f.cpu_time();
   Row r{mode, "floor", n, run_traffic(peers, {f.a_in(), f.b_in(), 50, 172, seconds, flood, {}, {}}),
-        0,    {},      0};
+        0,    {},      0, 0};
   r.cpu_s = seconds_of(f.cpu_time() - cpu0);
   return r;
 }
 
 Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, unsigned workers,
-              std::optional<media::srtp::SrtpProfile> srtp = std::nullopt) {
+              const Impl& impl) {
   const Peers peers = Peers::make(kPeerAddr);
   pin_self(kForwarderCpu);
-  RelayUnderTest rut(n, peers, workers, srtp);
+  RelayUnderTest rut(n, peers, workers, impl);
+  const std::optional<media::srtp::SrtpProfile> srtp = impl.srtp;
   pin_self(kLoadCpu);
   TrafficConfig tc{rut.a_in(), rut.b_in(), 50, 172, seconds, flood, {}, {}};
   if (srtp) {
@@ -231,7 +306,7 @@ Row run_relay(unsigned n, const std::string& mode, double seconds, bool flood, u
     };
   }
   const auto cpu0 = rut.cpu();
-  Row r{mode, impl_name(srtp), n, run_traffic(peers, tc), 0, {}, 0};
+  Row r{mode, impl.name, n, run_traffic(peers, tc), 0, {}, 0, rut.latched_legs()};
   r.cpu_s = seconds_of(rut.cpu() - cpu0);
   r.drops = rut.drops();
   r.bytes_per_session = rut.bytes_per_session();
@@ -323,6 +398,79 @@ IceResult run_ice(unsigned samples) {
   return out;
 }
 
+// --- The per-packet path alone: Session::on_datagram in memory (no sockets, no threads), leg A
+// plain and signalled vs. leg A latching (latched by its first packet, which is not counted).
+// What the socket runs above cannot resolve (their noise is +-10 % on this machine) shows here.
+
+double datapath_ns(bool latch, unsigned packets) {
+  relay::SessionConfig cfg;
+  cfg.id = 1;
+  cfg.media_timeout = 0ms;
+  const Endpoint phone{kPeerAddr, 5000};
+  for (auto* leg : {&cfg.a, &cfg.b}) {
+    leg->sockets = ports::PortLease::adopt(ports::UdpSocket::bind(Endpoint{kRelayAddr, 0}).value());
+    leg->rtcp_mux = true;
+    leg->remote_rtp = leg == &cfg.a ? phone : Endpoint{kPeerAddr, 5002};
+  }
+  if (latch) {
+    cfg.a.latching = true;
+    cfg.a.payload_types = {0, 101};
+    cfg.a.remote_rtp = kWrongSdp;
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto made = relay::Session::create(std::move(cfg), now);
+  if (!made) throw std::runtime_error("datapath session: " + made.error());
+  auto session = std::move(made).value();
+  relay::Session::SocketTag tag{};
+  session->for_each_socket([&](relay::Session::SocketTag& t) {
+    if (t.leg == 0) tag = t;
+  });
+  sockaddr_storage from;
+  const socklen_t from_len = phone.to_sockaddr(from);
+  std::vector<std::byte> pkt(172, std::byte{0xd5});
+  pkt[0] = std::byte{0x80};
+  pkt[1] = std::byte{0};
+  std::vector<std::byte> buf(2048);
+  std::vector<media::MediaEvent> events;
+  std::size_t sink = 0;
+  auto one = [&](std::uint32_t i) {
+    pkt[2] = static_cast<std::byte>(i >> 8);
+    pkt[3] = static_cast<std::byte>(i);
+    std::memcpy(buf.data(), pkt.data(), pkt.size());
+    relay::Outgoing out;
+    now += 20us;
+    if (session->on_datagram(tag, buf, pkt.size(), from, from_len, now, out, events)) {
+      sink += out.len;
+    }
+  };
+  one(0);  // latches when latching is on
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint32_t i = 1; i <= packets; ++i) one(i);
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto st = session->stats().legs[0];
+  if (st.packets_in != packets + 1u || sink == 0 || (latch && !st.latched)) {
+    throw std::runtime_error("datapath: packets were dropped");
+  }
+  return std::chrono::duration<double, std::nano>(t1 - t0).count() / packets;
+}
+
+struct DatapathResult {
+  std::vector<double> plain, latch;
+  unsigned packets = 0;
+};
+
+DatapathResult run_datapath(unsigned packets, unsigned repeat) {
+  DatapathResult r;
+  r.packets = packets;
+  pin_self(kForwarderCpu);
+  for (unsigned i = 0; i < repeat; ++i) {  // interleaved, like the socket runs
+    r.plain.push_back(datapath_ns(false, packets));
+    r.latch.push_back(datapath_ns(true, packets));
+  }
+  pin_self(kLoadCpu);
+  return r;
+}
+
 // --- output
 
 std::string machine_json() {
@@ -362,6 +510,7 @@ void print_row(std::ostringstream& o, const Row& r) {
       first = false;
     }
     o << "}";
+    if (r.impl == "relay-latch") o << ", \"latched_legs\": " << r.latched_legs;
   }
   o << "}";
 }
@@ -406,22 +555,28 @@ int main(int argc, char** argv) {
       opt.flood = false;
     else if (a == "--no-ice")
       opt.ice = false;
+    else if (a == "--no-datapath")
+      opt.datapath = false;
     else if (a == "--no-srtp")
       opt.srtp = false;
+    else if (a == "--no-latch")
+      opt.latch = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_relay [--sessions 1,100,1000] [--seconds 3] "
                    "[--flood-sessions 100] [--flood-seconds 2] [--workers 1] [--repeat 3] "
-                   "[--no-flood] [--no-ice] [--no-srtp]\n");
+                   "[--no-flood] [--no-ice] [--no-srtp] [--no-latch] [--no-datapath]\n");
       return 2;
     }
   }
 
-  // Per scenario and repetition: floor, plain relay, then the SRTP relays, interleaved.
-  std::vector<std::optional<icegate::media::srtp::SrtpProfile>> relays{std::nullopt};
+  // Per scenario and repetition: floor, plain relay, latching relay, then the SRTP relays,
+  // interleaved.
+  std::vector<Impl> relays{plain_impl()};
+  if (opt.latch) relays.push_back(latch_impl());
   if (opt.srtp) {
-    relays.push_back(icegate::media::srtp::SrtpProfile::aes_cm_128_hmac_sha1_80);
-    relays.push_back(icegate::media::srtp::SrtpProfile::aead_aes_128_gcm);
+    relays.push_back(srtp_impl(icegate::media::srtp::SrtpProfile::aes_cm_128_hmac_sha1_80));
+    relays.push_back(srtp_impl(icegate::media::srtp::SrtpProfile::aead_aes_128_gcm));
   }
   const std::size_t per_rep = 1 + relays.size();
   std::vector<Row> rows;  // scenario-major, then repetition, then implementation
@@ -515,6 +670,20 @@ int main(int argc, char** argv) {
   }
   o << "\n";
   o << "  ]";
+  if (opt.datapath) {
+    const auto dp = run_datapath(1'000'000, std::max(opt.repeat, 9u));
+    const auto list = [](const std::vector<double>& v) {
+      std::ostringstream l;
+      for (std::size_t i = 0; i < v.size(); ++i) l << (i ? ", " : "") << v[i];
+      return l.str();
+    };
+    o << ",\n  \"on_datagram_ns_per_packet\": {\"packets\": " << dp.packets
+      << ", \"plain_median\": " << median(dp.plain) << ", \"latched_median\": " << median(dp.latch)
+      << ", \"plain_min\": " << *std::min_element(dp.plain.begin(), dp.plain.end())
+      << ", \"latched_min\": " << *std::min_element(dp.latch.begin(), dp.latch.end())
+      << ", \"plain_runs\": [" << list(dp.plain) << "], \"latched_runs\": [" << list(dp.latch)
+      << "]}";
+  }
   if (opt.ice) {
     const auto ice = run_ice(2000);
     o << ",\n  \"ice_binding_rtt_us\": {\"samples\": " << ice.samples

@@ -14,8 +14,9 @@ FloorForwarder::FloorForwarder(unsigned sessions, const acl::Address& address,
                                const media::Endpoint& to_a, const media::Endpoint& to_b,
                                std::size_t batch)
     : batch_(batch) {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!epoll_fd_ || !stop_fd_) throw std::runtime_error("floor: epoll/eventfd failed");
   sockets_.reserve(2u * sessions);
   routes_.reserve(2u * sessions);
   for (unsigned i = 0; i < sessions; ++i) {
@@ -37,21 +38,19 @@ FloorForwarder::FloorForwarder(unsigned sessions, const acl::Address& address,
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &r;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, r.in_fd, &ev);
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, r.in_fd, &ev);
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, stop_fd_.get(), &ev);
   thread_ = std::thread([this] { run(); });
 }
 
 FloorForwarder::~FloorForwarder() {
   const std::uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(stop_fd_, &one, sizeof one);
+  [[maybe_unused]] auto r = ::write(stop_fd_.get(), &one, sizeof one);
   thread_.join();
-  ::close(epoll_fd_);
-  ::close(stop_fd_);
 }
 
 std::chrono::nanoseconds FloorForwarder::cpu_time() const {
@@ -71,7 +70,7 @@ void FloorForwarder::run() {
   std::vector<iovec> iov(batch_);
   epoll_event evs[256];
   for (;;) {
-    const int n = ::epoll_wait(epoll_fd_, evs, 256, -1);
+    const int n = ::epoll_wait(epoll_fd_.get(), evs, 256, -1);
     for (int e = 0; e < n; ++e) {
       const auto* r = static_cast<const Route*>(evs[e].data.ptr);
       if (r == nullptr) return;

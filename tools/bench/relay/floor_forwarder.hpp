@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "acl/unique_fd.hpp"
 #include "media/endpoint.hpp"
 #include "media/ports/udp_socket.hpp"
 
@@ -40,8 +41,8 @@ class FloorForwarder {
   std::vector<Route> routes_;
   std::vector<media::Endpoint> a_in_, b_in_;
   std::size_t batch_;
-  int epoll_fd_ = -1;
-  int stop_fd_ = -1;
+  UniqueFd epoll_fd_;
+  UniqueFd stop_fd_;
   std::thread thread_;
 };
 
