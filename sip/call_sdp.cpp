@@ -1,5 +1,7 @@
 #include "sip/call_sdp.hpp"
 
+#include <charconv>
+
 #include <algorithm>
 
 #include "sip/sdp/attributes.hpp"
@@ -114,6 +116,13 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
   RemoteAnalysis out;
   out.section = *section;
   out.media.rtcp_mux = sdp::rtcp_mux(m);
+  for (const auto& f : m.m.formats) {
+    unsigned pt = 0;
+    const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), pt);
+    if (ec == std::errc() && end == f.data() + f.size() && pt < 128) {
+      out.media.payload_types.push_back(static_cast<std::uint8_t>(pt));
+    }
+  }
   if (phone) {
     if (m.has_attribute("ice-mismatch")) {
       // RFC 8839 a=ice-mismatch: the answerer cannot use our candidates for every component.
@@ -146,8 +155,15 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
       }
       return out;
     }
+    // A phone without ICE: its c=/m= address, and RTCP as for a trunk (a=rtcp or port + 1).
     if (mc.destination) out.media.rtp.push_back({mc.destination->address, mc.destination->port});
     if (out.media.rtp.empty()) return unexpected(std::string("no usable media address"));
+    if (!out.media.rtcp_mux) {
+      const auto rtcp = sdp::rtcp(m);
+      const std::uint16_t rtcp_port =
+          rtcp ? rtcp->port : static_cast<std::uint16_t>(out.media.rtp.front().port + 1);
+      out.media.rtcp.push_back({out.media.rtp.front().address, rtcp_port});
+    }
     return out;
   }
   // A trunk: c= (media or session level) and the m= port; RTCP from a=rtcp or port + 1.

@@ -86,11 +86,16 @@ struct SdesChoice {
 
 // The far end of a leg as learned from its SDP. For an ICE leg: its credentials and valid
 // candidates in SDP order. For a plain leg: one RTP address (c=/m=) and its RTCP address.
+// A leg set up with ICE whose party answers without it (a phone without ICE) becomes a plain
+// leg that latches onto the source of its first valid media (symmetric RTP).
 struct RemoteMedia {
   std::optional<IceCredentials> ice;
   std::vector<TransportAddress> rtp;   // ICE: component-1 candidates; plain: one address
   std::vector<TransportAddress> rtcp;  // ICE: component-2 candidates; plain: a=rtcp or port+1
   bool rtcp_mux = false;
+  // The RTP payload types of the relayed m= line: only media that carries one of them may teach
+  // a plain leg its source (latching, issue 18).
+  std::vector<std::uint8_t> payload_types;
   // Keys: at most one of them. Neither: plain RTP on this leg.
   std::optional<DtlsParams> dtls;  // needs an ICE leg
   std::optional<SdesChoice> sdes;

@@ -2,6 +2,9 @@
 // events and the ICE deadline, and ending.
 #include "sip/call/call.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "sip/call/router.hpp"
 #include "sip/log.hpp"
 
@@ -15,6 +18,19 @@ int map_final(int status) {
   if (status == 401 || status == 407) return 403;  // the far end wanted credentials we lack
   if (status >= 400 && status < 700) return status;
   return 500;
+}
+
+// RFC 1918, RFC 6598 (carrier-grade NAT), link-local and unique-local addresses: behind a NAT.
+bool is_private(const acl::Address& a) {
+  static const std::vector<acl::Cidr> nets = [] {
+    std::vector<acl::Cidr> out;
+    for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                          "169.254.0.0/16", "fc00::/7", "fe80::/10"}) {
+      out.push_back(*acl::Cidr::parse(c));
+    }
+    return out;
+  }();
+  return std::any_of(nets.begin(), nets.end(), [&](const acl::Cidr& n) { return n.contains(a); });
 }
 
 // Whether two SDPs icegate built describe the same session (the o= line, whose version moves
@@ -154,15 +170,22 @@ void Call::on_invite_response(Leg& leg, const InboundResponse& r) {
   on_b_failed(leg, r);
 }
 
-void Call::note_nat(const Leg& leg, const RemoteMedia& media) {
-  // behaviour.md §9: say once per call that a phone is behind NAT, with both addresses.
-  if (!leg.phone || nat_noted_ || media.rtp.empty() || media.rtp.front().address == leg.party) {
-    return;
+void Call::note_nat(const Leg& leg, RemoteMedia& media) {
+  if (!leg.phone || media.rtp.empty() || media.rtp.front().address == leg.party) return;
+  const acl::Address sdp_address = media.rtp.front().address;
+  if (!nat_noted_) {
+    // behaviour.md §9: say once per call that a phone is behind NAT, with both addresses.
+    nat_noted_ = true;
+    log().info("call {}: phone {} is behind NAT: SIP from {}, SDP says {}", id_,
+               leg.side() == Side::a ? from_user : to_user, leg.party.to_string(),
+               sdp_address.to_string());
   }
-  nat_noted_ = true;
-  log().info("call {}: phone {} is behind NAT: SIP from {}, SDP says {}", id_,
-             leg.side() == Side::a ? from_user : to_user, leg.party.to_string(),
-             media.rtp.front().address.to_string());
+  // A phone without ICE behind NAT: its private SDP address cannot be reached; the address its
+  // SIP came from is the best first guess until its own media teaches the real one (latching).
+  if (!media.ice && is_private(sdp_address) && !is_private(leg.party)) {
+    for (auto& t : media.rtp) t.address = leg.party;
+    for (auto& t : media.rtcp) t.address = leg.party;
+  }
 }
 
 void Call::on_b_answered(Leg& leg, const InboundResponse& r) {
@@ -184,6 +207,12 @@ void Call::on_b_answered(Leg& leg, const InboundResponse& r) {
   }
   leg.remote_sdp = r.body;
   note_nat(leg, remote->media);
+  if (leg.phone && !remote->media.ice && leg.media_state() == MediaState::waiting_ice) {
+    leg.media_to(MediaState::plain);
+    log().info("call {}: the phone answered without ICE: plain RTP, media source learnt from its "
+               "first packets",
+               id_);
+  }
   router_.media().set_remote(media->id(), Side::b, remote->media);
   const auto built = sdp_toward(a_, *d, true);
   if (!built) return end("cannot build the answer for the caller");

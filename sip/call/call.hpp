@@ -89,7 +89,8 @@ class Call {
   bool to(CallState next);
   bool place_b();
   void on_b_answered(Leg& leg, const InboundResponse& r);
-  void note_nat(const Leg& leg, const RemoteMedia& media);
+  // Logs a phone behind NAT once; a non-ICE phone's private SDP address becomes its SIP source.
+  void note_nat(const Leg& leg, RemoteMedia& media);
   void on_b_failed(Leg& leg, const InboundResponse& r);
   void answer_a(std::string sdp);  // by value: it may be pending_answer, cleared here
   void arm_ice_timer();

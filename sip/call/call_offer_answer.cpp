@@ -35,6 +35,8 @@ std::optional<std::string> Call::accept_offer(Leg& leg, const sdp::Description& 
       // The relay runs DTLS on the ICE-selected path: a trunk leg has no ICE.
       if (!leg.phone)
         return std::string("DTLS-SRTP offered on a trunk leg (supported toward softphones)");
+      if (!media.ice)
+        return std::string("DTLS-SRTP offered without ICE (supported together with ICE)");
       auto client = dtls_client_answering(k->setup);
       if (!client) return client.error();
       leg.dtls_client = *client;
@@ -79,6 +81,7 @@ std::optional<std::string> Call::accept_answer(Leg& leg, const sdp::Description&
       if (leg.keying != Keying::Kind::dtls || !leg.phone) {
         return std::string("the answer uses DTLS-SRTP, which was not offered");
       }
+      if (!media.ice) return std::string("the answer uses DTLS-SRTP without ICE (not supported)");
       leg.dtls_client = dtls_client_after_answer(k->setup);
       media.dtls = DtlsParams{k->fingerprints, leg.dtls_client, k->tls_id};
       break;
@@ -130,6 +133,7 @@ Expected<std::string, int> Call::take_reoffer(Leg& leg, const std::string& body,
     log().warn("call {}: {}: {}", id_, what, *err);
     return unexpected(488);
   }
+  note_nat(leg, r->media);
   router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
   auto built = sdp_toward(other, *d, false);
@@ -142,6 +146,7 @@ std::optional<std::string> Call::take_answer(Leg& leg, const sdp::Description& a
   auto r = analyse_remote(answer, leg.phone, router_.config().policy.remote_candidates.get());
   if (!r) return r.error();
   if (auto err = accept_answer(leg, answer, r->media)) return err;
+  note_nat(leg, r->media);
   router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
   return std::nullopt;
@@ -185,7 +190,8 @@ std::optional<std::string> Call::sdp_toward(Leg& target, const sdp::Description&
   base.proto = target.proto.empty() ? std::string("RTP/AVP") : target.proto;
   base.crypto = std::move(crypto);
   Expected<std::string, std::string> out = unexpected(std::string());
-  if (target.phone) {
+  // A phone without ICE gets what a trunk gets: no ICE-lite, no candidates (its keys mirrored).
+  if (target.phone && target.media_state() != MediaState::plain) {
     PhoneSdpPolicy p;
     static_cast<LegSdpPolicy&>(p) = std::move(base);
     p.rtcp_mux = target.rtcp_mux;

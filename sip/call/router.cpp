@@ -164,8 +164,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   a.party = req.source->address.address;
   b.phone = r->to_phone;
   b.trunk = r->trunk;
-  // A phone's leg waits for ICE before it counts as connected (behaviour.md §7).
-  if (a.phone) a.media_to(MediaState::waiting_ice);
+  // A called phone is offered ICE: its leg waits for ICE before it counts as connected
+  // (behaviour.md §7) unless its answer has none.
   if (b.phone) b.media_to(MediaState::waiting_ice);
   if (r->callee) {
     b.party = r->callee->source;
@@ -183,10 +183,13 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
     return reject(leg, req, 488, "Not Acceptable Here", "no usable ICE candidate");
   }
   if (!remote->dropped.empty()) log().info("call {}: {}", call->id(), remote->dropped);
+  // A calling phone without ICE (desk phones, apps with ICE off) is a plain leg that latches.
+  const bool a_ice = a.phone && remote->media.ice.has_value();
+  if (a_ice) a.media_to(MediaState::waiting_ice);
 
   MediaCallSetup setup;
   setup.label = call->id();
-  setup.a = {a.phone, a.phone ? offers_rtcp_mux(*offer) : false};
+  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false};
   // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
   setup.b = {b.phone, false};
   auto media = media_.create_call(setup);

@@ -488,6 +488,50 @@ TEST_F(CallFlow, OfferThatChangesOnlyThePhonesLegIsAnsweredThere) {
   both_terminated(a, b);
 }
 
+TEST_F(CallFlow, PhoneWithoutIceBehindNatIsAPlainLegAimedAtItsSipSource) {
+  // A desk phone behind NAT: plain RTP/AVP, its private address in SDP, SIP from the NAT.
+  std::string offer = kHoldOffer;
+  offer.replace(offer.find("a=sendonly"), 10, "a=sendrecv");
+  for (auto at = offer.find("127.0.0.2"); at != std::string::npos; at = offer.find("127.0.0.2"))
+    offer.replace(at, 9, "192.168.1.20");
+  const LegId a = phone_invite("5555", offer);
+  EXPECT_FALSE(media_.setups[1].a.ice) << "no ICE agent for a phone that does no ICE";
+  const auto& first = media_.remotes[std::pair<std::uint64_t, Side>(1, Side::a)].front();
+  EXPECT_FALSE(first.ice);
+  EXPECT_EQ(first.rtp.front().address.to_string(), "127.0.0.2") << "its SIP source, not 192.168.1.20";
+  EXPECT_EQ(first.rtp.front().port, 6100);
+  EXPECT_EQ(first.rtcp.front().port, 6101);
+  EXPECT_EQ(first.payload_types, std::vector<std::uint8_t>{0});
+  const LegId b = sip_.last_invite();
+  EXPECT_EQ(call_of(b).a().media_state(), MediaState::plain);
+  router_.on_invite_response(b, response(200, load("synthetic/pbx-offer.sdp")));
+  const Sent* ok = sip_.last(Sent::respond, a);
+  ASSERT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->sdp.find("a=ice-lite"), std::string::npos) << ok->sdp;
+  EXPECT_EQ(ok->sdp.find("a=candidate"), std::string::npos);
+  EXPECT_EQ(sip_.armed_timers(), 0U) << "nothing to wait for";
+  router_.on_bye(a);
+  both_terminated(a, b);
+}
+
+TEST_F(CallFlow, CalledPhoneAnsweringWithoutIceIsConnectedAtOnce) {
+  register_phone("1002", "127.0.0.3", 5064);
+  const LegId a = sip_.incoming();
+  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
+                                      source("127.0.0.1", 5080)));
+  const LegId b1 = sip_.last_invite();
+  router_.on_invite_response(b1, response(488));  // no DTLS-SRTP: offered RTP/AVP
+  const LegId b = sip_.last_invite();
+  std::string answer = kHoldOffer;
+  answer.replace(answer.find("a=sendonly"), 10, "a=sendrecv");
+  router_.on_invite_response(b, response(200, answer));
+  EXPECT_EQ(call_of(b).b().media_state(), MediaState::plain);
+  EXPECT_EQ(sip_.last(Sent::respond, a)->status, 200) << "no ringback while waiting for ICE";
+  EXPECT_EQ(call_of(b).state(), CallState::connected);
+  router_.on_bye(a);
+  both_terminated(a, b);
+}
+
 TEST_F(CallFlow, ShutdownEndsEveryCall) {
   const LegId a = phone_invite("5555", kHoldOffer);
   const LegId b = sip_.last_invite();
