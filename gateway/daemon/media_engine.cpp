@@ -40,6 +40,11 @@ std::string format_leg(const media::relay::LegStats& l) {
                   " B, out " + std::to_string(l.packets_out) + " pkts, stun in " +
                   std::to_string(l.stun_in) + " out " + std::to_string(l.stun_out);
   if (l.remote_rtp) s += ", remote " + l.remote_rtp->to_string();
+  // Symmetric RTP (issue 18): where the leg's media was learnt from, next to what SDP said.
+  if (l.rtp_source == media::relay::Source::latched ||
+      l.rtp_source == media::relay::Source::learning) {
+    s += ", " + media::relay::describe_source(l);
+  }
   if (l.dropped_total()) {
     s += ", dropped";
     for (std::size_t i = 0; i < l.dropped.size(); ++i) {
@@ -236,6 +241,16 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
   LegKeys& keys = state.keys[slot(side)];
   auto log = logger("media");
   media::relay::LegUpdate u;
+  if (state.ice[slot(side)] && !remote.ice) {
+    // Offered ICE, answered without it (a desk phone, an app with ICE off): a plain leg that
+    // learns its source from its first valid media (symmetric RTP, issue 18).
+    state.ice[slot(side)] = false;
+    u.ice_off = true;
+    u.latching = cfg_.latching;
+    log->info("call {}: leg {} has no ICE: plain RTP{}", state.label, sip::to_string(side),
+              cfg_.latching ? ", latching onto its first valid media" : "");
+  }
+  if (!remote.payload_types.empty()) u.payload_types = remote.payload_types;
   if (state.ice[slot(side)]) {
     media::relay::IceRemote ir;
     if (remote.ice) ir.credentials = {remote.ice->ufrag, remote.ice->pwd};

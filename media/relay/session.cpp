@@ -342,6 +342,13 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
     l.cfg.latching = *u.latching;
     reopen = true;
   }
+  if (u.ice_off && *u.ice_off && l.cfg.ice) {
+    l.cfg.ice.reset();
+    l.cfg.ice_rtcp.reset();
+    l.cfg.ice_remote.reset();
+    timers_dirty_ = true;
+    reopen = true;
+  }
   if (u.payload_types) l.cfg.payload_types = std::move(*u.payload_types);
   if (u.latch_ssrc) l.cfg.latch_ssrc = *u.latch_ssrc;
   if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);

@@ -100,6 +100,9 @@ struct LegUpdate {
   std::optional<Endpoint> remote_rtp;
   std::optional<Endpoint> remote_rtcp;
   std::optional<bool> latching;  // a change re-opens latching (or ends it: SDP address, fixed)
+  // true: the party answered without ICE (a phone that does no ICE, offered it by icegate): the
+  // leg's agents go and it becomes a plain leg, latching as `latching` says.
+  std::optional<bool> ice_off;
   std::optional<std::vector<std::uint8_t>> payload_types;  // as LegConfig; applies to new latches
   std::optional<bool> latch_ssrc;
   std::optional<std::uint32_t> clock_rate;

@@ -77,6 +77,29 @@ TEST(RelayLatching, TheFirstValidPacketLatchesAndMediaFollowsIt) {
   EXPECT_EQ(describe_source(st), "latched 198.51.100.7:41234 (SDP 192.168.1.20:4000)");
 }
 
+TEST(RelayLatching, AnIceLegAnsweredWithoutIceBecomesALatchingLeg) {
+  // icegate offered ICE to a called phone; the phone answered plain RTP (no ICE).
+  SessionConfig c = phone_and_trunk();
+  c.a.latching = false;
+  c.a.ice = std::make_unique<ice::LiteAgent>(ice::AgentConfig{}, ice::Credentials::generate());
+  MemorySession s(std::move(c), t0);
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s.receive(Leg::a, Component::rtp, rtp_packet(1), kNat, t0))
+      << "an ICE leg takes nothing before a check";
+  LegUpdate u;
+  u.ice_off = true;
+  u.latching = true;
+  u.remote_rtp = kSdp;
+  s.session().update(Leg::a, std::move(u), t0 + 1s, s.events);
+  auto fwd = s.receive(Leg::a, Component::rtp, rtp_packet(2), kNat, t0 + 2s);
+  ASSERT_TRUE(fwd);
+  EXPECT_EQ(fwd->to, kTrunk);
+  auto back = s.receive(Leg::b, Component::rtp, rtp_packet(3, 0xbbbb), kTrunk, t0 + 3s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->to, kNat);
+  EXPECT_EQ(s.stats(Leg::a).rtp_source, Source::latched);
+}
+
 TEST(RelayLatching, AnyValidRtpLatchesWhenNoPayloadTypeWasGiven) {
   auto cfg = phone_and_trunk();
   cfg.a.payload_types.clear();
