@@ -1,6 +1,6 @@
 // The sans-I/O shape shared by the STUN client engines (transactions, public address discovery,
 // RFC 5780 NAT behaviour discovery, TURN checks). An engine owns no socket and reads no clock:
-// the I/O layer (gateway/stun_io.hpp) binds the sockets the engine asks for, calls poll(now)
+// the I/O layer (gateway/stunio/stun_io.hpp) binds the sockets the engine asks for, calls poll(now)
 // and sends what it returns, feeds every datagram and socket error back in, and calls poll()
 // again no later than next_wakeup(). Tests drive the same engines in memory with a fake clock.
 #pragma once
