@@ -40,7 +40,8 @@ void B2bua::contact_keepalive_tick() {
       Profile* p = stack_.profile_named(b.profile);
       if (!p) p = stack_.profile_for(conf::Transport::udp);
       if (p) {
-        k.pending = Handle(nua_handle(p->nua, nullptr, SIPTAG_TO_STR(b.route_uri.c_str()), TAG_END()));
+        k.pending =
+            Handle(nua_handle(p->nua, nullptr, SIPTAG_TO_STR(b.route_uri.c_str()), TAG_END()));
         nua_options(k.pending.get(), NUTAG_URL(b.route_uri.c_str()), TAG_END());
         keepalive_by_handle_[k.pending.get()] = key;
       }

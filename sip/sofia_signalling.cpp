@@ -19,7 +19,9 @@ std::string payload_of(const sip_t* sip) {
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 }
 
-std::string user_of(const url_t* u) { return u && u->url_user ? u->url_user : ""; }
+std::string user_of(const url_t* u) {
+  return u && u->url_user ? u->url_user : "";
+}
 
 std::string host_for_uri(const acl::Address& a) {
   return a.is_v4() ? a.to_string() : "[" + a.to_string() + "]";
@@ -244,9 +246,9 @@ LegId SofiaSignalling::invite(const OutboundInvite& inv) {
   auto leg = std::make_unique<SofiaLeg>();
   // nua sends every request of a handle with NUTAG_PROXY set to that next hop (ACK included).
   const std::string via = inv.via ? hop_uri(*inv.via) : std::string();
-  nua_handle_t* nh = nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()),
-                                SIPTAG_FROM_STR(from.c_str()),
-                                TAG_IF(!via.empty(), NUTAG_PROXY(via.c_str())), TAG_END());
+  nua_handle_t* nh =
+      nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()), SIPTAG_FROM_STR(from.c_str()),
+                 TAG_IF(!via.empty(), NUTAG_PROXY(via.c_str())), TAG_END());
   if (!nh) return 0;
   leg->id = next_leg_++;
   leg->handle = Handle(nh);
@@ -304,7 +306,9 @@ void SofiaSignalling::route_via(LegId id, const Source& to) {
   nua_set_hparams(leg->handle.get(), NUTAG_PROXY(via.c_str()), TAG_END());
 }
 
-void SofiaSignalling::release(LegId id) { legs_.erase(id); }
+void SofiaSignalling::release(LegId id) {
+  legs_.erase(id);
+}
 
 std::unique_ptr<Timer> SofiaSignalling::start_timer(std::chrono::milliseconds after,
                                                     std::function<void()> fire) {

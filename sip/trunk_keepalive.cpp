@@ -24,7 +24,8 @@ std::vector<acl::Address> resolve(const std::string& host) {
     if (ai->ai_family == AF_INET) {
       inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, buf, sizeof buf);
     } else if (ai->ai_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf, sizeof buf);
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, buf,
+                sizeof buf);
     }
     if (auto a = acl::Address::parse(buf)) out.push_back(*a);
   }
@@ -95,7 +96,8 @@ void B2bua::trunk_options(TrunkLink& link) {
   const std::string uri = TrunkTable::uri(*t, t->current, "");
   link.options_handle = Handle(nua_handle(p->nua, nullptr, SIPTAG_TO_STR(uri.c_str()), TAG_END()));
   nua_options(link.options_handle.get(), NUTAG_URL(uri.c_str()), TAG_END());
-  if (!link.options_timer) link.options_timer.reset(su_timer_create(su_root_task(stack_.root()), 0));
+  if (!link.options_timer)
+    link.options_timer.reset(su_timer_create(su_root_task(stack_.root()), 0));
   su_timer_set_interval(link.options_timer.get(), on_options_timer,
                         reinterpret_cast<su_timer_arg_t*>(&link),
                         static_cast<su_duration_t>(t->cfg->options_interval.count()));

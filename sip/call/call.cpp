@@ -14,7 +14,7 @@ namespace {
 // Final responses passed back to the caller: the far end's code where it means something to a
 // caller, otherwise the nearest that does (behaviour.md §7: 486, 404, 408, 480, 487, 503).
 int map_final(int status) {
-  if (status >= 300 && status < 400) return 480;  // no redirects across the B2BUA
+  if (status >= 300 && status < 400) return 480;   // no redirects across the B2BUA
   if (status == 401 || status == 407) return 403;  // the far end wanted credentials we lack
   if (status >= 400 && status < 700) return status;
   return 500;
@@ -61,11 +61,16 @@ Reply reply(int status, std::string phrase, std::string sdp = {}) {
 
 std::string_view to_string(CallState s) {
   switch (s) {
-    case CallState::routing: return "routing";
-    case CallState::calling: return "calling";
-    case CallState::answering: return "answering";
-    case CallState::connected: return "connected";
-    case CallState::ending: return "ending";
+    case CallState::routing:
+      return "routing";
+    case CallState::calling:
+      return "calling";
+    case CallState::answering:
+      return "answering";
+    case CallState::connected:
+      return "connected";
+    case CallState::ending:
+      return "ending";
   }
   return "?";
 }
@@ -74,11 +79,15 @@ bool legal(CallState from, CallState to) {
   using S = CallState;
   if (to == S::ending) return from != S::ending;
   switch (from) {
-    case S::routing: return to == S::calling;
-    case S::calling: return to == S::calling || to == S::answering || to == S::connected;
-    case S::answering: return to == S::connected;
+    case S::routing:
+      return to == S::calling;
+    case S::calling:
+      return to == S::calling || to == S::answering || to == S::connected;
+    case S::answering:
+      return to == S::connected;
     case S::connected:
-    case S::ending: return false;
+    case S::ending:
+      return false;
   }
   return false;
 }
@@ -209,9 +218,10 @@ void Call::on_b_answered(Leg& leg, const InboundResponse& r) {
   note_nat(leg, remote->media);
   if (leg.phone && !remote->media.ice && leg.media_state() == MediaState::waiting_ice) {
     leg.media_to(MediaState::plain);
-    log().info("call {}: the phone answered without ICE: plain RTP, media source learnt from its "
-               "first packets",
-               id_);
+    log().info(
+        "call {}: the phone answered without ICE: plain RTP, media source learnt from its "
+        "first packets",
+        id_);
   }
   router_.media().set_remote(media->id(), Side::b, remote->media);
   const auto built = sdp_toward(a_, *d, true);
@@ -241,9 +251,9 @@ void Call::on_b_failed(Leg& leg, const InboundResponse& r) {
     const TrunkEntry* t = router_.trunks().named(leg.trunk);
     if (t && (r.status == 401 || r.status == 407) && t->cfg->registration && leg.auth_rounds == 0) {
       ++leg.auth_rounds;
-      router_.signalling().authenticate(
-          leg.link.id(), "Digest:" + r.challenge_realm + ":" + t->cfg->registration->username +
-                             ":" + t->cfg->registration->password);
+      router_.signalling().authenticate(leg.link.id(), "Digest:" + r.challenge_realm + ":" +
+                                                           t->cfg->registration->username + ":" +
+                                                           t->cfg->registration->password);
       return;
     }
     if (t && (r.status == 503 || r.status == 408) &&
@@ -257,12 +267,11 @@ void Call::on_b_failed(Leg& leg, const InboundResponse& r) {
     }
   }
   if (leg.phone && leg.offer_profile == OfferProfile::configured && leg.keys == KeyState::unset &&
-      leg.keying == Keying::Kind::dtls &&
-      (r.status == 488 || r.status == 415 || r.status == 606)) {
+      leg.keying == Keying::Kind::dtls && (r.status == 488 || r.status == 415 || r.status == 606)) {
     // A softphone without DTLS-SRTP refuses the UDP/TLS/RTP/SAVPF offer: offer it RTP/AVP.
     if (auto a_offer = sdp::parse(a_.remote_sdp)) {
-      log().info("call {}: the phone refused the DTLS-SRTP offer ({}): offering plain RTP/AVP",
-                 id_, r.status);
+      log().info("call {}: the phone refused the DTLS-SRTP offer ({}): offering plain RTP/AVP", id_,
+                 r.status);
       leg.offer_profile = OfferProfile::plain_rtp;
       router_.unbind(leg);
       leg.to(LegState::idle);
@@ -354,7 +363,7 @@ void Call::on_update(Leg& leg, std::uint64_t request, const InboundRequest& req)
 }
 
 std::optional<std::string> Call::answer_locally(Leg& leg, const OtherLegSdp& before,
-                                               const std::string& offer) {
+                                                const std::string& offer) {
   // A mid-call offer that changes nothing toward the other party (a phone's new default
   // candidate after ICE, an ICE restart, a new address of its own) is answered on its own leg:
   // a PBX that does not expect a re-INVITE must not get one (behaviour.md §7).

@@ -14,9 +14,9 @@
 #include <optional>
 #include <string>
 
+#include "acl/expected.hpp"
 #include "sip/call/leg.hpp"
 #include "sip/call/signalling.hpp"
-#include "acl/expected.hpp"
 #include "sip/media_port.hpp"
 #include "sip/sdp/description.hpp"
 
@@ -76,13 +76,13 @@ class Call {
   void end(const std::string& reason);
 
   std::optional<MediaLease> media;
-  std::string a_call_id;       // the caller's SIP Call-ID (joins icegate's log to traces)
-  std::string target_uri;      // B's Request-URI
-  std::string from_user;       // caller's user part
-  std::string to_user;         // callee's user part / number
-  std::string b_offer;         // the SDP offered to B (kept for fail-over retries)
+  std::string a_call_id;            // the caller's SIP Call-ID (joins icegate's log to traces)
+  std::string target_uri;           // B's Request-URI
+  std::string from_user;            // caller's user part
+  std::string to_user;              // callee's user part / number
+  std::string b_offer;              // the SDP offered to B (kept for fail-over retries)
   unsigned long max_forwards = 69;  // for B's INVITE: the caller's Max-Forwards minus one
-  std::string pending_answer;  // A's 200 SDP while waiting for ICE (state answering)
+  std::string pending_answer;       // A's 200 SDP while waiting for ICE (state answering)
   std::chrono::steady_clock::time_point started;
 
  private:
@@ -121,8 +121,7 @@ class Call {
                                          const std::string& body);
   // SDP for `target`, derived from the other leg's `from`; `answering` when it answers an offer
   // `target` made. nullopt (logged) when it cannot be built.
-  std::optional<std::string> sdp_toward(Leg& target, const sdp::Description& from,
-                                        bool answering);
+  std::optional<std::string> sdp_toward(Leg& target, const sdp::Description& from, bool answering);
 
   CallRouter& router_;
   std::string id_;
@@ -130,7 +129,8 @@ class Call {
   Leg a_;
   Leg b_;
   std::unique_ptr<Timer> ice_timer_;
-  bool nat_noted_ = false;  // the "behind NAT" line is logged once per call  // ICE must succeed on the phone leg(s) before it fires
+  bool nat_noted_ = false;  // the "behind NAT" line is logged once per call  // ICE must succeed on
+                            // the phone leg(s) before it fires
 };
 
 }  // namespace icegate::sip

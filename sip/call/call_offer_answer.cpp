@@ -119,8 +119,7 @@ std::optional<std::string> Call::accept_answer(Leg& leg, const sdp::Description&
   return std::nullopt;
 }
 
-Expected<std::string, int> Call::take_reoffer(Leg& leg, const std::string& body,
-                                              const char* what) {
+Expected<std::string, int> Call::take_reoffer(Leg& leg, const std::string& body, const char* what) {
   Leg& other = this->other(leg);
   auto d = sdp::parse(body);
   if (!d) return unexpected(400);
@@ -200,8 +199,8 @@ std::optional<std::string> Call::sdp_toward(Leg& target, const sdp::Description&
       sdp::DtlsAttributes dtls;
       dtls.fingerprint = {mc.fingerprint.substr(0, space), mc.fingerprint.substr(space + 1)};
       dtls.setup = target.keys == KeyState::unset ? sdp::Setup::actpass
-                   : target.dtls_client          ? sdp::Setup::active
-                                                 : sdp::Setup::passive;
+                   : target.dtls_client           ? sdp::Setup::active
+                                                  : sdp::Setup::passive;
       p.dtls = dtls;
     }
     p.public_address = router_.media().public_address();

@@ -8,12 +8,18 @@ namespace icegate::sip {
 
 std::string_view to_string(LegState s) {
   switch (s) {
-    case LegState::idle: return "idle";
-    case LegState::inviting: return "inviting";
-    case LegState::early: return "early";
-    case LegState::confirmed: return "confirmed";
-    case LegState::terminating: return "terminating";
-    case LegState::terminated: return "terminated";
+    case LegState::idle:
+      return "idle";
+    case LegState::inviting:
+      return "inviting";
+    case LegState::early:
+      return "early";
+    case LegState::confirmed:
+      return "confirmed";
+    case LegState::terminating:
+      return "terminating";
+    case LegState::terminated:
+      return "terminated";
   }
   return "?";
 }
@@ -22,25 +28,32 @@ bool legal(LegState from, LegState to) {
   using S = LegState;
   if (to == S::terminated) return true;  // the stack may end a dialog at any time
   switch (from) {
-    case S::idle: return to == S::inviting;
+    case S::idle:
+      return to == S::inviting;
     // inviting/early -> idle: B's attempt failed and the next one is placed (fail-over, plain
     // RTP retry); early -> early: a further provisional response.
     case S::inviting:
     case S::early:
       return to == S::early || to == S::confirmed || to == S::terminating || to == S::idle;
-    case S::confirmed: return to == S::terminating;
+    case S::confirmed:
+      return to == S::terminating;
     case S::terminating:
-    case S::terminated: return false;
+    case S::terminated:
+      return false;
   }
   return false;
 }
 
 std::string_view to_string(MediaState s) {
   switch (s) {
-    case MediaState::plain: return "plain";
-    case MediaState::waiting_ice: return "waiting-ice";
-    case MediaState::ice_up: return "ice-up";
-    case MediaState::secure_up: return "secure-up";
+    case MediaState::plain:
+      return "plain";
+    case MediaState::waiting_ice:
+      return "waiting-ice";
+    case MediaState::ice_up:
+      return "ice-up";
+    case MediaState::secure_up:
+      return "secure-up";
   }
   return "?";
 }
@@ -48,10 +61,14 @@ std::string_view to_string(MediaState s) {
 bool legal(MediaState from, MediaState to) {
   using M = MediaState;
   switch (from) {
-    case M::plain: return to == M::waiting_ice;  // the leg turns out to be a phone's ICE leg
-    case M::waiting_ice: return to == M::ice_up || to == M::plain;
-    case M::ice_up: return to == M::secure_up;
-    case M::secure_up: return false;
+    case M::plain:
+      return to == M::waiting_ice;  // the leg turns out to be a phone's ICE leg
+    case M::waiting_ice:
+      return to == M::ice_up || to == M::plain;
+    case M::ice_up:
+      return to == M::secure_up;
+    case M::secure_up:
+      return false;
   }
   return false;
 }
@@ -63,8 +80,8 @@ bool Leg::to(LegState next) {
                 sip::to_string(side_), sip::to_string(state_), sip::to_string(next));
     return false;
   }
-  log().debug("call {}: leg {} {} -> {}", call_.id(), sip::to_string(side_),
-              sip::to_string(state_), sip::to_string(next));
+  log().debug("call {}: leg {} {} -> {}", call_.id(), sip::to_string(side_), sip::to_string(state_),
+              sip::to_string(next));
   state_ = next;
   return true;
 }
@@ -83,9 +100,12 @@ bool Leg::media_to(MediaState next) {
 bool Leg::media_ready() const {
   switch (media_state_) {
     case MediaState::plain:
-    case MediaState::secure_up: return true;
-    case MediaState::waiting_ice: return false;
-    case MediaState::ice_up: return keying != Keying::Kind::dtls;
+    case MediaState::secure_up:
+      return true;
+    case MediaState::waiting_ice:
+      return false;
+    case MediaState::ice_up:
+      return keying != Keying::Kind::dtls;
   }
   return false;
 }

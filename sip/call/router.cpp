@@ -33,8 +33,8 @@ CallRouter::~CallRouter() {
   calls_.clear();
 }
 
-void CallRouter::reject(LegId leg, const InboundRequest& req, int status,
-                        const std::string& phrase, const std::string& why) {
+void CallRouter::reject(LegId leg, const InboundRequest& req, int status, const std::string& phrase,
+                        const std::string& why) {
   LegLink owned(signalling_, leg);
   log().info("INVITE {} from {} rejected: {} {} ({})", req.call_id.empty() ? "-" : req.call_id,
              req.source ? req.source->to_string() : std::string("?"), status, phrase, why);
@@ -48,8 +48,9 @@ bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
   const auto d = acl->check(req.source->address.address);
   if (d.allowed()) return true;
   // behaviour.md §6 / §9 pattern 4: this exact line is what support engineers grep for.
-  log().warn("IP {} Rejected by acl \"{}\" (INVITE {}, {})", req.source->address.address.to_string(),
-             acl->name(), req.call_id.empty() ? "-" : req.call_id, d.explain());
+  log().warn("IP {} Rejected by acl \"{}\" (INVITE {}, {})",
+             req.source->address.address.to_string(), acl->name(),
+             req.call_id.empty() ? "-" : req.call_id, d.explain());
   ++stats_.rejected_acl;
   LegLink owned(signalling_, leg);
   signalling_.respond(leg, Reply{403, "Forbidden", {}, {}, {}, {}});
@@ -121,8 +122,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   const unsigned long max_forwards = req.max_forwards.value_or(70);
   if (max_forwards == 0) return reject(leg, req, 483, "Too Many Hops", "Max-Forwards reached 0");
 
-  const TrunkEntry* from_trunk = trunks_.of_source(
-      req.source->address.address, req.source->address.port, req.source->transport);
+  const TrunkEntry* from_trunk = trunks_.of_source(req.source->address.address,
+                                                   req.source->address.port, req.source->transport);
   std::string from_user = req.from_user;
   if (!from_trunk) {
     auto user = authenticated_user(leg, req);
@@ -170,8 +171,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   if (r->callee) {
     b.party = r->callee->source;
     b.profile = r->callee->profile;
-    b.via = Source{TransportAddress{r->callee->source, r->callee->source_port},
-                   r->callee->transport};
+    b.via =
+        Source{TransportAddress{r->callee->source, r->callee->source_port}, r->callee->transport};
     call->target_uri = r->callee->route_uri;
   }
 
@@ -211,8 +212,8 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   ++stats_.calls_started;
   log().info("call {}: {} ({}) -> {} ({}), Call-ID {}, media ports A {} B {}", ref.id(),
              ref.from_user, a.phone ? "phone " + req.source->to_string() : "trunk " + a.trunk,
-             ref.to_user, b.phone ? "phone " + ref.target_uri : "trunk " + b.trunk,
-             ref.a_call_id, ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
+             ref.to_user, b.phone ? "phone " + ref.target_uri : "trunk " + b.trunk, ref.a_call_id,
+             ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
   if (!ref.offer_to_b(*offer)) ref.fail(503, "Service Unavailable");
 }
 

@@ -71,7 +71,7 @@ class CallRouter {
  private:
   struct Route {
     bool to_phone = false;
-    std::string trunk;           // B's trunk when !to_phone
+    std::string trunk;  // B's trunk when !to_phone
     std::optional<Binding> callee;
   };
   // The steps of on_invite; each answers the request itself when it says no.

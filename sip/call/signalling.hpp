@@ -70,9 +70,9 @@ struct OutboundInvite {
   std::string fallback_profile;
   conf::Transport transport = conf::Transport::udp;
   std::string request_uri;
-  std::string to;          // To URI; empty: sip:<to_user>@<the listener's address>
+  std::string to;  // To URI; empty: sip:<to_user>@<the listener's address>
   std::string to_user;
-  std::string from_user;   // From user part (the host is the listener's)
+  std::string from_user;  // From user part (the host is the listener's)
   unsigned long max_forwards = 70;
   std::string sdp;
   // A phone behind NAT: every request of the dialog (INVITE, ACK, BYE, re-INVITE, UPDATE) goes
@@ -109,7 +109,7 @@ class SignallingPort {
   // The leg's handle is no longer needed; no event names it afterwards.
   virtual void release(LegId leg) = 0;
   virtual std::unique_ptr<Timer> start_timer(std::chrono::milliseconds after,
-                                              std::function<void()> fire) = 0;
+                                             std::function<void()> fire) = 0;
 };
 
 // The call layer's ownership of a LegId.

@@ -42,8 +42,7 @@ std::vector<std::string> TrunkTable::host_names() const {
   std::vector<std::string> out;
   for (const auto& [name, t] : entries_) {
     for (const auto& a : t.cfg->addresses) {
-      if (!acl::Address::parse(a.host) &&
-          std::find(out.begin(), out.end(), a.host) == out.end()) {
+      if (!acl::Address::parse(a.host) && std::find(out.begin(), out.end(), a.host) == out.end()) {
         out.push_back(a.host);
       }
     }
@@ -69,7 +68,8 @@ std::string TrunkTable::uri(const TrunkEntry& t, std::size_t address, const std:
   const auto& a = t.cfg->addresses.at(std::min(address, t.cfg->addresses.size() - 1));
   const bool v6 = a.host.find(':') != std::string::npos;
   return "sip:" + (user.empty() ? std::string() : user + "@") + (v6 ? "[" + a.host + "]" : a.host) +
-         ":" + std::to_string(a.port) + ";transport=" + std::string(conf::to_string(t.cfg->transport));
+         ":" + std::to_string(a.port) +
+         ";transport=" + std::string(conf::to_string(t.cfg->transport));
 }
 
 }  // namespace icegate::sip

@@ -22,8 +22,8 @@ struct TrunkEndpoint {
 struct TrunkEntry {
   const conf::Trunk* cfg = nullptr;
   std::vector<TrunkEndpoint> resolved;  // every address the trunk's hosts resolved to, with port
-  std::size_t current = 0;             // address in use (fail-over moves it)
-  bool up = true;                      // OPTIONS keep-alive state
+  std::size_t current = 0;              // address in use (fail-over moves it)
+  bool up = true;                       // OPTIONS keep-alive state
 };
 
 class TrunkTable {

@@ -24,11 +24,11 @@ namespace icegate::sip::test {
 struct Sent {
   enum Kind { respond, respond_kept, invite, reinvite, update, bye, cancel, authenticate } kind;
   LegId leg = 0;
-  int status = 0;          // responses
-  std::string phrase;      // responses
-  std::string sdp;         // responses with a body, INVITE/re-INVITE/UPDATE offers
-  std::string reason;      // BYE, final responses
-  std::string extra;       // Proxy-Authenticate, Accept, credentials, Request-URI
+  int status = 0;             // responses
+  std::string phrase;         // responses
+  std::string sdp;            // responses with a body, INVITE/re-INVITE/UPDATE offers
+  std::string reason;         // BYE, final responses
+  std::string extra;          // Proxy-Authenticate, Accept, credentials, Request-URI
   std::uint64_t request = 0;  // respond_kept
 };
 
@@ -163,8 +163,9 @@ class FakeMedia final : public MediaPort {
                                                 const std::vector<std::string>& offered) override {
     if (offered.empty()) return unexpected(std::string("no a=crypto"));
     const auto tag = offered.front().substr(0, offered.front().find(' '));
-    return SdesChoice{tag + " AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
-                      offered.front()};
+    return SdesChoice{
+        tag + " AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+        offered.front()};
   }
   IceCredentials restart_ice(std::uint64_t, Side) override {
     return {"restarted", "restartedpwd0123456789ab"};

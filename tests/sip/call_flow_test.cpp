@@ -51,6 +51,18 @@ const std::string kHoldOffer =
     "v=0\r\no=- 1 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
     "m=audio 6100 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
 
+// `text` with every `from` replaced by `to` (captures moved onto test-owned addresses).
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// The baresip capture's answer, on loopback addresses the candidate ACL allows.
+std::string baresip_answer() {
+  return replaced(load("baresip-1.0-ice-dtls-answer.sdp"), "10.98.0.", "127.0.0.");
+}
+
 std::string param(const std::string& header, const std::string& name) {
   const auto at = header.find(name + "=\"");
   if (at == std::string::npos) return {};
@@ -115,10 +127,19 @@ class CallFlow : public ::testing::Test {
     EXPECT_TRUE(challenge && challenge->status == 407);
     EXPECT_FALSE(sip_.live.count(first)) << "a challenged INVITE keeps no state";
     const std::string nonce = challenge ? param(challenge->extra, "nonce") : "";
-    req.proxy_authorization = test::client_params("1001", "icegate", "1001secret", nonce,
-                                                  "INVITE", "sip:" + to + "@127.0.0.1");
+    req.proxy_authorization = test::client_params("1001", "icegate", "1001secret", nonce, "INVITE",
+                                                  "sip:" + to + "@127.0.0.1");
     const LegId a = sip_.incoming();
     router_.on_invite(a, req);
+    return a;
+  }
+
+  // The trunk calls phone 1002 (registered from 127.0.0.3:5064). Returns A's leg.
+  LegId trunk_calls_phone() {
+    register_phone("1002", "127.0.0.3", 5064);
+    const LegId a = sip_.incoming();
+    router_.on_invite(
+        a, invite_request("1002", load("synthetic/pbx-offer.sdp"), source("127.0.0.1", 5080)));
     return a;
   }
 
@@ -138,11 +159,16 @@ class CallFlow : public ::testing::Test {
   }
   static const char* sip_status_text(int status) {
     switch (status) {
-      case 180: return "Ringing";
-      case 183: return "Session Progress";
-      case 200: return "OK";
-      case 486: return "Busy Here";
-      default: return "Status";
+      case 180:
+        return "Ringing";
+      case 183:
+        return "Session Progress";
+      case 200:
+        return "OK";
+      case 486:
+        return "Busy Here";
+      default:
+        return "Status";
     }
   }
 
@@ -163,14 +189,13 @@ class CallFlow : public ::testing::Test {
 };
 
 TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
-  const LegId a = phone_invite("5555", load("baresip-1.0-ice-dtls-offer.sdp").replace(0, 0, ""));
+  const LegId a = phone_invite("5555", load("baresip-1.0-ice-dtls-offer.sdp"));
   // The baresip capture's candidates are on 10.98.0.0/16, which this ACL blocks: 488.
   ASSERT_EQ(sip_.last(Sent::respond, a)->status, 488);
   EXPECT_EQ(router_.stats().rejected_candidates, 1U);
 
-  std::string offer = load("baresip-1.0-ice-dtls-offer.sdp");
-  for (auto at = offer.find("10.98.0.2"); at != std::string::npos; at = offer.find("10.98.0.2"))
-    offer.replace(at, 9, "127.0.0.2");
+  const std::string offer =
+      replaced(load("baresip-1.0-ice-dtls-offer.sdp"), "10.98.0.2", "127.0.0.2");
   const LegId a2 = phone_invite("5555", offer);
   const LegId b = sip_.last_invite();
   ASSERT_NE(b, 0U);
@@ -213,10 +238,7 @@ TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
 }
 
 TEST_F(CallFlow, TrunkToPhoneWaitsForIceAndDtlsBeforeAnswering) {
-  register_phone("1002", "127.0.0.3", 5064);
-  auto req = invite_request("1002", load("synthetic/pbx-offer.sdp"), source("127.0.0.1", 5080));
-  const LegId a = sip_.incoming();
-  router_.on_invite(a, req);
+  const LegId a = trunk_calls_phone();
   const LegId b = sip_.last_invite();
   ASSERT_NE(b, 0U);
   EXPECT_EQ(sip_.invites[b].request_uri, "sip:1002@127.0.0.3:5064;transport=udp");
@@ -226,9 +248,7 @@ TEST_F(CallFlow, TrunkToPhoneWaitsForIceAndDtlsBeforeAnswering) {
   ASSERT_TRUE(sip_.invites[b].via);
   EXPECT_EQ(sip_.invites[b].via->to_string(), "127.0.0.3:5064/udp") << "the registration's source";
 
-  std::string answer = load("baresip-1.0-ice-dtls-answer.sdp");
-  for (auto at = answer.find("10.98.0."); at != std::string::npos; at = answer.find("10.98.0."))
-    answer.replace(at, 8, "127.0.0.");
+  const std::string answer = baresip_answer();
   router_.on_invite_response(b, response(200, answer));
   // The phone answered, but ICE has not passed: the trunk hears ringback, no 200 yet.
   EXPECT_EQ(sip_.last(Sent::respond, a)->status, 180);
@@ -350,14 +370,9 @@ TEST_F(CallFlow, PortsExhaustedIs503) {
 }
 
 TEST_F(CallFlow, CalledPhoneThatNeverPassesIceFailsTheCallAtTheDeadline) {
-  register_phone("1002", "127.0.0.3", 5064);
-  const LegId a = sip_.incoming();
-  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
-                                      source("127.0.0.1", 5080)));
+  const LegId a = trunk_calls_phone();
   const LegId b = sip_.last_invite();
-  std::string answer = load("baresip-1.0-ice-dtls-answer.sdp");
-  for (auto at = answer.find("10.98.0."); at != std::string::npos; at = answer.find("10.98.0."))
-    answer.replace(at, 8, "127.0.0.");
+  const std::string answer = baresip_answer();
   router_.on_invite_response(b, response(200, answer));
   ASSERT_EQ(sip_.fire_timers(), 1U);
   EXPECT_EQ(sip_.last(Sent::respond, a)->status, 480);
@@ -377,10 +392,7 @@ TEST_F(CallFlow, DtlsFailureEndsBothLegs) {
 }
 
 TEST_F(CallFlow, PhoneRefusingDtlsIsOfferedPlainRtp) {
-  register_phone("1002", "127.0.0.3", 5064);
-  const LegId a = sip_.incoming();
-  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
-                                      source("127.0.0.1", 5080)));
+  const LegId a = trunk_calls_phone();
   const LegId b1 = sip_.last_invite();
   router_.on_invite_response(b1, response(488));
   const LegId b2 = sip_.last_invite();
@@ -492,13 +504,13 @@ TEST_F(CallFlow, PhoneWithoutIceBehindNatIsAPlainLegAimedAtItsSipSource) {
   // A desk phone behind NAT: plain RTP/AVP, its private address in SDP, SIP from the NAT.
   std::string offer = kHoldOffer;
   offer.replace(offer.find("a=sendonly"), 10, "a=sendrecv");
-  for (auto at = offer.find("127.0.0.2"); at != std::string::npos; at = offer.find("127.0.0.2"))
-    offer.replace(at, 9, "192.168.1.20");
+  offer = replaced(offer, "127.0.0.2", "192.168.1.20");
   const LegId a = phone_invite("5555", offer);
   EXPECT_FALSE(media_.setups[1].a.ice) << "no ICE agent for a phone that does no ICE";
   const auto& first = media_.remotes[std::pair<std::uint64_t, Side>(1, Side::a)].front();
   EXPECT_FALSE(first.ice);
-  EXPECT_EQ(first.rtp.front().address.to_string(), "127.0.0.2") << "its SIP source, not 192.168.1.20";
+  EXPECT_EQ(first.rtp.front().address.to_string(), "127.0.0.2")
+      << "its SIP source, not 192.168.1.20";
   EXPECT_EQ(first.rtp.front().port, 6100);
   EXPECT_EQ(first.rtcp.front().port, 6101);
   EXPECT_EQ(first.payload_types, std::vector<std::uint8_t>{0});
@@ -515,10 +527,7 @@ TEST_F(CallFlow, PhoneWithoutIceBehindNatIsAPlainLegAimedAtItsSipSource) {
 }
 
 TEST_F(CallFlow, CalledPhoneAnsweringWithoutIceIsConnectedAtOnce) {
-  register_phone("1002", "127.0.0.3", 5064);
-  const LegId a = sip_.incoming();
-  router_.on_invite(a, invite_request("1002", load("synthetic/pbx-offer.sdp"),
-                                      source("127.0.0.1", 5080)));
+  const LegId a = trunk_calls_phone();
   const LegId b1 = sip_.last_invite();
   router_.on_invite_response(b1, response(488));  // no DTLS-SRTP: offered RTP/AVP
   const LegId b = sip_.last_invite();
