@@ -416,3 +416,49 @@ TEST(ConfigLoader, TlsListenerDefaultsToPort5061) {
 
 }  // namespace
 }  // namespace icegate::conf
+
+namespace icegate::conf {
+namespace {
+
+TEST(LoaderNat, KeepaliveAndTrunkSourcesAreRead) {
+  const std::string xml =
+      "<?xml version=\"1.0\"?>\n<icegate>\n"
+      "<sip><listener transport=\"udp\" address=\"127.0.0.1\" port=\"5060\"/>\n"
+      "<registrar keepalive=\"15s\" keepalive-misses=\"5\"/></sip>\n"
+      "<media address=\"127.0.0.1\"/>\n"
+      "<trunks><trunk name=\"carrier\"><address host=\"192.0.2.10\"/>\n"
+      "<source cidr=\"198.51.100.0/24\"/><source cidr=\"2001:db8::/32\"/></trunk></trunks>\n"
+      "</icegate>\n";
+  auto r = load_string(xml, "nat.xml", "/tmp");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  const Config& c = *r->config;
+  EXPECT_EQ(c.sip.registrar.keepalive, std::chrono::seconds(15));
+  EXPECT_EQ(c.sip.registrar.keepalive_misses, 5U);
+  ASSERT_EQ(c.trunks.size(), 1U);
+  ASSERT_EQ(c.trunks[0].sources.size(), 2U);
+  EXPECT_TRUE(c.trunks[0].sources[0].contains(*acl::Address::parse("198.51.100.77")));
+  EXPECT_FALSE(c.trunks[0].sources[0].contains(*acl::Address::parse("192.0.2.10")));
+}
+
+TEST(LoaderNat, KeepaliveDefaultsAndBadTrunkSourceNamesTheLine) {
+  auto r = load_string(
+      "<icegate><sip><listener transport=\"udp\" address=\"127.0.0.1\" port=\"5060\"/></sip>"
+      "<media address=\"127.0.0.1\"/></icegate>",
+      "d.xml", "/tmp");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->config->sip.registrar.keepalive, std::chrono::seconds(25));
+  EXPECT_EQ(r->config->sip.registrar.keepalive_misses, 3U);
+  auto bad = load_string(
+      "<icegate><sip><listener transport=\"udp\" address=\"127.0.0.1\" port=\"5060\"/></sip>\n"
+      "<media address=\"127.0.0.1\"/>\n"
+      "<trunks><trunk name=\"t\"><address host=\"192.0.2.1\"/>\n"
+      "<source cidr=\"10.0.0.0/99\"/></trunk></trunks></icegate>",
+      "bad.xml", "/tmp");
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().size(), 1U);
+  EXPECT_EQ(bad.error()[0].where.line, 4U) << bad.error()[0].to_string();
+  EXPECT_NE(bad.error()[0].message.find("10.0.0.0/99"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace icegate::conf

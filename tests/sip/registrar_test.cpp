@@ -97,3 +97,24 @@ TEST_F(RegistrarTest, Ipv6SourceIsBracketedInRouteUri) {
 
 }  // namespace
 }  // namespace icegate::sip
+
+namespace icegate::sip {
+namespace {
+
+TEST(RegistrarKeepalive, AllListsLiveBindingsAndRemoveDropsOne) {
+  using namespace std::chrono_literals;
+  Registrar reg{conf::Registrar{}};
+  const Registrar::Clock::time_point t0{};
+  ASSERT_EQ(reg.apply(req("sip:1001@10.0.0.5:5060", 600), t0).status, 200);
+  ASSERT_EQ(reg.apply(req("sip:1001@10.0.0.6:5060", 60, 1, "cid-2"), t0).status, 200);
+  EXPECT_EQ(reg.all(t0 + 1s).size(), 2U);
+  EXPECT_EQ(reg.all(t0 + 61s).size(), 1U) << "expired bindings are not kept alive";
+  EXPECT_TRUE(reg.remove("1001", "sip:1001@10.0.0.5:5060"));
+  EXPECT_FALSE(reg.remove("1001", "sip:1001@10.0.0.5:5060"));
+  EXPECT_EQ(reg.all(t0 + 1s).size(), 1U);
+  EXPECT_TRUE(reg.remove("1001", "sip:1001@10.0.0.6:5060"));
+  EXPECT_EQ(reg.size(), 0U);
+}
+
+}  // namespace
+}  // namespace icegate::sip
