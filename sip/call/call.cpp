@@ -433,6 +433,7 @@ void Call::fail(int status, const std::string& phrase) {
 
 void Call::end(const std::string& reason) {
   const bool first = !ending();
+  const std::string before = describe_states();  // as the call was when it ended
   to(CallState::ending);
   ice_timer_.reset();
   for (Leg* l : {&a_, &b_}) {
@@ -460,8 +461,8 @@ void Call::end(const std::string& reason) {
     }
   }
   if (first && media) {
-    log().info("call {}: ending ({}); Call-ID {}; media: {}", id_, reason, a_call_id,
-               router_.media().describe(media->id()));
+    log().info("call {}: ending ({}); Call-ID {}; states {}; media: {}", id_, reason, a_call_id,
+               before, router_.media().describe(media->id()));
     media->release();
   }
   maybe_destroy();
