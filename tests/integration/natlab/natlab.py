@@ -305,6 +305,8 @@ class Lab:
         tree = ET.parse(os.path.join(self.args.source, "conf", "icegate.xml"))
         root = tree.getroot()
         root.find("logging").set("level", "debug")
+        if os.environ.get("NATLAB_SOFIA_LEVEL"):   # diagnostics: Sofia-SIP's own log level
+            root.find("logging").set("sofia-level", os.environ["NATLAB_SOFIA_LEVEL"])
         sip = root.find("sip")
         for listener in sip.findall("listener"):
             listener.set("address", GW_IP)
