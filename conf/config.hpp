@@ -122,6 +122,9 @@ struct TurnServer {
 struct Group {
   std::string name;
   std::vector<std::string> turn_servers;
+  // Latching (symmetric RTP) on the phone legs of this group's users when they do no ICE;
+  // unset: <media latching>.
+  std::optional<bool> latching;
   Location where;
 };
 

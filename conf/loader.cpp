@@ -365,11 +365,16 @@ class Loader {
   void groups(const Node& n) {
     check_attributes(n, {});
     for_children(n, {"group"}, [&](const Node& c) {
-      check_attributes(c, {"name", "turn"});
+      check_attributes(c, {"name", "turn", "latching"});
       no_children(c);
       Group g;
       g.where = c.where();
       value(c, "name", true, g.name, parse_name);
+      if (attr(c, "latching", false)) {
+        bool latching = true;
+        value(c, "latching", false, latching, parse_bool);
+        g.latching = latching;
+      }
       if (auto list = attr(c, "turn", false)) {
         std::istringstream words(*list);
         for (std::string w; words >> w;) {

@@ -44,6 +44,8 @@ constexpr const char* to_string(Side s) noexcept {
 struct LegSetup {
   bool ice = false;      // softphone leg: ICE-lite agent on the port
   bool rtcp_mux = false;
+  // Latching when the leg has (or ends up with) no ICE; unset: the media configuration's.
+  std::optional<bool> latching;
 };
 
 struct MediaCallSetup {

@@ -154,7 +154,8 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     state.separate_rtcp[slot(side)] = !mux;
     lc.sockets = std::move(*lease);
     lc.rtcp_mux = mux;
-    lc.latching = !ls.ice && cfg_.latching;
+    state.latching[slot(side)] = ls.latching.value_or(cfg_.latching);
+    lc.latching = !ls.ice && state.latching[slot(side)];
     if (ls.ice) {
       media::ice::AgentConfig ac;
       ac.consent_timeout = cfg_.consent_timeout;
@@ -246,9 +247,9 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     // learns its source from its first valid media (symmetric RTP, issue 18).
     state.ice[slot(side)] = false;
     u.ice_off = true;
-    u.latching = cfg_.latching;
+    u.latching = state.latching[slot(side)];
     log->info("call {}: leg {} has no ICE: plain RTP{}", state.label, sip::to_string(side),
-              cfg_.latching ? ", latching onto its first valid media" : "");
+              *u.latching ? ", latching onto its first valid media" : "");
   }
   if (!remote.payload_types.empty()) u.payload_types = remote.payload_types;
   if (state.ice[slot(side)]) {

@@ -55,6 +55,7 @@ class MediaEngine final : public sip::MediaPort {
     std::string label;
     bool ice[2] = {false, false};
     bool separate_rtcp[2] = {false, false};  // an RTCP port of its own (until mux is agreed)
+    bool latching[2] = {false, false};       // when the leg has (or ends up with) no ICE
     std::shared_ptr<const media::dtls::Certificate> certificate;  // as the call started
     LegKeys keys[2];
     std::string history;  // ICE / pin-hole / path events, for diagnostics

@@ -190,9 +190,12 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
 
   MediaCallSetup setup;
   setup.label = call->id();
-  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false};
+  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false, {}};
   // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
-  setup.b = {b.phone, false};
+  setup.b = {b.phone, false, {}};
+  // A phone's group may set latching for its own leg (issue 18: per user group and globally).
+  if (a.phone) setup.a.latching = group_latching(from_user);
+  if (b.phone) setup.b.latching = group_latching(call->to_user);
   auto media = media_.create_call(setup);
   if (!media) {
     log().error("call {}: no media ports: {}", call->id(), media.error().message);
@@ -215,6 +218,12 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
              ref.to_user, b.phone ? "phone " + ref.target_uri : "trunk " + b.trunk, ref.a_call_id,
              ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
   if (!ref.offer_to_b(*offer)) ref.fail(503, "Service Unavailable");
+}
+
+std::optional<bool> CallRouter::group_latching(const std::string& user) const {
+  const conf::User* u = cfg_->find_user(user);
+  const conf::Group* g = u && !u->group.empty() ? cfg_->find_group(u->group) : nullptr;
+  return g ? g->latching : std::nullopt;
 }
 
 Leg* CallRouter::leg_of(LegId id) {

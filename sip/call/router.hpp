@@ -82,6 +82,8 @@ class CallRouter {
   void reject(LegId leg, const InboundRequest& req, int status, const std::string& phrase,
               const std::string& why);
   Leg* leg_of(LegId id);
+  // <group latching> of `user`'s group, if it sets one.
+  std::optional<bool> group_latching(const std::string& user) const;
 
   SignallingPort& signalling_;
   MediaPort& media_;

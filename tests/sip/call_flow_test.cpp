@@ -28,7 +28,9 @@ constexpr const char* kConfig = R"(<icegate>
     <acl name="no-10-98"><blacklist cidr="10.98.0.0/16"/></acl>
   </acls>
   <acl-policy sip-inbound="local" remote-candidates="no-10-98"/>
-  <users><user name="1001" password="1001secret"/><user name="1002" password="1002secret"/></users>
+  <groups><group name="desk" latching="false"/></groups>
+  <users><user name="1001" password="1001secret"/>
+         <user name="1002" password="1002secret" group="desk"/></users>
   <trunks>
     <trunk name="pbx" transport="udp" options-interval="0s"><address host="127.0.0.1" port="5080"/></trunk>
     <trunk name="carrier" transport="udp" options-interval="0s">
@@ -507,6 +509,8 @@ TEST_F(CallFlow, PhoneWithoutIceBehindNatIsAPlainLegAimedAtItsSipSource) {
   offer = replaced(offer, "127.0.0.2", "192.168.1.20");
   const LegId a = phone_invite("5555", offer);
   EXPECT_FALSE(media_.setups[1].a.ice) << "no ICE agent for a phone that does no ICE";
+  EXPECT_FALSE(media_.setups[1].a.latching) << "1001's group sets nothing: <media latching>";
+  EXPECT_FALSE(media_.setups[1].b.latching) << "a trunk leg";
   const auto& first = media_.remotes[std::pair<std::uint64_t, Side>(1, Side::a)].front();
   EXPECT_FALSE(first.ice);
   EXPECT_EQ(first.rtp.front().address.to_string(), "127.0.0.2")
@@ -536,6 +540,7 @@ TEST_F(CallFlow, CalledPhoneAnsweringWithoutIceIsConnectedAtOnce) {
   router_.on_invite_response(b, response(200, answer));
   EXPECT_EQ(call_of(b).b().media_state(), MediaState::plain);
   EXPECT_EQ(sip_.last(Sent::respond, a)->status, 200) << "no ringback while waiting for ICE";
+  EXPECT_EQ(media_.setups[1].b.latching, std::optional<bool>(false)) << "1002's group: desk";
   EXPECT_EQ(call_of(b).state(), CallState::connected);
   router_.on_bye(a);
   both_terminated(a, b);
