@@ -244,12 +244,13 @@ LegId SofiaSignalling::invite(const OutboundInvite& inv) {
   const std::string to = inv.to.empty() ? "sip:" + inv.to_user + "@" + host : inv.to;
   const std::string from = "sip:" + inv.from_user + "@" + host;
   auto leg = std::make_unique<SofiaLeg>();
-  // nua sends every request of a handle with NUTAG_PROXY set to that next hop (ACK included).
   const std::string via = inv.via ? hop_uri(*inv.via) : std::string();
-  nua_handle_t* nh =
-      nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()), SIPTAG_FROM_STR(from.c_str()),
-                 TAG_IF(!via.empty(), NUTAG_PROXY(via.c_str())), TAG_END());
+  nua_handle_t* nh = nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()),
+                                SIPTAG_FROM_STR(from.c_str()), TAG_END());
   if (!nh) return 0;
+  // A handle parameter, set like route_via(): the INVITE, the ACK of its 2xx and every later
+  // request of the dialog go there. Queued before the INVITE, so it applies to it.
+  if (!via.empty()) nua_set_hparams(nh, NUTAG_PROXY(via.c_str()), TAG_END());
   leg->id = next_leg_++;
   leg->handle = Handle(nh);
   leg->profile = p;
