@@ -155,6 +155,10 @@ bool SofiaSignalling::handle(Profile& p, nua_event_t event, int status, const ch
       return true;
     }
     case nua_r_invite:
+      if (leg && (status == 408 || status == 503) && !leg->via.empty()) {
+        // Issue 18: where a phone's INVITE went when it got no answer (NAT closed, no route).
+        log().warn("INVITE toward {} not answered: {} {}", leg->via, status, phrase ? phrase : "");
+      }
       if (leg) router_->on_invite_response(leg->id, response_of(status, phrase, sip));
       return true;
     case nua_i_cancel:
@@ -190,9 +194,15 @@ bool SofiaSignalling::handle(Profile& p, nua_event_t event, int status, const ch
       if (leg && state == nua_callstate_terminated) router_->on_terminated(leg->id);
       return true;
     }
+    case nua_r_bye:
+      // Issue 18: a request that cannot be delivered is logged with where it was sent.
+      if (leg && status >= 300) {
+        log().warn("BYE not delivered ({} {}){}", status, phrase ? phrase : "",
+                   leg->via.empty() ? std::string() : " toward " + leg->via);
+      }
+      return true;
     case nua_i_terminated:
     case nua_i_ack:
-    case nua_r_bye:
     case nua_r_cancel:
     case nua_i_active:
     case nua_i_prack:
@@ -251,6 +261,7 @@ LegId SofiaSignalling::invite(const OutboundInvite& inv) {
   // A handle parameter, set like route_via(): the INVITE, the ACK of its 2xx and every later
   // request of the dialog go there. Queued before the INVITE, so it applies to it.
   if (!via.empty()) nua_set_hparams(nh, NUTAG_PROXY(via.c_str()), TAG_END());
+  leg->via = via;
   leg->id = next_leg_++;
   leg->handle = Handle(nh);
   leg->profile = p;
@@ -303,8 +314,8 @@ void SofiaSignalling::authenticate(LegId id, const std::string& credentials) {
 void SofiaSignalling::route_via(LegId id, const Source& to) {
   SofiaLeg* leg = find(id);
   if (!leg) return;
-  const std::string via = hop_uri(to);
-  nua_set_hparams(leg->handle.get(), NUTAG_PROXY(via.c_str()), TAG_END());
+  leg->via = hop_uri(to);
+  nua_set_hparams(leg->handle.get(), NUTAG_PROXY(leg->via.c_str()), TAG_END());
 }
 
 void SofiaSignalling::release(LegId id) {

@@ -25,6 +25,7 @@ class SofiaLeg {
   LegId id = 0;
   Handle handle;
   Profile* profile = nullptr;
+  std::string via;  // the next hop every request of the dialog goes to, if set (NAT)
   std::map<std::uint64_t, std::unique_ptr<SavedRequest>> kept;
 };
 
