@@ -434,7 +434,7 @@ void Call::fail(int status, const std::string& phrase) {
 void Call::end(const std::string& reason) {
   const bool first = !ending();
   const std::string before = describe_states();  // as the call was when it ended
-  to(CallState::ending);
+  if (first) to(CallState::ending);  // ending again (a second BYE, a late failure) is no change
   ice_timer_.reset();
   for (Leg* l : {&a_, &b_}) {
     if (!l->link) continue;
