@@ -2,6 +2,8 @@
 // binding every <registrar keepalive> (Kamailio nathelper, FreeSWITCH nat-options-ping and
 // Asterisk qualify do the same). Any answer, even an error, proves the path; a contact that
 // leaves <registrar keepalive-misses> in a row unanswered is logged and removed.
+#include <set>
+
 #include "sip/b2bua.hpp"
 #include "sip/log.hpp"
 
@@ -27,34 +29,31 @@ void B2bua::contact_keepalive_tick() {
   if (stopping_) return;
   const auto now = Registrar::Clock::now();
   registrar_.expire(now);
-  std::map<std::pair<std::string, std::string>, ContactKeepalive> live;
+  std::set<std::pair<std::string, std::string>> live;
   for (const auto& b : registrar_.all(now)) {
     if (b.transport != conf::Transport::udp) continue;  // TCP/TLS: the connection is the path
     const auto key = std::pair{b.user, b.contact};
-    auto old = keepalives_.find(key);
-    ContactKeepalive k = old != keepalives_.end() ? std::move(old->second) : ContactKeepalive{};
+    live.insert(key);
+    ContactKeepalive& k = keepalives_[key];
     k.user = b.user;
     k.contact = b.contact;
     k.where = b.source.to_string() + ":" + std::to_string(b.source_port);
-    if (!k.pending) {
-      Profile* p = stack_.profile_named(b.profile);
-      if (!p) p = stack_.profile_for(conf::Transport::udp);
-      if (p) {
-        k.pending =
-            Handle(nua_handle(p->nua, nullptr, SIPTAG_TO_STR(b.route_uri.c_str()), TAG_END()));
-        nua_options(k.pending.get(), NUTAG_URL(b.route_uri.c_str()), TAG_END());
-        keepalive_by_handle_[k.pending.get()] = key;
-      }
-    }
-    live.emplace(key, std::move(k));
+    if (k.pending) continue;  // the last OPTIONS is still running
+    Profile* p = stack_.profile_named(b.profile);
+    if (!p) p = stack_.profile_for(conf::Transport::udp);
+    if (!p) continue;
+    k.pending = Handle(nua_handle(p->nua, nullptr, SIPTAG_TO_STR(b.route_uri.c_str()), TAG_END()));
+    nua_options(k.pending.get(), NUTAG_URL(b.route_uri.c_str()), TAG_END());
+    keepalive_by_handle_[k.pending.get()] = key;
   }
   // Bindings that expired or were removed take their keep-alive (and its handle) with them.
-  for (auto& [key, k] : keepalives_) {
-    if (k.pending) keepalive_by_handle_.erase(k.pending.get());
-  }
-  keepalives_ = std::move(live);
-  for (auto& [key, k] : keepalives_) {
-    if (k.pending) keepalive_by_handle_[k.pending.get()] = key;
+  for (auto it = keepalives_.begin(); it != keepalives_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.pending) keepalive_by_handle_.erase(it->second.pending.get());
+    it = keepalives_.erase(it);
   }
   start_contact_keepalive();
 }
