@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "conf/host_checks.hpp"
 #include "conf/loader_state.hpp"
 #include "conf/values.hpp"
 
@@ -264,6 +265,23 @@ void check_users_trunks_routes(LoaderState& st) {
   }
 }
 
+// behaviour.md §9 pattern 4: a trunk that sip-inbound denies gets 403 for every call. Only what
+// needs no I/O: addresses given as IP literals and <source> networks (by their network address).
+// Names are resolved by check-config (host_checks.hpp), never by the loader.
+void check_trunks_admitted(LoaderState& st) {
+  for (const auto& t : st.cfg.trunks) {
+    for (const auto& a : t.addresses) {
+      const auto ip = acl::Address::parse(a.host);
+      if (!ip) continue;
+      if (auto w = trunk_source_denied(st.cfg, t, *ip, ip->to_string())) st.warning(t.where, *w);
+    }
+    for (const auto& net : t.sources) {
+      const auto shown = net.network().to_string() + " (source " + net.to_string() + ")";
+      if (auto w = trunk_source_denied(st.cfg, t, net.network(), shown)) st.warning(t.where, *w);
+    }
+  }
+}
+
 }  // namespace
 
 void validate(LoaderState& st) {
@@ -275,6 +293,7 @@ void validate(LoaderState& st) {
   check_dtls(st);
   check_stun_turn(st);
   check_users_trunks_routes(st);
+  check_trunks_admitted(st);
   check_tls(st);
 }
 

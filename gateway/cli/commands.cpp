@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "conf/config.hpp"
+#include "conf/host_checks.hpp"
 #include "conf/values.hpp"
 #include "gateway/cli/cli.hpp"
 #include "gateway/cli/options.hpp"
@@ -29,6 +30,12 @@ std::string acl_name(const std::shared_ptr<const acl::Acl>& a) {
   return a ? "\"" + a->name() + "\"" : "(none: allow all)";
 }
 
+// REGISTER without its own ACL is checked against sip-inbound (sip/b2bua.cpp on_register).
+std::string register_acl_name(const conf::AclPolicy& p) {
+  if (p.sip_register || !p.sip_inbound) return acl_name(p.sip_register);
+  return "(none: falls back to sip-inbound \"" + p.sip_inbound->name() + "\")";
+}
+
 void print_summary(const conf::Config& c, std::ostream& out) {
   const auto& m = c.media;
   out << "  files          : " << c.files.size() << "\n";
@@ -49,7 +56,7 @@ void print_summary(const conf::Config& c, std::ostream& out) {
     out << " " << name << " (" << white << " whitelist, " << a->size() - white << " blacklist)";
   }
   out << "\n  acl policy     : sip-inbound " << acl_name(c.policy.sip_inbound) << ", sip-register "
-      << acl_name(c.policy.sip_register) << ", remote-candidates "
+      << register_acl_name(c.policy) << ", remote-candidates "
       << acl_name(c.policy.remote_candidates) << ", public-candidate "
       << acl_name(c.policy.public_candidate) << "\n";
   out << "  users          : " << c.users.size() << "\n";
@@ -85,7 +92,11 @@ int cmd_check_config(const std::vector<std::string>& args, std::ostream& out, st
   const auto file = (*vm)["config"].as<std::string>();
   auto loaded = load_and_report(file, err);
   if (!loaded) return kExitFailure;
-  out << file << ": configuration is valid, " << loaded->warnings.size() << " warning(s)\n";
+  // What the loader cannot know without I/O: the media address bound, names resolved.
+  const auto host_warnings = conf::check_host(*loaded->config);
+  for (const auto& w : host_warnings) err << w.to_string() << "\n";
+  out << file << ": configuration is valid, " << loaded->warnings.size() + host_warnings.size()
+      << " warning(s)\n";
   print_summary(*loaded->config, out);
   return kExitOk;
 }
