@@ -185,9 +185,27 @@ struct Logging {
   std::string sofia_level = "warn";
 };
 
+// The admin listener (docs/operations.md): Prometheus metrics, the HTTP/JSON control API and the
+// admin page. Off unless configured; never on a SIP port.
+struct Admin {
+  acl::Address address = acl::Address::v4(0x7f000001);  // 127.0.0.1
+  std::uint16_t port = 8060;
+  // Bearer token (`Authorization: Bearer ...`), given inline or read from token-file. Without a
+  // token or client CA only loopback clients are served, and a non-loopback address is refused.
+  std::string token;
+  // HTTPS: certificate chain and private key (PEM). With client_ca_file, clients must present a
+  // certificate it signed (mutual TLS), which authenticates them like the token does.
+  std::string certificate_file;
+  std::string private_key_file;
+  std::string client_ca_file;
+  Location where;
+  bool tls() const { return !certificate_file.empty(); }
+};
+
 struct Config {
   std::vector<std::string> files;  // the main file first, then includes in load order
   Logging logging;
+  std::optional<Admin> admin;
   Sip sip;
   Media media;
   Dtls dtls;

@@ -116,13 +116,14 @@ bool B2bua::acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,
   // behaviour.md §6 / §9 pattern 4: this exact line is what support engineers grep for.
   log().warn("IP {} Rejected by acl \"{}\" ({} {}, {})", src->address.to_string(), acl->name(),
              what, sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-", d.explain());
-  ++router_.stats().rejected_acl;
+  ++router_.stats().acl_rejections[{acl->name(), what}];
   nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());
   return false;
 }
 
 void B2bua::on_options(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   Handle owned(nh);  // nua created this handle for the request: release it when answered
+  ++router_.stats().requests["OPTIONS"];
   if (!acl_allows(p, nh, sip, cfg_->policy.sip_inbound, "OPTIONS")) return;
   nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(p.nua),
               SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
@@ -130,6 +131,7 @@ void B2bua::on_options(Profile& p, nua_handle_t* nh, const sip_t* sip) {
 
 void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
   Handle owned(nh);
+  ++router_.stats().requests["REGISTER"];
   const auto& acl = cfg_->policy.sip_register ? cfg_->policy.sip_register
                                               : cfg_->policy.sip_inbound;
   // The ACL comes before any challenge: a blocked source learns nothing about users.
@@ -157,6 +159,7 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
       now_wall, &user);
   if (result == DigestAuth::Result::stale_nonce) return challenge(true);
   if (result != DigestAuth::Result::ok) {
+    ++router_.stats().auth_failures["REGISTER"];
     const auto src = request_source(p.nua);
     log().warn("REGISTER for {} from {} refused: {}", aor_user,
                src ? src->to_string() : std::string("?"), to_string(result));
@@ -193,6 +196,16 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     char* uri = url_as_string(home, m->m_url);
     c.uri = uri ? uri : "";
     if (m->m_expires) c.expires = static_cast<std::uint32_t>(std::strtoul(m->m_expires, nullptr, 10));
+    if (src && m->m_url->url_host) {
+      // The Contact's host (an IP literal, or a name: a name is not the source either).
+      std::string_view h = m->m_url->url_host;
+      if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 reference
+      auto host = acl::Address::parse(h);
+      const unsigned long port =
+          m->m_url->url_port ? std::strtoul(m->m_url->url_port, nullptr, 10)
+                             : (src->transport == conf::Transport::tls ? 5061 : 5060);
+      c.behind_nat = !host || *host != src->address || port != src->port;
+    }
     req.contacts.push_back(std::move(c));
   }
   if (req.star && !req.contacts.empty()) req.contacts.clear(), req.star = true;

@@ -61,8 +61,13 @@ class B2bua : public EventSink {
   ~B2bua() override;
 
   void reload(std::shared_ptr<const conf::Config> cfg);  // on the signalling thread
-  const B2buaStats& stats() const { return router_.stats(); }
+  const SipStats& stats() const { return router_.stats(); }
   std::size_t active_calls() const { return router_.active_calls(); }
+  // For the control API (on the signalling thread).
+  CallRouter& router() { return router_; }
+  const Registrar& registrar() const { return registrar_; }
+  const std::map<std::string, TrunkLink>& trunk_links() const { return trunk_links_; }
+  const TrunkTable& trunks() const { return trunks_; }
 
   void on_nua_event(Profile& profile, nua_event_t event, int status, const char* phrase,
                     nua_handle_t* nh, SofiaLeg* leg, const sip_t* sip, tagi_t tags[]) override;

@@ -51,6 +51,7 @@ RegisterOutcome Registrar::apply(const RegisterRequest& req, Clock::time_point n
     Binding b;
     b.user = req.user;
     b.contact = c.uri;
+    b.behind_nat = c.behind_nat;
     b.route_uri = route_uri_for(req);
     b.source = req.source;
     b.source_port = req.source_port;

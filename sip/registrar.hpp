@@ -26,6 +26,7 @@ struct Binding {
   std::string profile;     // name of the profile (listener) the REGISTER arrived on
   std::string call_id;
   std::uint32_t cseq = 0;
+  bool behind_nat = false;  // see ContactUpdate
   std::chrono::steady_clock::time_point registered;  // last refresh
   std::chrono::steady_clock::time_point expires;
 };
@@ -33,6 +34,9 @@ struct Binding {
 struct ContactUpdate {
   std::string uri;                      // Contact URI
   std::optional<std::uint32_t> expires; // Contact ;expires= param, if given
+  // The Contact's host and port are not where the REGISTER came from (a NAT, or a phone that
+  // put its private address in Contact).
+  bool behind_nat = false;
 };
 
 struct RegisterRequest {

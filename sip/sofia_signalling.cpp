@@ -217,6 +217,7 @@ void SofiaSignalling::send_response(SofiaLeg& leg, const Reply& r, const nua_sav
   const char* contact = tls_contact(leg);
   const std::string reason = r.reason.empty() ? std::string() : reason_header(r.reason);
   const bool with_this = !saved && current_invite_ == nh && current_nua_;
+  const std::string retry_after = r.retry_after ? std::to_string(r.retry_after) : std::string();
   nua_respond(nh, r.status, kept_phrase(nh, r.phrase, r.status),
               TAG_IF(with_this, NUTAG_WITH_THIS(current_nua_)),
               TAG_IF(saved, NUTAG_WITH_SAVED(saved)), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
@@ -224,6 +225,7 @@ void SofiaSignalling::send_response(SofiaLeg& leg, const Reply& r, const nua_sav
               TAG_IF(!r.proxy_authenticate.empty(),
                      SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.c_str())),
               TAG_IF(!r.accept.empty(), SIPTAG_ACCEPT_STR(r.accept.c_str())),
+              TAG_IF(!retry_after.empty(), SIPTAG_RETRY_AFTER_STR(retry_after.c_str())),
               TAG_IF(!r.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(!r.sdp.empty(), SIPTAG_PAYLOAD_STR(r.sdp.c_str())), TAG_END());
 }
@@ -256,7 +258,9 @@ LegId SofiaSignalling::invite(const OutboundInvite& inv) {
   auto leg = std::make_unique<SofiaLeg>();
   const std::string via = inv.via ? hop_uri(*inv.via) : std::string();
   nua_handle_t* nh = nua_handle(p->nua, leg.get(), SIPTAG_TO_STR(to.c_str()),
-                                SIPTAG_FROM_STR(from.c_str()), TAG_END());
+                                SIPTAG_FROM_STR(from.c_str()),
+                                TAG_IF(!inv.call_id.empty(), SIPTAG_CALL_ID_STR(inv.call_id.c_str())),
+                                TAG_END());
   if (!nh) return 0;
   // A handle parameter, set like route_via(): the INVITE, the ACK of its 2xx and every later
   // request of the dialog go there. Queued before the INVITE, so it applies to it.

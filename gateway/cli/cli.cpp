@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "gateway/cli/commands.hpp"
+#include "gateway/cli/ctl.hpp"
 #include "gateway/cli/nat_detect.hpp"
 #include "gateway/cli/stun_check.hpp"
 #include "gateway/cli/turn_check.hpp"
@@ -33,6 +34,8 @@ const std::map<std::string, Command>& commands() {
         "nat-detect -c FILE [--server NAME | --stun HOST[:PORT]] [--json] [--lifetime]  NAT type"}},
       {"turn-check",
        {cmd_turn_check, "turn-check -c FILE NAME  allocate on a TURN server, relay data both ways"}},
+      {"ctl",
+       {cmd_ctl, "ctl -c FILE [--json] COMMAND [CALL-ID]  ask or control a running icegate"}},
       {"ice-servers",
        {cmd_ice_servers, "ice-servers -c FILE USER [--json]  the STUN/TURN list for a user"}},
   };

@@ -1,8 +1,12 @@
 #include "gateway/daemon/gateway.hpp"
 
+#include <filesystem>
 #include <stdexcept>
 
+#include "conf/host_checks.hpp"
 #include "conf/values.hpp"
+#include "gateway/admin/server.hpp"
+#include "gateway/daemon/control.hpp"
 #include "gateway/daemon/log.hpp"
 #include "gateway/daemon/media_engine.hpp"
 #include "gateway/daemon/public_address.hpp"
@@ -21,9 +25,19 @@ int sofia_level(const std::string& level) {
   return 0;
 }
 
+// The admin page's static files: installed beside the program, or in the source tree.
+std::string admin_page_dir() {
+  for (const char* dir : {ICEGATE_ADMIN_PAGE_DIR}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) return dir;
+  }
+  return {};
+}
+
 }  // namespace
 
-Gateway::Gateway(std::string config_file) : file_(std::move(config_file)) {}
+Gateway::Gateway(std::string config_file, bool log_level_fixed, std::function<void()> drained)
+    : file_(std::move(config_file)), log_level_fixed_(log_level_fixed), drained_(std::move(drained)) {}
 Gateway::~Gateway() { stop(); }
 
 std::shared_ptr<const conf::Config> Gateway::config() const { return std::atomic_load(&cfg_); }
@@ -39,6 +53,11 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
   for (const auto& l : c->sip.listeners) {
     log->info("SIP listener {}: {} {}:{}", l.name, conf::to_string(l.transport),
               l.address.to_string(), l.port);
+  }
+  // A media address that is not this host's would start fine and fail every call with 503.
+  if (auto problem = conf::media_address_problem(*c)) {
+    log->critical("{}", *problem);
+    return false;
   }
   try {
     media_ = std::make_unique<MediaEngine>(c->media, c->dtls);
@@ -63,8 +82,52 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
     return false;
   }
   start_public_address_discovery(discovery_, *media_, *c);  // STUN on: its own thread, once (public_address.hpp)
+  if (c->admin) {
+    ControlHooks hooks;
+    hooks.reload = [this] { return reload_file(); };
+    hooks.drained = [this] {
+      logger("gateway")->info("drained: no call left");
+      if (drained_) drained_();
+    };
+    hooks.config = [this] { return config(); };
+    control_ = std::make_unique<DaemonControl>(*stack_, *b2bua_, *media_, std::move(hooks));
+    admin_ = std::make_unique<admin::Server>(*c->admin, *control_, admin_page_dir());
+    if (auto err = admin_->start()) {
+      log->critical("cannot start the admin listener: {}", *err);
+      admin_.reset();
+      control_.reset();
+      stop();
+      return false;
+    }
+  }
   log->info("icegate is up");
   return true;
+}
+
+admin::Outcome Gateway::reload_file() {
+  std::lock_guard lock(reload_mutex_);
+  auto log = logger("gateway");
+  auto fresh = conf::load_file(file_);
+  nlohmann::json body;
+  if (!fresh) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& d : fresh.error()) {
+      log->error("{}", d.to_string());
+      errors.push_back(d.to_string());
+    }
+    log->error("reload refused: {} error(s), the running configuration stays",
+               fresh.error().size());
+    return {422, {{"reloaded", false}, {"errors", errors}}};
+  }
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const auto& w : fresh->warnings) {
+    log->warn("{}", w.to_string());
+    warnings.push_back(w.to_string());
+  }
+  if (!log_level_fixed_) set_log_level(fresh->config->logging.level);
+  // The admin listener itself is not rebound on reload (like the SIP listeners).
+  reload(fresh->config);
+  return {200, {{"reloaded", true}, {"warnings", warnings}}};
 }
 
 void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
@@ -79,6 +142,8 @@ void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
 }
 
 void Gateway::stop() {
+  admin_.reset();  // no more questions to the signalling thread
+  control_.reset();
   if (stack_) stack_->stop();  // ends every call, shuts nua down, joins the thread
   b2bua_.reset();
   stack_.reset();

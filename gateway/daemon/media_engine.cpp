@@ -78,6 +78,37 @@ Expected<std::shared_ptr<const media::dtls::Certificate>, std::string> load_cert
   return media::dtls::Certificate::load_pem_files(d.certificate_file, d.private_key_file);
 }
 
+// Adds one session's counters to `t` (relay packets, drops, ICE checks).
+void accumulate(MediaTotals& t, const media::relay::SessionStats& s) {
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& l = s.legs[i];
+    auto& sum = t.relay[i];
+    sum.packets_in += l.packets_in;
+    sum.bytes_in += l.bytes_in;
+    sum.packets_out += l.packets_out;
+    sum.bytes_out += l.bytes_out;
+    sum.stun_in += l.stun_in;
+    sum.stun_out += l.stun_out;
+    for (std::size_t d = 0; d < l.dropped.size(); ++d) sum.dropped[d] += l.dropped[d];
+    for (const auto* ice : {l.ice ? &*l.ice : nullptr, l.ice_rtcp ? &*l.ice_rtcp : nullptr}) {
+      if (!ice) continue;
+      t.ice_checks_answered += ice->checks_answered;
+      t.ice_checks_bad_integrity += ice->bad_integrity;
+      t.ice_checks_bad_username += ice->bad_username;
+    }
+  }
+}
+
+// A DTLS failure's detail as a metric label (media/relay/session_dtls.cpp, media/dtls/).
+std::string dtls_cause(const std::string& detail) {
+  const auto has = [&](const char* w) { return detail.find(w) != std::string::npos; };
+  if (has("fingerprint")) return "fingerprint-mismatch";
+  if (has("timed out") || has("timeout")) return "timeout";
+  if (has("SRTP")) return "srtp-setup";
+  if (has("certificate")) return "certificate";
+  return "handshake";
+}
+
 // SDES suites icegate offers, in order of preference (RFC 4568 §6.2: the two every SDES peer
 // knows; an AEAD_AES_128_GCM offer from a peer is accepted when answering).
 constexpr media::srtp::SrtpProfile kSdesOffer[] = {
@@ -132,6 +163,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   call.fingerprint = certificate_->sdp_fingerprint();
   CallState state;
   state.label = setup.label;
+  state.created = std::chrono::steady_clock::now();
   state.certificate = certificate_;
   for (sip::Side side : {sip::Side::a, sip::Side::b}) {
     const sip::LegSetup& ls = side == sip::Side::a ? setup.a : setup.b;
@@ -174,6 +206,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   auto created = relay_.create(std::move(sc));
   if (!created) return unexpected(sip::MediaError{sip::MediaError::internal, created.error()});
   calls_.emplace(id, std::move(state));
+  ++closed_.sessions_created;
   return call;
 }
 
@@ -342,6 +375,56 @@ std::optional<acl::Address> MediaEngine::public_address() {
 void MediaEngine::set_public_address(std::optional<acl::Address> a) {
   std::lock_guard lock(public_mutex_);
   public_address_ = a;
+  public_since_ = a ? std::optional(std::chrono::steady_clock::now()) : std::nullopt;
+}
+
+std::optional<std::chrono::steady_clock::time_point> MediaEngine::public_address_since() const {
+  std::lock_guard lock(public_mutex_);
+  return public_since_;
+}
+
+void MediaEngine::refresh_stats(std::function<void()> done) {
+  StatsWaiter w;
+  for (const auto& [id, state] : calls_) {
+    if (relay_.request_stats(id)) w.pending.insert(id);
+  }
+  if (w.pending.empty()) return done();
+  w.done = std::move(done);
+  waiters_.push_back(std::move(w));
+}
+
+void MediaEngine::settle_waiters(std::uint64_t call) {
+  std::vector<std::function<void()>> ready;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    it->pending.erase(call);
+    if (it->pending.empty()) {
+      ready.push_back(std::move(it->done));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& fn : ready) fn();
+}
+
+MediaTotals MediaEngine::totals() const {
+  MediaTotals t = closed_;
+  for (const auto& [id, state] : calls_) {
+    if (state.last) accumulate(t, *state.last);
+  }
+  return t;
+}
+
+std::optional<MediaView> MediaEngine::view(std::uint64_t call) const {
+  auto it = calls_.find(call);
+  if (it == calls_.end()) return std::nullopt;
+  MediaView v;
+  v.stats = it->second.last;
+  v.history = it->second.history;
+  v.ice[0] = it->second.ice[0];
+  v.ice[1] = it->second.ice[1];
+  v.created = it->second.created;
+  return v;
 }
 
 void MediaEngine::set_event_sink(std::function<void(const sip::MediaEvent&)> sink) {
@@ -370,6 +453,11 @@ void MediaEngine::dispatch_events() {
     switch (ev.kind) {
       case media::EventKind::ice_connected:
         note("leg " + leg + " ICE connected via " + remote);
+        ++closed_.ice_connected;
+        if (it != calls_.end()) {
+          closed_.ice_connected_seconds.observe(std::chrono::duration<double>(
+              std::chrono::steady_clock::now() - it->second.created).count());
+        }
         out.kind = sip::MediaEventKind::ice_connected;
         forward = true;
         break;
@@ -380,11 +468,13 @@ void MediaEngine::dispatch_events() {
         break;
       case media::EventKind::consent_lost:
         note("leg " + leg + " consent lost");
+        ++closed_.ice_consent_lost;
         out.kind = sip::MediaEventKind::consent_lost;
         forward = true;
         break;
       case media::EventKind::media_timeout:
         note("media timeout");
+        ++closed_.media_timeouts;
         out.kind = sip::MediaEventKind::media_timeout;
         forward = true;
         break;
@@ -406,16 +496,31 @@ void MediaEngine::dispatch_events() {
           log->info("call {}: media closed: A {} | B {}", label, format_leg(ev.stats->legs[0]),
                     format_leg(ev.stats->legs[1]));
         }
-        if (it != calls_.end()) calls_.erase(it);
+        ++closed_.sessions_closed;
+        if (it != calls_.end()) {
+          if (ev.stats) {
+            accumulate(closed_, *ev.stats);
+            it->second.last = *ev.stats;
+          }
+          if (closed_sink_) {
+            MediaView v{it->second.last, it->second.history, {it->second.ice[0], it->second.ice[1]},
+                        it->second.created};
+            closed_sink_(ev.session, v);
+          }
+          calls_.erase(it);
+        }
+        settle_waiters(ev.session);
         continue;
       case media::EventKind::dtls_connected:
         note("leg " + leg + " DTLS connected (" + ev.detail + ")");
         out.kind = sip::MediaEventKind::secure_media_up;
+        ++closed_.dtls_ok;
         out.detail = ev.detail;
         forward = true;
         break;
       case media::EventKind::dtls_failed:
         note("leg " + leg + " DTLS failed: " + ev.detail);
+        ++closed_.dtls_failed[dtls_cause(ev.detail)];
         out.kind = sip::MediaEventKind::secure_media_failed;
         forward = true;
         break;
@@ -428,8 +533,11 @@ void MediaEngine::dispatch_events() {
         note("leg " + leg + " " + ev.detail);
         log->info("call {}: leg {} {}", label, leg, out.detail);
         break;
-      case media::EventKind::session_started:
       case media::EventKind::stats:
+        if (it != calls_.end() && ev.stats) it->second.last = *ev.stats;
+        settle_waiters(ev.session);
+        break;
+      case media::EventKind::session_started:
         break;
     }
     if (forward && sink_ && it != calls_.end()) sink_(out);

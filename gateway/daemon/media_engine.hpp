@@ -2,11 +2,16 @@
 // leg, sessions on the relay workers. Used from the signalling thread only.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
 
+#include "acl/histogram.hpp"
 #include "conf/config.hpp"
 #include "media/dtls/certificate.hpp"
 #include "media/ports/port_allocator.hpp"
@@ -15,6 +20,33 @@
 #include "sip/media_port.hpp"
 
 namespace icegate::gateway {
+
+// What the media side has done since start, for /metrics (Prometheus counters: they only grow).
+// Relay counters are the final ones of closed sessions plus the last snapshot of live ones.
+struct MediaTotals {
+  std::array<media::relay::LegStats, 2> relay{};  // [0] leg A, [1] leg B: summed
+  std::uint64_t ice_checks_answered = 0;
+  std::uint64_t ice_checks_bad_integrity = 0;  // 401: MESSAGE-INTEGRITY did not verify
+  std::uint64_t ice_checks_bad_username = 0;   // 401: USERNAME not this leg's
+  std::uint64_t ice_connected = 0;
+  std::uint64_t ice_consent_lost = 0;
+  std::uint64_t dtls_ok = 0;
+  std::map<std::string, std::uint64_t> dtls_failed;  // by cause
+  std::uint64_t sessions_created = 0;
+  std::uint64_t sessions_closed = 0;
+  std::uint64_t media_timeouts = 0;
+  // Media session created -> ICE connected on a phone leg, seconds.
+  Histogram ice_connected_seconds{{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}};
+};
+
+// A call's media as the control API shows it: the last snapshot the relay sent and the ICE /
+// DTLS / path history.
+struct MediaView {
+  std::optional<media::relay::SessionStats> stats;
+  std::string history;
+  bool ice[2] = {false, false};
+  std::chrono::steady_clock::time_point created;
+};
 
 class MediaEngine final : public sip::MediaPort {
  public:
@@ -44,6 +76,23 @@ class MediaEngine final : public sip::MediaPort {
   const media::dtls::Certificate& certificate() const { return *certificate_; }
   std::size_t active_sessions() const { return calls_.size(); }
 
+  // For the admin surface (signalling thread). Asks every live session for a fresh snapshot;
+  // `done` runs once all have answered (or closed). Callers bound the wait themselves.
+  void refresh_stats(std::function<void()> done);
+  MediaTotals totals() const;
+  std::optional<MediaView> view(std::uint64_t call) const;
+  media::ports::AllocatorStats port_stats() const { return allocator_.stats(); }
+  std::vector<std::chrono::nanoseconds> worker_cpu_times() const {
+    return relay_.worker_cpu_times();
+  }
+  // When the public address was last set (STUN learnt or confirmed it), if ever.
+  std::optional<std::chrono::steady_clock::time_point> public_address_since() const;
+  // Runs with each closed session's final counters (the daemon's diagnosis and recent calls).
+  void on_session_closed(
+      std::function<void(std::uint64_t call, const MediaView& final_view)> fn) {
+    closed_sink_ = std::move(fn);
+  }
+
  private:
   // What a leg's keys are now, to install new ones only when they change.
   struct LegKeys {
@@ -59,7 +108,14 @@ class MediaEngine final : public sip::MediaPort {
     std::shared_ptr<const media::dtls::Certificate> certificate;  // as the call started
     LegKeys keys[2];
     std::string history;  // ICE / pin-hole / path events, for diagnostics
+    std::chrono::steady_clock::time_point created;
+    std::optional<media::relay::SessionStats> last;  // latest snapshot from the worker
   };
+  struct StatsWaiter {
+    std::set<std::uint64_t> pending;
+    std::function<void()> done;
+  };
+  void settle_waiters(std::uint64_t call);
 
   conf::Media cfg_;
   conf::Dtls dtls_cfg_;
@@ -69,8 +125,12 @@ class MediaEngine final : public sip::MediaPort {
   std::map<std::uint64_t, CallState> calls_;
   std::function<void(const sip::MediaEvent&)> sink_;
   std::uint64_t next_id_ = 1;
+  MediaTotals closed_;  // closed sessions' relay counters and every event counted so far
+  std::vector<StatsWaiter> waiters_;
+  std::function<void(std::uint64_t, const MediaView&)> closed_sink_;
   mutable std::mutex public_mutex_;  // the STUN thread writes, the signalling thread reads
   std::optional<acl::Address> public_address_;
+  std::optional<std::chrono::steady_clock::time_point> public_since_;
 };
 
 }  // namespace icegate::gateway

@@ -1,5 +1,7 @@
 #include "gateway/daemon/run.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "gateway/daemon/gateway.hpp"
@@ -21,7 +23,8 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   const std::string& file = settings.config_file;
-  Gateway gw(file);
+  // A drain through the control API ends like SIGTERM once the last call is gone.
+  Gateway gw(file, !settings.log_level.empty(), [] { ::kill(::getpid(), SIGTERM); });
   if (!gw.start(std::move(cfg))) {
     log->critical("icegate could not start, see the errors above");
     return false;
@@ -31,16 +34,7 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
     if (sigwaitinfo(&set, &info) < 0) continue;
     if (info.si_signo == SIGHUP) {
       log->info("SIGHUP: reloading {}", file);
-      auto fresh = conf::load_file(file);
-      if (!fresh) {
-        for (const auto& d : fresh.error()) log->error("{}", d.to_string());
-        log->error("reload refused: {} error(s), the running configuration stays",
-                   fresh.error().size());
-        continue;
-      }
-      for (const auto& w : fresh->warnings) log->warn("{}", w.to_string());
-      if (settings.log_level.empty()) set_log_level(fresh->config->logging.level);
-      gw.reload(fresh->config);
+      gw.reload_file();
       continue;
     }
     log->info("{}: shutting down", info.si_signo == SIGINT ? "SIGINT" : "SIGTERM");

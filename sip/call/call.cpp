@@ -114,12 +114,24 @@ std::string Call::describe_states() const {
          "/" + std::string(to_string(b_.media_state()));
 }
 
+const char* Call::direction() const {
+  if (!a_.phone) return kInbound;
+  return b_.phone ? kInternal : kOutbound;
+}
+
 bool Call::place_b() {
   Leg& b = b_;
+  // A later attempt is a new INVITE transaction and dialog: a Call-ID of its own, so that a peer
+  // keying calls on Call-ID (sipp) never takes it for the first one.
+  if (++b_attempts > 1) {
+    b_call_id = b_call_id.substr(0, b_call_id.rfind('.')) + "." + std::to_string(b_attempts);
+    log().info("call {}: attempt {} toward B, Call-ID {}", id_, b_attempts, b_call_id);
+  }
   OutboundInvite inv;
   inv.from_user = from_user.empty() ? std::string("anonymous") : from_user;
   inv.max_forwards = max_forwards;  // RFC 3261 §16.6 step 3 applied across the B2BUA
   inv.sdp = b_offer;
+  inv.call_id = b_call_id;
   if (!b.phone) {
     const TrunkEntry* t = router_.trunks().named(b.trunk);
     if (!t) return false;
@@ -291,7 +303,10 @@ void Call::answer_a(std::string sdp) {
   pending_answer.clear();
   ice_timer_.reset();
   a_.to(LegState::confirmed);
+  a_final = 200;
   ++router_.stats().calls_answered;
+  router_.stats().setup_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   router_.signalling().respond(a_.link.id(), reply(200, "OK", sdp));
   log().info("call {}: connected", id_);
   // The calling phone starts its checks after our 200: it has ice-timeout to succeed.
@@ -405,6 +420,7 @@ void Call::on_update_response(Leg& leg, const InboundResponse& r) {
 void Call::on_cancel(Leg& leg) {
   // The stack has answered the CANCEL with 200 and the INVITE with 487 (RFC 3261 §9.2).
   log().info("call {}: CANCEL from the caller", id_);
+  if (leg.side() == Side::a && !a_final) a_final = 487;
   leg.to(LegState::terminated);
   end("cancelled by the caller");
 }
@@ -423,8 +439,8 @@ void Call::on_terminated(Leg& leg) {
 }
 
 void Call::fail(int status, const std::string& phrase) {
-  ++router_.stats().calls_failed;
   if (a_.link && (a_.state() == LegState::inviting || a_.state() == LegState::early)) {
+    a_final = status;
     router_.signalling().respond(a_.link.id(), reply(status, phrase));
     a_.to(LegState::terminating);
   }
@@ -446,6 +462,7 @@ void Call::end(const std::string& reason) {
       case LegState::inviting:
       case LegState::early:
         if (l->side() == Side::a) {
+          a_final = 480;
           Reply r = reply(480, "Temporarily Unavailable");
           r.reason = reason;
           router_.signalling().respond(l->link.id(), r);
@@ -512,6 +529,7 @@ void Call::on_media_event(const MediaEvent& ev) {
 
 void Call::on_ice_timeout() {
   if (ending()) return;
+  ++router_.stats().ice_timeouts;
   const bool answering = state_ == CallState::answering;
   const Side side = answering || a_.media_ready() ? Side::b : Side::a;
   const Leg& leg = this->leg(side);

@@ -52,6 +52,8 @@ class Call {
   Leg& other(const Leg& l) { return l.side() == Side::a ? b_ : a_; }
   // "connected A=confirmed/secure-up B=confirmed/plain": for logs and diagnostics.
   std::string describe_states() const;
+  // inbound (trunk -> phone), outbound (phone -> trunk) or internal (phone -> phone).
+  const char* direction() const;
 
   // Steps after the router accepted A's INVITE (call/call_offer_answer.cpp).
   // A's offer: its media into the engine (error: the reason, answered 488).
@@ -77,6 +79,9 @@ class Call {
 
   std::optional<MediaLease> media;
   std::string a_call_id;            // the caller's SIP Call-ID (joins icegate's log to traces)
+  std::string b_call_id;            // the Call-ID of icegate's INVITE toward B (this attempt)
+  int a_final = 0;                  // the final status icegate sent the caller (0: none yet)
+  unsigned b_attempts = 0;          // INVITEs placed toward B (fail-over, plain-RTP retry)
   std::string target_uri;           // B's Request-URI
   std::string from_user;            // caller's user part
   std::string to_user;              // callee's user part / number

@@ -5,6 +5,8 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <random>
+#include <utility>
 
 #include "sip/call_sdp.hpp"
 #include "sip/log.hpp"
@@ -25,7 +27,13 @@ CallRouter::CallRouter(SignallingPort& signalling, MediaPort& media, const Diges
       auth_(auth),
       registrar_(registrar),
       trunks_(trunks),
-      cfg_(std::move(cfg)) {}
+      cfg_(std::move(cfg)) {
+  // RFC 3261 §8.1.1.4: Call-IDs unique in space and time; 64 random bits per process.
+  std::random_device rd;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  call_id_prefix_ = buf;
+}
 
 CallRouter::~CallRouter() {
   // Calls still here at destruction release their links and media without signalling.
@@ -34,12 +42,15 @@ CallRouter::~CallRouter() {
 }
 
 void CallRouter::reject(LegId leg, const InboundRequest& req, int status, const std::string& phrase,
-                        const std::string& why) {
+                        const char* cause, const std::string& why) {
   LegLink owned(signalling_, leg);
   log().info("INVITE {} from {} rejected: {} {} ({})", req.call_id.empty() ? "-" : req.call_id,
              req.source ? req.source->to_string() : std::string("?"), status, phrase, why);
-  ++stats_.calls_failed;
-  signalling_.respond(leg, Reply{status, phrase, {}, {}, {}, {}});
+  ++stats_.invites_rejected[{status, cause}];
+  if (status == 488) ++stats_.sdp_rejections[cause];
+  Reply r{status, phrase, {}, {}, {}, {}};
+  if (status == 503 && draining_) r.retry_after = 60;  // RFC 3261 §21.5.4: try another node
+  signalling_.respond(leg, r);
 }
 
 bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
@@ -51,7 +62,8 @@ bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
   log().warn("IP {} Rejected by acl \"{}\" (INVITE {}, {})",
              req.source->address.address.to_string(), acl->name(),
              req.call_id.empty() ? "-" : req.call_id, d.explain());
-  ++stats_.rejected_acl;
+  ++stats_.acl_rejections[{acl->name(), "INVITE"}];
+  ++stats_.invites_rejected[{403, "acl"}];
   LegLink owned(signalling_, leg);
   signalling_.respond(leg, Reply{403, "Forbidden", {}, {}, {}, {}});
   return false;
@@ -81,6 +93,7 @@ std::optional<std::string> CallRouter::authenticated_user(LegId leg, const Inbou
       now_wall, &user);
   if (r == DigestAuth::Result::stale_nonce) return challenge(true);
   if (r != DigestAuth::Result::ok) {
+    ++stats_.auth_failures["INVITE"];
     log().warn("INVITE from {} as {}: authentication failed: {}",
                req.source ? req.source->to_string() : std::string("?"), user, to_string(r));
     return challenge(false);
@@ -95,20 +108,20 @@ std::optional<CallRouter::Route> CallRouter::route(LegId leg, const InboundReque
     out.to_phone = true;
     out.callee = registrar_.lookup(to_user, Registrar::Clock::now());
     if (!out.callee) {
-      reject(leg, req, 480, "Temporarily Unavailable", "user " + to_user + " not registered");
+      reject(leg, req, 480, "Temporarily Unavailable", "not-registered", "user " + to_user + " not registered");
       return std::nullopt;
     }
     return out;
   }
   if (from_trunk) {
     // From a trunk: to the user named in the Request-URI (behaviour.md §7).
-    reject(leg, req, 404, "Not Found", "no user \"" + to_user + "\"");
+    reject(leg, req, 404, "Not Found", "no-such-user", "no user \"" + to_user + "\"");
     return std::nullopt;
   }
   const conf::Route* r = cfg_->route_for(to_user);
   const TrunkEntry* t = r ? trunks_.named(r->trunk) : nullptr;
   if (!t) {
-    reject(leg, req, 404, "Not Found", "no route for \"" + to_user + "\"");
+    reject(leg, req, 404, "Not Found", "no-route", "no route for \"" + to_user + "\"");
     return std::nullopt;
   }
   out.trunk = t->cfg->name;
@@ -116,11 +129,15 @@ std::optional<CallRouter::Route> CallRouter::route(LegId leg, const InboundReque
 }
 
 void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
+  ++stats_.requests["INVITE"];
   if (!admitted(leg, req)) return;
-  if (!req.source) return reject(leg, req, 400, "Bad Request", "no source address");
+  if (draining_) {
+    return reject(leg, req, 503, "Service Unavailable", "draining", "draining: no new calls");
+  }
+  if (!req.source) return reject(leg, req, 400, "Bad Request", "bad-request", "no source address");
   // RFC 3261 §16.3 step 3 (the B2BUA keeps the hop count going to stop loops).
   const unsigned long max_forwards = req.max_forwards.value_or(70);
-  if (max_forwards == 0) return reject(leg, req, 483, "Too Many Hops", "Max-Forwards reached 0");
+  if (max_forwards == 0) return reject(leg, req, 483, "Too Many Hops", "too-many-hops", "Max-Forwards reached 0");
 
   const TrunkEntry* from_trunk = trunks_.of_source(req.source->address.address,
                                                    req.source->address.port, req.source->transport);
@@ -136,17 +153,18 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   // The offer is read only once the caller is known (no SDP parsing for strangers).
   if (!req.content_type.empty() && strcasecmp(req.content_type.c_str(), "application/sdp") != 0) {
     LegLink owned(signalling_, leg);
+    ++stats_.invites_rejected[{415, "unsupported-content"}];
     Reply reply{415, "Unsupported Media Type", {}, {}, {}, {}};
     reply.accept = "application/sdp";
     signalling_.respond(leg, reply);
     return;
   }
   if (req.body.empty()) {
-    return reject(leg, req, 488, "Not Acceptable Here", "no SDP offer in the INVITE (late offer)");
+    return reject(leg, req, 488, "Not Acceptable Here", "no-sdp-offer", "no SDP offer in the INVITE (late offer)");
   }
   auto offer = sdp::parse(req.body);
   if (!offer) {
-    return reject(leg, req, 400, "Bad Request", "malformed SDP: " + offer.error().to_string());
+    return reject(leg, req, 400, "Bad Request", "malformed-sdp", "malformed SDP: " + offer.error().to_string());
   }
 
   char idbuf[32];
@@ -179,9 +197,9 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   // The caller's media, with the candidate ACL applied to a softphone's candidates.
   auto remote = analyse_remote(*offer, a.phone, cfg_->policy.remote_candidates.get());
   if (!remote) {
-    ++stats_.rejected_candidates;
     log().warn("call {}: {}", call->id(), remote.error());
-    return reject(leg, req, 488, "Not Acceptable Here", "no usable ICE candidate");
+    return reject(leg, req, 488, "Not Acceptable Here", "candidates-blocked",
+                  "no usable ICE candidate");
   }
   if (!remote->dropped.empty()) log().info("call {}: {}", call->id(), remote->dropped);
   // A calling phone without ICE (desk phones, apps with ICE off) is a plain leg that latches.
@@ -199,12 +217,12 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   auto media = media_.create_call(setup);
   if (!media) {
     log().error("call {}: no media ports: {}", call->id(), media.error().message);
-    return reject(leg, req, 503, "Service Unavailable", media.error().message);
+    return reject(leg, req, 503, "Service Unavailable", "no-media-ports", media.error().message);
   }
   call->media.emplace(media_, *media);
   if (auto err = call->take_first_offer(*offer, req.body, remote->media)) {
     log().warn("call {}: {}", call->id(), *err);
-    return reject(leg, req, 488, "Not Acceptable Here", *err);
+    return reject(leg, req, 488, "Not Acceptable Here", "unusable-offer", *err);
   }
   Call& ref = *call;
   calls_[ref.id()] = std::move(call);
@@ -212,11 +230,13 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   // behaviour.md §7: a phone's in-dialog requests go where its messages come from (NAT).
   if (a.phone) signalling_.route_via(leg, *req.source);
   a.to(LegState::inviting);
-  ++stats_.calls_started;
-  log().info("call {}: {} ({}) -> {} ({}), Call-ID {}, media ports A {} B {}", ref.id(),
+  ref.b_call_id = call_id_prefix_ + "-" + ref.id();
+  ++stats_.calls_active[ref.direction()];
+  // The call's first line: both legs' Call-IDs join icegate's log to traces and phone logs.
+  log().info("call {}: {} ({}) -> {} ({}), Call-ID A {} B {}, media ports A {} B {}", ref.id(),
              ref.from_user, a.phone ? "phone " + req.source->to_string() : "trunk " + a.trunk,
              ref.to_user, b.phone ? "phone " + ref.target_uri : "trunk " + b.trunk, ref.a_call_id,
-             ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
+             ref.b_call_id, ref.media->call().a.ports.rtp, ref.media->call().b.ports.rtp);
   if (!ref.offer_to_b(*offer)) ref.fail(503, "Service Unavailable");
 }
 
@@ -302,7 +322,34 @@ void CallRouter::unbind(Leg& leg) {
 void CallRouter::destroy(Call& call) {
   unbind(call.a());
   unbind(call.b());
+  const std::string direction = call.direction();
+  ++stats_.calls_ended[{direction, call.a_final}];
+  if (auto it = stats_.calls_active.find(direction); it != stats_.calls_active.end() && it->second) {
+    --it->second;
+  }
   calls_.erase(call.id());
+  if (draining_ && calls_.empty() && on_idle_) std::exchange(on_idle_, nullptr)();
+}
+
+bool CallRouter::hang_up(const std::string& id, const std::string& reason) {
+  auto it = calls_.find(id);
+  if (it == calls_.end() || it->second->ending()) return false;
+  ++stats_.operator_hangups;
+  log().info("call {}: hung up by the operator ({})", id, reason);
+  Call& c = *it->second;
+  if (c.a().link && c.a().state() != LegState::confirmed) {
+    c.fail(480, "Temporarily Unavailable");  // not answered yet: the caller gets a final answer
+  } else {
+    c.end(reason);
+  }
+  return true;
+}
+
+void CallRouter::drain(std::function<void()> on_idle) {
+  draining_ = true;
+  log().info("draining: new calls get 503, {} call(s) in progress go on", calls_.size());
+  on_idle_ = std::move(on_idle);
+  if (calls_.empty() && on_idle_) std::exchange(on_idle_, nullptr)();
 }
 
 }  // namespace icegate::sip

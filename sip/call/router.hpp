@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,21 +15,13 @@
 #include "conf/config.hpp"
 #include "sip/call/call.hpp"
 #include "sip/call/signalling.hpp"
+#include "sip/call/stats.hpp"
 #include "sip/call/trunk_table.hpp"
 #include "sip/digest.hpp"
 #include "sip/media_port.hpp"
 #include "sip/registrar.hpp"
 
 namespace icegate::sip {
-
-struct B2buaStats {
-  std::uint64_t calls_started = 0;
-  std::uint64_t calls_answered = 0;
-  std::uint64_t calls_failed = 0;
-  std::uint64_t rejected_acl = 0;
-  std::uint64_t rejected_candidates = 0;
-  std::uint64_t registrations = 0;
-};
 
 class CallRouter {
  public:
@@ -53,10 +46,18 @@ class CallRouter {
   // Ends every call (shutdown).
   void end_all(const std::string& reason);
 
-  const B2buaStats& stats() const { return stats_; }
-  B2buaStats& stats() { return stats_; }
+  const SipStats& stats() const { return stats_; }
+  SipStats& stats() { return stats_; }
   std::size_t active_calls() const { return calls_.size(); }
+  const std::map<std::string, std::unique_ptr<Call>>& calls() const { return calls_; }
   const Call* find(const std::string& id) const;
+  // The control API's hang-up: ends the call on both legs (BYE, CANCEL or a final response) with
+  // `reason`; false when there is no such call (or it is already ending).
+  bool hang_up(const std::string& id, const std::string& reason);
+  // Drain (rolling restarts): new INVITEs get 503 with Retry-After, calls in progress go on;
+  // `on_idle` runs (on this thread) once no call is left, at once if none is.
+  void drain(std::function<void()> on_idle);
+  bool draining() const { return draining_; }
   const Call* call_of(LegId leg) const;
 
   // For calls.
@@ -79,8 +80,9 @@ class CallRouter {
   std::optional<std::string> authenticated_user(LegId leg, const InboundRequest& req);
   std::optional<Route> route(LegId leg, const InboundRequest& req, const std::string& to_user,
                              bool from_trunk);
+  // Answers a new INVITE with a final error, counted under `cause` (a metric label).
   void reject(LegId leg, const InboundRequest& req, int status, const std::string& phrase,
-              const std::string& why);
+              const char* cause, const std::string& why);
   Leg* leg_of(LegId id);
   // <group latching> of `user`'s group, if it sets one.
   std::optional<bool> group_latching(const std::string& user) const;
@@ -93,8 +95,11 @@ class CallRouter {
   std::shared_ptr<const conf::Config> cfg_;
   std::map<std::string, std::unique_ptr<Call>> calls_;
   std::unordered_map<LegId, Leg*> legs_;
-  B2buaStats stats_;
+  SipStats stats_;
   std::uint64_t next_call_ = 1;
+  std::string call_id_prefix_;  // random per process: B legs' Call-IDs are <prefix>-<n>
+  bool draining_ = false;
+  std::function<void()> on_idle_;
 };
 
 }  // namespace icegate::sip

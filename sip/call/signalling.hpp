@@ -60,6 +60,7 @@ struct Reply {
   std::string reason;  // a Reason header's text (SIP;cause=...;text="...") when not empty
   std::string proxy_authenticate;  // 407: the challenge
   std::string accept;              // 415: what is accepted
+  unsigned retry_after = 0;        // 503: Retry-After seconds when not 0
 };
 
 // A new outgoing INVITE (leg B of a call).
@@ -75,6 +76,7 @@ struct OutboundInvite {
   std::string from_user;  // From user part (the host is the listener's)
   unsigned long max_forwards = 70;
   std::string sdp;
+  std::string call_id;  // empty: the stack makes one
   // A phone behind NAT: every request of the dialog (INVITE, ACK, BYE, re-INVITE, UPDATE) goes
   // to this observed address, whatever the phone's Contact says.
   std::optional<Source> via;

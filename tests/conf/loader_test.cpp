@@ -462,3 +462,54 @@ TEST(LoaderNat, KeepaliveDefaultsAndBadTrunkSourceNamesTheLine) {
 
 }  // namespace
 }  // namespace icegate::conf
+
+namespace icegate::conf {
+namespace {
+
+TEST(ConfigLoader, AdminListener) {
+  auto r = load_string(doc("<admin address=\"127.0.0.1\" port=\"8061\"/>\n"), "test.xml", "/tmp");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  ASSERT_TRUE(r->config->admin);
+  EXPECT_EQ(r->config->admin->port, 8061);
+  EXPECT_TRUE(r->config->admin->token.empty());
+  EXPECT_FALSE(r->config->admin->tls());
+  // Absent: no admin listener.
+  auto none = load_string(doc(""), "test.xml", "/tmp");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->config->admin);
+
+  // Off loopback it must authenticate.
+  expect_error(doc("<admin address=\"0.0.0.0\"/>\n"), 5,
+               "admin address 0.0.0.0 is not loopback: set token (or token-file) or client-ca");
+  auto with_token = load_string(doc("<admin address=\"0.0.0.0\" token=\"t0ken\"/>\n"), "test.xml",
+                                "/tmp");
+  ASSERT_TRUE(with_token);
+  EXPECT_EQ(with_token->config->admin->token, "t0ken");
+  // Never on a SIP port (TCP/TLS listeners; a UDP listener does not take the TCP port).
+  expect_error(doc("<sip><listener transport=\"tcp\" address=\"127.0.0.1\" port=\"5062\"/></sip>"
+                   "<admin port=\"5062\"/>\n", false),
+               3, "admin port 5062 is SIP listener tcp:127.0.0.1:5062's port");
+  expect_error(doc("<admin certificate=\"a.pem\"/>\n"), 5,
+               "<admin> needs both certificate and private-key for HTTPS");
+  expect_error(doc("<admin token=\"a\" token-file=\"b\"/>\n"), 5, "has both token and token-file");
+  expect_error(doc("<admin token-file=\"/nonexistent/token\"/>\n"), 5,
+               "token-file \"/nonexistent/token\": No such file or directory");
+}
+
+TEST(ConfigLoader, AdminTokenFileIsReadTrimmed) {
+  const auto dir = std::filesystem::temp_directory_path() / "icegate-admin-token-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "token") << "  s3cret \n";
+  std::ofstream(dir / "empty") << "\n";
+  auto r = load_string(doc("<admin address=\"::\" token-file=\"token\"/>\n"), "test.xml",
+                       dir.string());
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  EXPECT_EQ(r->config->admin->token, "s3cret");
+  auto e = load_string(doc("<admin token-file=\"empty\"/>\n"), "test.xml", dir.string());
+  ASSERT_FALSE(e);
+  EXPECT_THAT(e.error().front().message, HasSubstr("the file is empty"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace icegate::conf

@@ -12,7 +12,8 @@ trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 ip=127.0.61.1
 harness="$(cd "$(dirname "$0")/calls" && pwd)/harness.py"
 config() {  # a fresh copy of the default configuration, listeners on $ip
-  sed "s|\(<listener [^>]*address=\)\"127.0.0.1\"|\1\"$ip\"|" "$conf" >"$work/icegate.xml"
+  sed -e "s|\(<listener [^>]*address=\)\"127.0.0.1\"|\1\"$ip\"|" \
+      -e "s|<admin address=\"127.0.0.1\"|<admin address=\"$ip\"|" "$conf" >"$work/icegate.xml"
 }
 config
 grep -q "address=\"$ip\"" "$work/icegate.xml" || { echo "cannot move the listeners to $ip"; exit 1; }

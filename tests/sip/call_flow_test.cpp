@@ -194,7 +194,7 @@ TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
   const LegId a = phone_invite("5555", load("baresip-1.0-ice-dtls-offer.sdp"));
   // The baresip capture's candidates are on 10.98.0.0/16, which this ACL blocks: 488.
   ASSERT_EQ(sip_.last(Sent::respond, a)->status, 488);
-  EXPECT_EQ(router_.stats().rejected_candidates, 1U);
+  EXPECT_EQ(router_.stats().sdp_rejections.at("candidates-blocked"), 1U);
 
   const std::string offer =
       replaced(load("baresip-1.0-ice-dtls-offer.sdp"), "10.98.0.2", "127.0.0.2");
@@ -337,7 +337,7 @@ TEST_F(CallFlow, StrangersAndUnknownTargetsAreRefusedWithoutState) {
   const LegId stranger = sip_.incoming();
   router_.on_invite(stranger, invite_request("5555", kHoldOffer, source("192.0.2.7", 5060)));
   EXPECT_EQ(sip_.last(Sent::respond, stranger)->status, 403);
-  EXPECT_EQ(router_.stats().rejected_acl, 1U);
+  EXPECT_EQ((router_.stats().invites_rejected.at({403, "acl"})), 1U);
 
   const LegId to_nobody = sip_.incoming();
   router_.on_invite(to_nobody, invite_request("7777", kHoldOffer, source("127.0.0.1", 5080)));

@@ -390,6 +390,9 @@ class Env:
         root.find("logging").set("level", log_level)
         for listener in root.find("sip").findall("listener"):
             listener.set("address", self.icegate_ip)
+        admin = root.find("admin")
+        if admin is not None:  # each test's own address: tests run side by side
+            admin.set("address", self.icegate_ip)
         if registrar:
             for k, v in registrar.items():
                 root.find("sip/registrar").set(k, v)

@@ -1,0 +1,34 @@
+// What the admin listener asks of the running gateway. The daemon implements it
+// (gateway/daemon/control.hpp); every call comes from one of the listener's threads and may wait
+// a little while the daemon hops to its signalling thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace icegate::admin {
+
+// An answer with a status: 200 and a body, or an error and a body that says why.
+struct Outcome {
+  int status = 200;
+  nlohmann::json body;
+};
+
+class Control {
+ public:
+  virtual ~Control() = default;
+  virtual std::string metrics() = 0;  // Prometheus text exposition format 0.0.4
+  virtual nlohmann::json health() = 0;
+  virtual nlohmann::json calls() = 0;
+  virtual std::optional<nlohmann::json> call(const std::string& id) = 0;
+  virtual std::optional<nlohmann::json> diagnose(const std::string& id) = 0;
+  virtual bool hang_up(const std::string& id) = 0;
+  virtual nlohmann::json registrations() = 0;
+  virtual nlohmann::json trunks() = 0;
+  virtual Outcome reload() = 0;
+  virtual Outcome drain() = 0;
+};
+
+}  // namespace icegate::admin

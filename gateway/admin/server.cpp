@@ -1,0 +1,237 @@
+#include "gateway/admin/server.hpp"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "acl/unique_fd.hpp"
+
+namespace icegate::admin {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  auto l = spdlog::get("admin");
+  return l ? l : spdlog::default_logger();
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, {{"error", message}});
+}
+
+// Why binding `address`:`port` fails, from the kernel (httplib only says that it failed).
+std::string bind_error(const acl::Address& address, std::uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (address.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    if (inet_pton(AF_INET, address.to_string().c_str(), &sin->sin_addr) != 1) return "bad address";
+    len = sizeof *sin;
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, address.to_string().c_str(), &sin6->sin6_addr) != 1) {
+      return "bad address";
+    }
+    len = sizeof *sin6;
+  }
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::strerror(errno);
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    return std::strerror(errno);
+  }
+  return "bind failed";
+}
+
+}  // namespace
+
+bool valid_call_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Server::Server(conf::Admin cfg, Control& control, std::string static_dir)
+    : cfg_(std::move(cfg)), control_(control), static_dir_(std::move(static_dir)) {}
+
+Server::~Server() { stop(); }
+
+bool Server::authorised(const std::string& remote_addr, const std::string& authorization) const {
+  if (!cfg_.token.empty()) {
+    static constexpr std::string_view kBearer = "Bearer ";
+    if (authorization.size() != kBearer.size() + cfg_.token.size() ||
+        authorization.compare(0, kBearer.size(), kBearer) != 0) {
+      return false;
+    }
+    // Compared in constant time: the token is a password.
+    return CRYPTO_memcmp(authorization.data() + kBearer.size(), cfg_.token.data(),
+                         cfg_.token.size()) == 0;
+  }
+  // Mutual TLS: the handshake already refused clients without a certificate the CA signed.
+  if (!cfg_.client_ca_file.empty()) return true;
+  auto a = acl::Address::parse(remote_addr);
+  return a && a->is_loopback();
+}
+
+void Server::routes() {
+  auto& s = *http_;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (authorised(req.remote_addr, req.get_header_value("Authorization"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    log()->warn("admin: {} {} from {} refused: not authenticated", req.method, req.path,
+                req.remote_addr);
+    res.set_header("WWW-Authenticate", "Bearer realm=\"icegate\"");
+    send_error(res, 401, cfg_.token.empty() ? "only loopback clients are served"
+                                            : "missing or wrong bearer token");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Whatever a handler throws (the daemon did not answer in time) is a 503, never a crash.
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, 503, what);
+  });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      send_error(res, res.status, res.status == 404 ? "no such resource: " + req.path
+                                                    : "request refused");
+    }
+  });
+
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(control_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s.Get("/api/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, control_.health());
+  });
+  s.Get("/api/v1/calls", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, control_.calls());
+  });
+  const auto with_id = [](const httplib::Request& req, httplib::Response& res) -> std::string {
+    const std::string id = req.matches[1];
+    if (!valid_call_id(id)) {
+      send_error(res, 400, "malformed call id \"" + id.substr(0, 64) + "\"");
+      return {};
+    }
+    return id;
+  };
+  s.Get(R"(/api/v1/calls/([^/]+))", [this, with_id](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    const std::string id = with_id(req, res);
+    if (id.empty()) return;
+    if (auto c = control_.call(id)) return send_json(res, 200, *c);
+    send_error(res, 404, "no call " + id);
+  });
+  s.Get(R"(/api/v1/calls/([^/]+)/diagnosis)", [this, with_id](const httplib::Request& req,
+                                                              httplib::Response& res) {
+    const std::string id = with_id(req, res);
+    if (id.empty()) return;
+    if (auto d = control_.diagnose(id)) return send_json(res, 200, *d);
+    send_error(res, 404, "no call " + id);
+  });
+  s.Post(R"(/api/v1/calls/([^/]+)/hangup)", [this, with_id](const httplib::Request& req,
+                                                            httplib::Response& res) {
+    const std::string id = with_id(req, res);
+    if (id.empty()) return;
+    log()->info("admin: hang-up of call {} requested by {}", id, req.remote_addr);
+    if (control_.hang_up(id)) return send_json(res, 200, {{"call", id}, {"hung_up", true}});
+    send_error(res, 404, "no call " + id + " in progress");
+  });
+  s.Get("/api/v1/registrations", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, control_.registrations());
+  });
+  s.Get("/api/v1/trunks", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, control_.trunks());
+  });
+  s.Post("/api/v1/reload", [this](const httplib::Request& req, httplib::Response& res) {
+    log()->info("admin: reload requested by {}", req.remote_addr);
+    auto o = control_.reload();
+    send_json(res, o.status, o.body);
+  });
+  s.Post("/api/v1/drain", [this](const httplib::Request& req, httplib::Response& res) {
+    log()->info("admin: drain requested by {}", req.remote_addr);
+    auto o = control_.drain();
+    send_json(res, o.status, o.body);
+  });
+  if (!static_dir_.empty() && !s.set_mount_point("/", static_dir_)) {
+    log()->warn("admin page: cannot serve {}", static_dir_);
+  }
+}
+
+std::optional<std::string> Server::start() {
+  if (cfg_.tls()) {
+    http_ = std::make_unique<httplib::SSLServer>(
+        cfg_.certificate_file.c_str(), cfg_.private_key_file.c_str(),
+        cfg_.client_ca_file.empty() ? nullptr : cfg_.client_ca_file.c_str());
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
+  const std::string where = cfg_.address.to_string() + ":" + std::to_string(cfg_.port);
+  if (!http_->is_valid()) {
+    return std::string("admin listener " + where + ": cannot load certificate " +
+                      cfg_.certificate_file + " / key " + cfg_.private_key_file +
+                      (cfg_.client_ca_file.empty() ? "" : " / client CA " + cfg_.client_ca_file));
+  }
+  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second icegate bind the
+  // same admin port and take half of the requests.
+  http_->set_socket_options([](int sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  http_->set_read_timeout(5, 0);
+  http_->set_write_timeout(5, 0);
+  http_->set_keep_alive_max_count(20);
+  http_->set_payload_max_length(64 * 1024);  // no route takes a body: this is only a bound
+  routes();
+  if (cfg_.port == 0) {  // tests: any free port
+    const int p = http_->bind_to_any_port(cfg_.address.to_string());
+    if (p <= 0) return std::string("admin listener " + where + ": " + bind_error(cfg_.address, 0));
+    port_ = static_cast<std::uint16_t>(p);
+  } else if (!http_->bind_to_port(cfg_.address.to_string(), cfg_.port)) {
+    return std::string("admin listener " + where + ": " + bind_error(cfg_.address, cfg_.port));
+  } else {
+    port_ = cfg_.port;
+  }
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  log()->info("admin listener on {}://{} ({})", cfg_.tls() ? "https" : "http", where,
+              !cfg_.token.empty()          ? "bearer token"
+              : !cfg_.client_ca_file.empty() ? "mutual TLS"
+                                             : "loopback clients only");
+  return std::nullopt;
+}
+
+void Server::stop() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+  http_.reset();
+}
+
+}  // namespace icegate::admin

@@ -1,0 +1,48 @@
+// The admin listener: /metrics, the control API under /api/v1 and the admin page, served by
+// cpp-httplib on two threads of its own. Authentication: a bearer token or mutual TLS when
+// configured; without either only loopback clients are served (the configuration refuses a
+// non-loopback address then). docs/operations.md lists the routes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <optional>
+#include "conf/config.hpp"
+#include "gateway/admin/control.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace icegate::admin {
+
+class Server {
+ public:
+  Server(conf::Admin cfg, Control& control, std::string static_dir);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving; nullopt, or why it cannot (with errno's text).
+  std::optional<std::string> start();
+  void stop();
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void routes();
+  bool authorised(const std::string& remote_addr, const std::string& authorization) const;
+
+  conf::Admin cfg_;
+  Control& control_;
+  std::string static_dir_;  // the admin page's files; empty: no page
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+};
+
+// A call id as the API accepts it (icegate's own ids, "c17"): letters, digits, '.', '-', '_'.
+bool valid_call_id(const std::string& id);
+
+}  // namespace icegate::admin

@@ -1,0 +1,187 @@
+// The admin listener over a fake Control: the Prometheus text format, authentication (token,
+// loopback-only), malformed and unknown requests, and that refused requests change nothing.
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include "conf/config.hpp"
+#include "gateway/admin/prometheus.hpp"
+#include "gateway/admin/server.hpp"
+
+namespace icegate::admin {
+namespace {
+
+class FakeControl : public Control {
+ public:
+  std::string metrics() override { return "icegate_up 1\n"; }
+  nlohmann::json health() override { return {{"status", "ok"}}; }
+  nlohmann::json calls() override { return {{"calls", nlohmann::json::array({{{"id", "c1"}}})}}; }
+  std::optional<nlohmann::json> call(const std::string& id) override {
+    if (id == "c1") return nlohmann::json{{"id", "c1"}};
+    return std::nullopt;
+  }
+  std::optional<nlohmann::json> diagnose(const std::string& id) override { return call(id); }
+  bool hang_up(const std::string& id) override {
+    hangups.push_back(id);
+    return id == "c1";
+  }
+  nlohmann::json registrations() override { return {{"registrations", nlohmann::json::array()}}; }
+  nlohmann::json trunks() override { return {{"trunks", nlohmann::json::array()}}; }
+  Outcome reload() override {
+    ++reloads;
+    return {200, {{"reloaded", true}}};
+  }
+  Outcome drain() override {
+    ++drains;
+    return {202, {{"draining", true}}};
+  }
+  std::vector<std::string> hangups;
+  int reloads = 0;
+  int drains = 0;
+};
+
+conf::Admin admin_config(const std::string& token = {}) {
+  conf::Admin a;
+  a.address = *acl::Address::parse("127.0.0.1");
+  a.port = 0;
+  a.token = token;
+  return a;
+}
+
+TEST(MetricsText, FamiliesGroupTheirSamplesAndEscapeLabels) {
+  MetricsText m;
+  m.family("icegate_a_total", "counter", "first \\ family\nline two");
+  m.family("icegate_b", "gauge", "second");
+  m.sample("icegate_b", {{"x", "1"}}, 2);
+  m.sample("icegate_a_total", {{"acl", "we\"ird\\name\n"}}, 3);
+  m.sample("icegate_b", {{"x", "2"}}, 0.25);
+  EXPECT_EQ(m.text(),
+            "# HELP icegate_a_total first \\\\ family\\nline two\n"
+            "# TYPE icegate_a_total counter\n"
+            "icegate_a_total{acl=\"we\\\"ird\\\\name\\n\"} 3\n"
+            "# HELP icegate_b second\n"
+            "# TYPE icegate_b gauge\n"
+            "icegate_b{x=\"1\"} 2\n"
+            "icegate_b{x=\"2\"} 0.25\n");
+  EXPECT_THROW(m.sample("icegate_undeclared", 1), std::logic_error);
+}
+
+TEST(MetricsText, HistogramBucketsAreCumulative) {
+  Histogram h({0.1, 1});
+  h.observe(0.05);
+  h.observe(0.1);  // le is inclusive
+  h.observe(0.5);
+  h.observe(7);
+  MetricsText m;
+  m.family("icegate_t_seconds", "histogram", "t");
+  m.histogram("icegate_t_seconds", {}, h);
+  EXPECT_EQ(m.text(),
+            "# HELP icegate_t_seconds t\n# TYPE icegate_t_seconds histogram\n"
+            "icegate_t_seconds_bucket{le=\"0.1\"} 2\n"
+            "icegate_t_seconds_bucket{le=\"1\"} 3\n"
+            "icegate_t_seconds_bucket{le=\"+Inf\"} 4\n"
+            "icegate_t_seconds_sum 7.65\n"
+            "icegate_t_seconds_count 4\n");
+}
+
+TEST(AdminServer, LoopbackWithoutTokenServesTheApi) {
+  FakeControl control;
+  Server server(admin_config(), control, "");
+  ASSERT_EQ(server.start(), std::nullopt);
+  httplib::Client c("127.0.0.1", server.port());
+  auto health = c.Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(health->body)["status"], "ok");
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(metrics->body, "icegate_up 1\n");
+  auto hang = c.Post("/api/v1/calls/c1/hangup");
+  ASSERT_TRUE(hang);
+  EXPECT_EQ(hang->status, 200);
+  auto missing = c.Post("/api/v1/calls/c9/hangup");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(control.hangups, (std::vector<std::string>{"c1", "c9"}));
+}
+
+TEST(AdminServer, TokenIsRequiredAndRefusalsChangeNothing) {
+  FakeControl control;
+  Server server(admin_config("s3cret-token"), control, "");
+  ASSERT_EQ(server.start(), std::nullopt);
+  httplib::Client c("127.0.0.1", server.port());
+  for (const char* path : {"/api/v1/reload", "/api/v1/drain", "/api/v1/calls/c1/hangup"}) {
+    auto none = c.Post(path);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"icegate\"");
+  }
+  c.set_bearer_token_auth("s3cret-tokeX");
+  auto wrong = c.Get("/metrics");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  auto wrong_post = c.Post("/api/v1/drain");
+  ASSERT_TRUE(wrong_post);
+  EXPECT_EQ(wrong_post->status, 401);
+  EXPECT_EQ(control.reloads, 0);
+  EXPECT_EQ(control.drains, 0);
+  EXPECT_TRUE(control.hangups.empty());
+
+  c.set_bearer_token_auth("s3cret-token");
+  auto ok = c.Post("/api/v1/reload");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(control.reloads, 1);
+  auto drain = c.Post("/api/v1/drain");
+  ASSERT_TRUE(drain);
+  EXPECT_EQ(drain->status, 202);
+  EXPECT_EQ(control.drains, 1);
+}
+
+TEST(AdminServer, MalformedAndUnknownRequestsAreRefused) {
+  FakeControl control;
+  Server server(admin_config(), control, "");
+  ASSERT_EQ(server.start(), std::nullopt);
+  httplib::Client c("127.0.0.1", server.port());
+  auto bad_id = c.Post("/api/v1/calls/c1%3Bx/hangup");
+  ASSERT_TRUE(bad_id);
+  EXPECT_EQ(bad_id->status, 400);
+  EXPECT_NE(bad_id->body.find("malformed call id"), std::string::npos);
+  auto long_id = c.Get("/api/v1/calls/" + std::string(100, 'a'));
+  ASSERT_TRUE(long_id);
+  EXPECT_EQ(long_id->status, 400);
+  auto unknown = c.Get("/api/v1/nothing");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(unknown->body)["error"], "no such resource: /api/v1/nothing");
+  auto wrong_method = c.Get("/api/v1/drain");  // GET on a POST-only route: nothing happens
+  ASSERT_TRUE(wrong_method);
+  EXPECT_GE(wrong_method->status, 400);
+  EXPECT_EQ(control.drains, 0);
+  EXPECT_TRUE(control.hangups.empty());
+}
+
+TEST(AdminServer, PortInUseIsReportedWithTheReason) {
+  FakeControl control;
+  Server first(admin_config(), control, "");
+  ASSERT_EQ(first.start(), std::nullopt);
+  conf::Admin same = admin_config();
+  same.port = first.port();
+  Server second(same, control, "");
+  auto err = second.start();
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->find("Address already in use"), std::string::npos) << *err;
+}
+
+TEST(AdminServer, CallIdsAreValidated) {
+  EXPECT_TRUE(valid_call_id("c17"));
+  EXPECT_TRUE(valid_call_id("a-b_c.1"));
+  EXPECT_FALSE(valid_call_id(""));
+  EXPECT_FALSE(valid_call_id("c1;drop"));
+  EXPECT_FALSE(valid_call_id("c 1"));
+  EXPECT_FALSE(valid_call_id(std::string(65, 'c')));
+}
+
+}  // namespace
+}  // namespace icegate::admin
