@@ -4,6 +4,7 @@
 // signalling thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -46,6 +47,18 @@ struct LegSetup {
   bool rtcp_mux = false;
   // Latching when the leg has (or ends up with) no ICE; unset: the media configuration's.
   std::optional<bool> latching;
+  // For the per-call diagnosis (docs/troubleshooting.md): a softphone's leg rather than a
+  // trunk's, and where its SIP comes from.
+  bool phone = false;
+  std::optional<acl::Address> party;
+};
+
+// How a call ended as the SIP side saw it, handed to the media side before the session is
+// destroyed, so that the diagnosis at session end can tell "never answered" from "no media".
+struct CallOutcome {
+  int final_status = 0;  // sent to the caller; 0: none
+  std::optional<std::chrono::steady_clock::time_point> answered;
+  bool ice_timed_out = false;
 };
 
 struct MediaCallSetup {
@@ -147,6 +160,11 @@ class MediaPort {
   virtual void set_remote(std::uint64_t call, Side side, const RemoteMedia& remote) = 0;
   // Releases the ports (into quarantine) and the relay session.
   virtual void destroy_call(std::uint64_t call) = 0;
+  // The call is ending (before destroy_call): how, for the diagnosis. Optional for a port.
+  virtual void call_ending(std::uint64_t call, const CallOutcome& outcome) {
+    (void)call;
+    (void)outcome;
+  }
   // Per-call diagnostics for logs (counters, selected pair, drops by reason).
   virtual std::string describe(std::uint64_t call) = 0;
   // The public address for srflx candidates (STUN-learned or static), if known now.

@@ -118,6 +118,12 @@ json leg_media_json(const media::relay::LegStats& l, bool ice, const std::string
   return j;
 }
 
+json verdict_json(const diagnosis::VerdictFields& v) {
+  return {{"finding", v.finding},     {"pattern", v.pattern},   {"media_both_ways", v.media_both_ways},
+          {"leg", v.leg},             {"title", v.title},       {"summary", v.summary},
+          {"evidence", v.evidence},   {"action", v.action},     {"seconds", v.seconds}};
+}
+
 json sip_leg_json(const sip::Leg& l, const std::string& call_id) {
   json j;
   j["call_id"] = call_id;
@@ -357,6 +363,10 @@ json DaemonControl::call_json(const std::string& id, bool detail) {
   }
   if (detail && view) j["media_history"] = view->history;
   (void)media_address;
+  const sip::CallOutcome outcome{c->a_final, c->answered_at, c->ice_timed_out};
+  if (auto v = media_.diagnose(c->media->id(), outcome)) {
+    j["diagnosis"] = verdict_json(diagnosis::to_fields(*v));
+  }
   return j;
 }
 
@@ -402,9 +412,17 @@ std::optional<nlohmann::json> DaemonControl::call(const std::string& id) {
 }
 
 std::optional<nlohmann::json> DaemonControl::diagnose(const std::string& id) {
-  auto c = call(id);
-  if (!c) return std::nullopt;
-  return json{{"call", id}, {"media_history", (*c).value("media_history", "")}};
+  // A live call: judged now from fresh counters; an ended one: the verdict logged at its end.
+  if (auto c = call(id)) {
+    json j{{"call", id}, {"live", true}};
+    if (c->contains("diagnosis")) j["diagnosis"] = (*c)["diagnosis"];
+    j["media_history"] = c->value("media_history", "");
+    return j;
+  }
+  auto recent = on_signalling<std::optional<diagnosis::VerdictFields>>(
+      [this, id] { return media_.recent_verdict(id); }, std::chrono::milliseconds(3000));
+  if (!recent) return std::nullopt;
+  return json{{"call", id}, {"live", false}, {"diagnosis", verdict_json(*recent)}};
 }
 
 bool DaemonControl::hang_up(const std::string& id) {

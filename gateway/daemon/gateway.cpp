@@ -61,6 +61,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
   }
   try {
     media_ = std::make_unique<MediaEngine>(c->media, c->dtls);
+    media_->set_stun_enabled(c->stun.enabled);
   } catch (const std::exception& e) {
     log->critical("cannot start the media engine: {}", e.what());
     return false;
@@ -133,7 +134,10 @@ admin::Outcome Gateway::reload_file() {
 void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
   const auto old = config();
   std::atomic_store(&cfg_, cfg);
-  if (media_) media_->reload(cfg->media, cfg->dtls);
+  if (media_) {
+    media_->reload(cfg->media, cfg->dtls);
+    media_->set_stun_enabled(cfg->stun.enabled);
+  }
   if (media_ && old) reload_public_address_discovery(discovery_, *media_, *old, *cfg);
   if (stack_ && b2bua_) {
     stack_->post([b = b2bua_.get(), cfg] { b->reload(cfg); });

@@ -187,6 +187,8 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     lc.sockets = std::move(*lease);
     lc.rtcp_mux = mux;
     state.latching[slot(side)] = ls.latching.value_or(cfg_.latching);
+    state.phone[slot(side)] = ls.phone;
+    state.party[slot(side)] = ls.party;
     lc.latching = !ls.ice && state.latching[slot(side)];
     if (ls.ice) {
       media::ice::AgentConfig ac;
@@ -203,6 +205,8 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
       state.ice[slot(side)] = true;
     }
   }
+  state.local_rtp[0] = call.a.ports.rtp;
+  state.local_rtp[1] = call.b.ports.rtp;
   auto created = relay_.create(std::move(sc));
   if (!created) return unexpected(sip::MediaError{sip::MediaError::internal, created.error()});
   calls_.emplace(id, std::move(state));
@@ -273,6 +277,10 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
   if (it == calls_.end()) return;
   CallState& state = it->second;
   LegKeys& keys = state.keys[slot(side)];
+  state.candidates[slot(side)].clear();
+  if (remote.ice) {
+    for (const auto& c : remote.rtp) state.candidates[slot(side)].push_back(endpoint(c));
+  }
   auto log = logger("media");
   media::relay::LegUpdate u;
   if (state.ice[slot(side)] && !remote.ice) {
@@ -354,6 +362,59 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     u.require_srtp = true;  // a bad key means no media on that leg, never media in clear
   }
   relay_.update(call, leg_of(side), std::move(u));
+}
+
+void MediaEngine::call_ending(std::uint64_t call, const sip::CallOutcome& outcome) {
+  if (auto it = calls_.find(call); it != calls_.end()) it->second.outcome = outcome;
+}
+
+diagnosis::CallEvidence MediaEngine::evidence(const CallState& state,
+                                              const media::relay::SessionStats& stats,
+                                              bool ended,
+                                              const std::optional<sip::CallOutcome>& outcome) {
+  diagnosis::CallEvidence e;
+  const auto pub = public_address();
+  for (std::size_t i = 0; i < 2; ++i) {
+    diagnosis::LegEvidence& l = i == 0 ? e.a : e.b;
+    l.kind = !state.phone[i]  ? diagnosis::LegKind::trunk
+             : state.ice[i]   ? diagnosis::LegKind::phone_ice
+                              : diagnosis::LegKind::phone_latching;
+    l.stats = stats.legs[i];
+    l.local_port = state.local_rtp[i];
+    l.sip_source = state.party[i];
+    // Candidate types are not kept by the media side: every candidate counts as host here.
+    for (const auto& c : state.candidates[i]) l.candidates.push_back({c, {}, 1});
+    l.public_candidate = pub             ? diagnosis::PublicCandidate::offered
+                         : stun_enabled_ ? diagnosis::PublicCandidate::stun_unanswered
+                                         : diagnosis::PublicCandidate::not_configured;
+  }
+  e.media_address = cfg_.address;
+  e.public_address = pub;
+  e.rtp_min = cfg_.rtp_min;
+  e.rtp_max = cfg_.rtp_max;
+  e.start = state.created;
+  e.end = std::chrono::steady_clock::now();
+  e.ended = ended;
+  if (outcome) {
+    e.answered = outcome->answered;
+    e.ice_timed_out = outcome->ice_timed_out;
+    e.final_status = outcome->final_status;
+  }
+  return e;
+}
+
+std::optional<diagnosis::Verdict> MediaEngine::diagnose(std::uint64_t call,
+                                                        const sip::CallOutcome& outcome) {
+  auto it = calls_.find(call);
+  if (it == calls_.end() || !it->second.last) return std::nullopt;
+  return diagnosis::diagnose(evidence(it->second, *it->second.last, false, outcome));
+}
+
+std::optional<diagnosis::VerdictFields> MediaEngine::recent_verdict(const std::string& label) const {
+  for (auto it = recent_.rbegin(); it != recent_.rend(); ++it) {
+    if (it->first == label) return it->second;
+  }
+  return std::nullopt;
 }
 
 void MediaEngine::destroy_call(std::uint64_t call) {
@@ -502,10 +563,19 @@ void MediaEngine::dispatch_events() {
             accumulate(closed_, *ev.stats);
             it->second.last = *ev.stats;
           }
-          if (closed_sink_) {
-            MediaView v{it->second.last, it->second.history, {it->second.ice[0], it->second.ice[1]},
-                        it->second.created};
-            closed_sink_(ev.session, v);
+          if (ev.stats) {
+            // behaviour.md §9: every call without media both ways gets a verdict in the log.
+            const auto verdict = diagnosis::diagnose(
+                evidence(it->second, *ev.stats, true, it->second.outcome));
+            // A call nobody answered, or too short to judge, is no failure: info, not warn.
+            const bool expected = verdict.finding == diagnosis::Finding::not_answered ||
+                                  verdict.finding == diagnosis::Finding::too_short;
+            if (!verdict.media_both_ways()) {
+              log->log(expected ? spdlog::level::info : spdlog::level::warn, "call {}: {}", label,
+                       diagnosis::log_line(verdict));
+            }
+            recent_.emplace_back(label, diagnosis::to_fields(verdict));
+            if (recent_.size() > kRecentVerdicts) recent_.pop_front();
           }
           calls_.erase(it);
         }

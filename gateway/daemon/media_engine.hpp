@@ -4,6 +4,7 @@
 
 #include <array>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "acl/histogram.hpp"
 #include "conf/config.hpp"
+#include "gateway/diagnosis/diagnosis.hpp"
 #include "media/dtls/certificate.hpp"
 #include "media/ports/port_allocator.hpp"
 #include "media/relay/relay.hpp"
@@ -61,6 +63,7 @@ class MediaEngine final : public sip::MediaPort {
   sip::IceCredentials restart_ice(std::uint64_t call, sip::Side side) override;
   void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
   void destroy_call(std::uint64_t call) override;
+  void call_ending(std::uint64_t call, const sip::CallOutcome& outcome) override;
   std::string describe(std::uint64_t call) override;
   std::optional<acl::Address> public_address() override;
   void set_event_sink(std::function<void(const sip::MediaEvent&)> sink) override;
@@ -87,11 +90,13 @@ class MediaEngine final : public sip::MediaPort {
   }
   // When the public address was last set (STUN learnt or confirmed it), if ever.
   std::optional<std::chrono::steady_clock::time_point> public_address_since() const;
-  // Runs with each closed session's final counters (the daemon's diagnosis and recent calls).
-  void on_session_closed(
-      std::function<void(std::uint64_t call, const MediaView& final_view)> fn) {
-    closed_sink_ = std::move(fn);
-  }
+  // Whether STUN discovery is configured (a missing public address then means pattern 2).
+  void set_stun_enabled(bool on) { stun_enabled_ = on; }
+  // The diagnosis of a live call from its last snapshot; `outcome`: what SIP knows so far.
+  std::optional<diagnosis::Verdict> diagnose(std::uint64_t call, const sip::CallOutcome& outcome);
+  // Verdicts of recently ended calls (the last kRecentVerdicts), by the call's label ("c17").
+  std::optional<diagnosis::VerdictFields> recent_verdict(const std::string& label) const;
+  static constexpr std::size_t kRecentVerdicts = 500;
 
  private:
   // What a leg's keys are now, to install new ones only when they change.
@@ -110,7 +115,15 @@ class MediaEngine final : public sip::MediaPort {
     std::string history;  // ICE / pin-hole / path events, for diagnostics
     std::chrono::steady_clock::time_point created;
     std::optional<media::relay::SessionStats> last;  // latest snapshot from the worker
+    // For the diagnosis (docs/troubleshooting.md).
+    bool phone[2] = {false, false};
+    std::optional<acl::Address> party[2];
+    std::vector<media::Endpoint> candidates[2];  // ICE legs: the phone's RTP candidates
+    std::uint16_t local_rtp[2] = {0, 0};
+    std::optional<sip::CallOutcome> outcome;
   };
+  diagnosis::CallEvidence evidence(const CallState& state, const media::relay::SessionStats& stats,
+                                   bool ended, const std::optional<sip::CallOutcome>& outcome);
   struct StatsWaiter {
     std::set<std::uint64_t> pending;
     std::function<void()> done;
@@ -127,7 +140,8 @@ class MediaEngine final : public sip::MediaPort {
   std::uint64_t next_id_ = 1;
   MediaTotals closed_;  // closed sessions' relay counters and every event counted so far
   std::vector<StatsWaiter> waiters_;
-  std::function<void(std::uint64_t, const MediaView&)> closed_sink_;
+  bool stun_enabled_ = false;
+  std::deque<std::pair<std::string, diagnosis::VerdictFields>> recent_;  // newest last
   mutable std::mutex public_mutex_;  // the STUN thread writes, the signalling thread reads
   std::optional<acl::Address> public_address_;
   std::optional<std::chrono::steady_clock::time_point> public_since_;

@@ -304,6 +304,7 @@ void Call::answer_a(std::string sdp) {
   ice_timer_.reset();
   a_.to(LegState::confirmed);
   a_final = 200;
+  answered_at = std::chrono::steady_clock::now();
   ++router_.stats().calls_answered;
   router_.stats().setup_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -480,6 +481,7 @@ void Call::end(const std::string& reason) {
   if (first && media) {
     log().info("call {}: ending ({}); Call-ID {}; states {}; media: {}", id_, reason, a_call_id,
                before, router_.media().describe(media->id()));
+    router_.media().call_ending(media->id(), CallOutcome{a_final, answered_at, ice_timed_out});
     media->release();
   }
   maybe_destroy();
@@ -530,6 +532,7 @@ void Call::on_media_event(const MediaEvent& ev) {
 void Call::on_ice_timeout() {
   if (ending()) return;
   ++router_.stats().ice_timeouts;
+  ice_timed_out = true;
   const bool answering = state_ == CallState::answering;
   const Side side = answering || a_.media_ready() ? Side::b : Side::a;
   const Leg& leg = this->leg(side);

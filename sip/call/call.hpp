@@ -81,6 +81,8 @@ class Call {
   std::string a_call_id;            // the caller's SIP Call-ID (joins icegate's log to traces)
   std::string b_call_id;            // the Call-ID of icegate's INVITE toward B (this attempt)
   int a_final = 0;                  // the final status icegate sent the caller (0: none yet)
+  std::optional<std::chrono::steady_clock::time_point> answered_at;  // A's 200
+  bool ice_timed_out = false;       // a phone leg's ICE (or DTLS) missed ice-timeout
   unsigned b_attempts = 0;          // INVITEs placed toward B (fail-over, plain-RTP retry)
   std::string target_uri;           // B's Request-URI
   std::string from_user;            // caller's user part

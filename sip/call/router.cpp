@@ -208,12 +208,13 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
 
   MediaCallSetup setup;
   setup.label = call->id();
-  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false, {}};
+  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false, {}, a.phone, a.party};
   // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
-  setup.b = {b.phone, false, {}};
+  setup.b = {b.phone, false, {}, b.phone, {}};
   // A phone's group may set latching for its own leg (issue 18: per user group and globally).
   if (a.phone) setup.a.latching = group_latching(from_user);
   if (b.phone) setup.b.latching = group_latching(call->to_user);
+  if (r->callee) setup.b.party = b.party;
   auto media = media_.create_call(setup);
   if (!media) {
     log().error("call {}: no media ports: {}", call->id(), media.error().message);
