@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,10 @@ class Control {
   virtual nlohmann::json trunks() = 0;
   virtual Outcome reload() = 0;
   virtual Outcome drain() = 0;
+  // The operator checks of behaviour.md §8 (tool: nat-detect, stun-check, turn-check) with the
+  // query parameters already validated: `server` a configured server's name, `expect` an address.
+  virtual Outcome run_check(const std::string& tool, const std::string& server,
+                            const std::string& expect) = 0;
 };
 
 }  // namespace icegate::admin

@@ -120,8 +120,12 @@ void Server::routes() {
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
-      send_error(res, res.status, res.status == 404 ? "no such resource: " + req.path
-                                                    : "request refused");
+      // httplib refuses a POST without Content-Length (curl -X POST without -d) with 400.
+      send_error(res, res.status,
+                 res.status == 404   ? "no such resource: " + req.path
+                 : res.status == 400 ? "malformed HTTP request (a POST needs Content-Length: "
+                                       "with curl, add -d '')"
+                                     : "request refused");
     }
   });
 
@@ -180,6 +184,26 @@ void Server::routes() {
     auto o = control_.drain();
     send_json(res, o.status, o.body);
   });
+  // The checks of behaviour.md §8, run by the daemon with its own configuration. They take
+  // seconds (a STUN server that does not answer: up to ~40 s): one listener thread waits.
+  s.Post(R"(/api/v1/checks/(nat-detect|stun-check|turn-check))",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           const std::string tool = req.matches[1];
+           const std::string server = req.get_param_value("server");
+           const std::string expect = req.get_param_value("expect");
+           if (!server.empty() && !valid_call_id(server)) {
+             return send_error(res, 400, "malformed server name");
+           }
+           if (!expect.empty() && !acl::Address::parse(expect)) {
+             return send_error(res, 400, "expect: not an IP address");
+           }
+           if (tool == "turn-check" && server.empty()) {
+             return send_error(res, 400, "turn-check needs ?server=NAME (a <turn> server)");
+           }
+           log()->info("admin: {} {} requested by {}", tool, server, req.remote_addr);
+           auto o = control_.run_check(tool, server, expect);
+           send_json(res, o.status, o.body);
+         });
   if (!static_dir_.empty() && !s.set_mount_point("/", static_dir_)) {
     log()->warn("admin page: cannot serve {}", static_dir_);
   }

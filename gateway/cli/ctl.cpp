@@ -191,8 +191,12 @@ int cmd_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "icegate ctl " << name << ": takes no argument\n";
     return kExitUsage;
   }
-  auto loaded = load_and_report((*vm)["config"].as<std::string>(), err);
-  if (!loaded) return kExitFailure;
+  // Errors only: the configuration's warnings are check-config's business, not noise here.
+  auto loaded = conf::load_file((*vm)["config"].as<std::string>());
+  if (!loaded) {
+    for (const auto& d : loaded.error()) err << d.to_string() << "\n";
+    return kExitFailure;
+  }
   const auto& admin = loaded->config->admin;
   if (!admin) {
     err << "icegate ctl: " << (*vm)["config"].as<std::string>()

@@ -1,6 +1,13 @@
 #include "gateway/daemon/control.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -8,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "acl/unique_fd.hpp"
 #include "gateway/admin/prometheus.hpp"
 #include "gateway/daemon/log.hpp"
 #include "media/relay/stats.hpp"
@@ -303,7 +311,8 @@ std::string DaemonControl::render_metrics() {
     m.sample("icegate_relay_worker_cpu_seconds_total", {{"worker", std::to_string(w)}},
              std::chrono::duration<double>(cpu[w]).count());
   }
-  m.family("icegate_trunk_up", "gauge", "1 while the trunk answers its OPTIONS keep-alive");
+  m.family("icegate_trunk_up", "gauge",
+           "1 while the trunk counts as up (its OPTIONS keep-alive answered, or keep-alive off)");
   for (const auto& [name, link] : b2bua_.trunk_links()) {
     const sip::TrunkEntry* e = b2bua_.trunks().named(name);
     m.sample("icegate_trunk_up", {{"trunk", name}}, e && e->up ? 1.0 : 0.0);
@@ -427,7 +436,7 @@ std::optional<nlohmann::json> DaemonControl::diagnose(const std::string& id) {
 
 bool DaemonControl::hang_up(const std::string& id) {
   return on_signalling<bool>(
-      [this, id] { return b2bua_.router().hang_up(id, "hung up by the operator"); },
+      [this, id] { return b2bua_.router().hang_up(id, "hung up through the control API"); },
       std::chrono::milliseconds(3000));
 }
 
@@ -510,6 +519,107 @@ admin::Outcome DaemonControl::drain() {
         return admin::Outcome{202, json{{"draining", true}, {"calls", calls}}};
       },
       std::chrono::milliseconds(3000));
+}
+
+namespace {
+
+struct ChildResult {
+  int exit_code = -1;  // -1: killed at the deadline
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` with stdout and stderr captured; killed when it outlives `deadline`.
+ChildResult run_child(const std::vector<std::string>& argv, std::chrono::seconds deadline) {
+  ChildResult r;
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return r;
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return r;
+  }
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // The daemon blocks SIGTERM/SIGINT/SIGHUP for its sigwait loop: the child must not inherit it.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  out_w.reset();
+  err_w.reset();
+  if (rc != 0) {
+    r.err = std::string("cannot start ") + argv[0] + ": " + std::strerror(rc);
+    return r;
+  }
+  const auto until = Clock::now() + deadline;
+  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_fds = 2;
+  while (open_fds > 0 && Clock::now() < until) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (::poll(fds, 2, static_cast<int>(std::max<long long>(left.count(), 1))) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0 && sinks[i]->size() < 1024 * 1024) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else if (n <= 0) {
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  if (open_fds > 0) ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  if (open_fds == 0 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  return r;
+}
+
+}  // namespace
+
+admin::Outcome DaemonControl::run_check(const std::string& tool, const std::string& server,
+                                        const std::string& expect) {
+  // The same engines and output as the CLI command, run by this very program.
+  std::vector<std::string> argv = {"/proc/self/exe", tool, "-c", hooks_.config_file, "--json"};
+  if (tool == "turn-check") {
+    argv.push_back(server);
+  } else if (!server.empty()) {
+    argv.insert(argv.end(), {"--server", server});
+  }
+  if (tool == "stun-check" && !expect.empty()) argv.insert(argv.end(), {"--expect", expect});
+  const auto r = run_child(argv, std::chrono::seconds(90));
+  json body{{"check", tool}, {"exit_code", r.exit_code}, {"ok", r.exit_code == 0}};
+  // --json prints one JSON document per line (stun-check: one per server).
+  json results = json::array();
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    auto j = json::parse(line, nullptr, false);
+    results.push_back(j.is_discarded() ? json(line) : j);
+  }
+  body["results"] = results;
+  if (!r.err.empty()) body["stderr"] = r.err;
+  if (r.exit_code == -1) {
+    body["error"] = r.err.empty() ? "the check did not finish within 90 s" : r.err;
+    return {504, body};
+  }
+  if (r.exit_code == 2) return {400, body};  // a usage error: e.g. no such server
+  return {200, body};
 }
 
 }  // namespace icegate::gateway

@@ -24,6 +24,7 @@ struct ControlHooks {
   std::function<admin::Outcome()> reload;         // loads the file again (any thread)
   std::function<void()> drained;                  // no call left after a drain (signalling thread)
   std::function<std::shared_ptr<const conf::Config>()> config;
+  std::string config_file;  // the checks run `icegate <check> -c config_file --json`
 };
 
 class DaemonControl final : public admin::Control {
@@ -41,6 +42,8 @@ class DaemonControl final : public admin::Control {
   nlohmann::json trunks() override;
   admin::Outcome reload() override;
   admin::Outcome drain() override;
+  admin::Outcome run_check(const std::string& tool, const std::string& server,
+                           const std::string& expect) override;
 
  private:
   // Runs `fn` on the signalling thread and returns its result; throws std::runtime_error when

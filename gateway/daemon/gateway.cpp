@@ -91,6 +91,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
       if (drained_) drained_();
     };
     hooks.config = [this] { return config(); };
+    hooks.config_file = file_;
     control_ = std::make_unique<DaemonControl>(*stack_, *b2bua_, *media_, std::move(hooks));
     admin_ = std::make_unique<admin::Server>(*c->admin, *control_, admin_page_dir());
     if (auto err = admin_->start()) {
@@ -126,7 +127,22 @@ admin::Outcome Gateway::reload_file() {
     warnings.push_back(w.to_string());
   }
   if (!log_level_fixed_) set_log_level(fresh->config->logging.level);
-  // The admin listener itself is not rebound on reload (like the SIP listeners).
+  // The admin listener itself is not rebound on reload (like the SIP listeners): say so when
+  // its settings changed, or the operator believes a new token is in force.
+  const auto& was = config()->admin;
+  const auto& now = fresh->config->admin;
+  const bool admin_changed =
+      was.has_value() != now.has_value() ||
+      (was && (was->address != now->address || was->port != now->port ||
+               was->token != now->token || was->certificate_file != now->certificate_file ||
+               was->private_key_file != now->private_key_file ||
+               was->client_ca_file != now->client_ca_file));
+  if (admin_changed) {
+    const std::string w = "<admin> changed: the admin listener keeps its old settings (address, "
+                          "port, token, TLS) until icegate is restarted";
+    log->warn("{}", w);
+    warnings.push_back(w);
+  }
   reload(fresh->config);
   return {200, {{"reloaded", true}, {"warnings", warnings}}};
 }

@@ -336,7 +336,7 @@ bool CallRouter::hang_up(const std::string& id, const std::string& reason) {
   auto it = calls_.find(id);
   if (it == calls_.end() || it->second->ending()) return false;
   ++stats_.operator_hangups;
-  log().info("call {}: hung up by the operator ({})", id, reason);
+  log().info("call {}: hung up by the operator", id);
   Call& c = *it->second;
   if (c.a().link && c.a().state() != LegState::confirmed) {
     c.fail(480, "Temporarily Unavailable");  // not answered yet: the caller gets a final answer

@@ -35,6 +35,12 @@ class FakeControl : public Control {
     ++drains;
     return {202, {{"draining", true}}};
   }
+  Outcome run_check(const std::string& tool, const std::string& server,
+                    const std::string& expect) override {
+    checks.push_back(tool + "/" + server + "/" + expect);
+    return {200, {{"ok", true}}};
+  }
+  std::vector<std::string> checks;
   std::vector<std::string> hangups;
   int reloads = 0;
   int drains = 0;
@@ -155,6 +161,23 @@ TEST(AdminServer, MalformedAndUnknownRequestsAreRefused) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_EQ(nlohmann::json::parse(unknown->body)["error"], "no such resource: /api/v1/nothing");
+  auto bad_server = c.Post("/api/v1/checks/stun-check?server=a%20b");
+  ASSERT_TRUE(bad_server);
+  EXPECT_EQ(bad_server->status, 400);
+  auto bad_expect = c.Post("/api/v1/checks/stun-check?expect=banana");
+  ASSERT_TRUE(bad_expect);
+  EXPECT_EQ(bad_expect->status, 400);
+  auto turn_without_server = c.Post("/api/v1/checks/turn-check");
+  ASSERT_TRUE(turn_without_server);
+  EXPECT_EQ(turn_without_server->status, 400);
+  auto no_such_tool = c.Post("/api/v1/checks/rm-rf");
+  ASSERT_TRUE(no_such_tool);
+  EXPECT_EQ(no_such_tool->status, 404);
+  EXPECT_TRUE(control.checks.empty());
+  auto good = c.Post("/api/v1/checks/stun-check?server=stun1&expect=203.0.113.7");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
+  EXPECT_EQ(control.checks, (std::vector<std::string>{"stun-check/stun1/203.0.113.7"}));
   auto wrong_method = c.Get("/api/v1/drain");  // GET on a POST-only route: nothing happens
   ASSERT_TRUE(wrong_method);
   EXPECT_GE(wrong_method->status, 400);
