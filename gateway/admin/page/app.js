@@ -224,7 +224,9 @@ async function hangUp(id) {
 }
 
 // ---- diagnosis -------------------------------------------------------------------------------
+// A value of the diagnosis: lists as bullet lists, objects as JSON, the rest as text.
 function fieldValue(v) {
+  if (Array.isArray(v)) return el("ul", null, ...v.map((item) => el("li", null, fieldValue(item))));
   if (v === null || v === undefined) return "–";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
@@ -240,18 +242,24 @@ async function showDiagnosis(id) {
     return;
   }
   showError("", "notice");
+  d = d && typeof d === "object" ? d : {};
+  // The verdict is either the answer itself or its "diagnosis" object; show all fields of both.
+  const verdict = d.diagnosis && typeof d.diagnosis === "object" && !Array.isArray(d.diagnosis)
+    ? d.diagnosis : d;
   $("diagnosis-call").textContent = id;
-  const title = d && (d.title || d.verdict || d.pattern_name);
+  const title = verdict.title || verdict.verdict || d.title;
   $("diagnosis-title").textContent = text(title, "");
   $("diagnosis-title").hidden = !title;
-  const summary = d && d.summary;
+  const summary = verdict.summary || d.summary;
   $("diagnosis-summary").textContent = text(summary, "");
   $("diagnosis-summary").hidden = !summary;
   const fields = [];
-  for (const [k, v] of Object.entries(d || {})) {
-    if (k === "title" || k === "summary") continue;
-    fields.push(el("dt", null, k), el("dd", { class: `diag-${k}` }, fieldValue(v)));
-  }
+  const add = (k, v) => {
+    if (k === "title" || k === "summary" || v === "" || v === null || v === undefined) return;
+    fields.push(el("dt", null, k), el("dd", { class: "diag-field", data: { key: k } }, fieldValue(v)));
+  };
+  if (verdict !== d) for (const [k, v] of Object.entries(verdict)) add(k, v);
+  for (const [k, v] of Object.entries(d)) if (v !== verdict) add(k, v);
   $("diagnosis-fields").replaceChildren(...fields);
   $("diagnosis-json").textContent = JSON.stringify(d, null, 2);
   $("diagnosis").hidden = false;
