@@ -93,6 +93,7 @@ env = Env("admin_page", net=64)
 chromium_bin = shutil.which("chromium") or shutil.which("chromium-browser")
 if not chromium_bin:
     print("SKIP: chromium is not installed (tools/deps test installs Debian's chromium)")
+    shutil.rmtree(env.work, ignore_errors=True)
     sys.exit(SKIP)
 PAGE_DIR = os.path.join(env.source, "gateway", "admin", "page")
 shots = env.args.get("--screenshots") or os.path.join(env.work, "screenshots")
