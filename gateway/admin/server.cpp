@@ -97,7 +97,11 @@ bool Server::authorised(const std::string& remote_addr, const std::string& autho
 void Server::routes() {
   auto& s = *http_;
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (authorised(req.remote_addr, req.get_header_value("Authorization"))) {
+    // The admin page's static files hold no data: a browser must load them to ask for the
+    // token. Everything under /api/ and /metrics needs it.
+    const bool data = req.path.rfind("/api/", 0) == 0 || req.path == "/metrics";
+    if ((!data && req.method == "GET" && !cfg_.token.empty()) ||
+        authorised(req.remote_addr, req.get_header_value("Authorization"))) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     log()->warn("admin: {} {} from {} refused: not authenticated", req.method, req.path,
@@ -223,7 +227,9 @@ std::optional<std::string> Server::start() {
                       cfg_.certificate_file + " / key " + cfg_.private_key_file +
                       (cfg_.client_ca_file.empty() ? "" : " / client CA " + cfg_.client_ca_file));
   }
-  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Browsers open several connections and keep them alive; checks may take a minute.
+  http_->new_task_queue = [] { return new httplib::ThreadPool(8); };
+  http_->set_keep_alive_timeout(2);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second icegate bind the
   // same admin port and take half of the requests.
   http_->set_socket_options([](int sock) {

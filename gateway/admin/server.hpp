@@ -1,5 +1,5 @@
 // The admin listener: /metrics, the control API under /api/v1 and the admin page, served by
-// cpp-httplib on two threads of its own. Authentication: a bearer token or mutual TLS when
+// cpp-httplib on eight threads of its own. Authentication: a bearer token or mutual TLS when
 // configured; without either only loopback clients are served (the configuration refuses a
 // non-loopback address then). docs/operations.md lists the routes.
 #pragma once

@@ -139,7 +139,8 @@ json sip_leg_json(const sip::Leg& l, const std::string& call_id) {
   if (!l.phone) j["trunk"] = l.trunk;
   j["state"] = std::string(to_string(l.state()));
   j["media_state"] = std::string(to_string(l.media_state()));
-  j["party"] = l.party.to_string();
+  // A trunk leg toward the trunk has no party address of its own: its `target` says where.
+  if (!l.party.is_unspecified()) j["party"] = l.party.to_string();
   j["listener"] = l.profile;
   return j;
 }

@@ -123,6 +123,11 @@ TEST(AdminServer, TokenIsRequiredAndRefusalsChangeNothing) {
     EXPECT_EQ(none->status, 401) << path;
     EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"icegate\"");
   }
+  // The page's static files are not data: a browser loads them before it knows the token (no
+  // page directory here: 404, not 401).
+  auto page = c.Get("/index.html");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 404);
   c.set_bearer_token_auth("s3cret-tokeX");
   auto wrong = c.Get("/metrics");
   ASSERT_TRUE(wrong);
