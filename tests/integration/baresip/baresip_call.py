@@ -1026,6 +1026,7 @@ class Test:
         stats = self.wait_media(self.args.media_seconds, 12)
         print("  media flowing for %.1f s (decoded by baresip: %.2f s)"
               % (time.monotonic() - t_est, stats["rx_time"]), flush=True)
+        self.check_live_call_api()
 
         if self.direction == "phone_to_trunk":
             self.ctrl.command("hangup")
@@ -1047,6 +1048,33 @@ class Test:
         self.capture = Capture(pcap)
         self.verify(est, stats, closed)
         print("  total %.1f s" % (time.monotonic() - t0))
+
+    def check_live_call_api(self):
+        """While the call is up: the control API (through `icegate ctl`, in icegate's namespace)
+        lists it with the phone leg's ICE pair and, with DTLS-SRTP, the handshake's state and
+        SRTP profile (issue 12)."""
+        r = subprocess.run(["ip", "netns", "exec", self.ns_gw, self.args.icegate, "ctl", "-c",
+                            self.path("icegate.xml"), "--json", "calls"],
+                           capture_output=True, text=True, timeout=30)
+        self.check(r.returncode == 0, "icegate ctl calls failed: %s%s" % (r.stdout, r.stderr))
+        calls = json.loads(r.stdout)["calls"]
+        self.check(len(calls) == 1, "the API must list the one live call: %s" % calls)
+        side = "a" if self.direction == "phone_to_trunk" else "b"
+        leg = calls[0][side]
+        media = leg.get("media", {})
+        pair = (media.get("ice") or {}).get("selected_pair") or {}
+        self.check(leg.get("kind") == "phone" and str(pair.get("remote", "")).startswith(PHONE_IP + ":"),
+                   "the API's phone leg must show the ICE pair toward %s: %s" % (PHONE_IP, leg))
+        self.check(media.get("packets_in", 0) > 0 and media.get("packets_out", 0) > 0,
+                   "the API's phone leg must count packets both ways: %s" % media)
+        if self.dtls:
+            dtls = media.get("dtls") or {}
+            self.check(dtls.get("state") == "connected" and dtls.get("srtp_profile"),
+                       "the API's phone leg must show DTLS connected and its SRTP profile: %s" % dtls)
+        self.fig("control API during the call: %s leg ICE %s <-> %s%s" % (
+            side.upper(), pair.get("local"), pair.get("remote"),
+            ", DTLS %s %s" % (media["dtls"]["state"], media["dtls"]["srtp_profile"])
+            if self.dtls else ""))
 
     # -- assertions ----------------------------------------------------------------------------
     def check_sip_phone_calls(self, sipv, phone_name, where):
