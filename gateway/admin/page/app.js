@@ -292,6 +292,140 @@ function renderTrunks(list) {
        }));
 }
 
+// ---- checks (behaviour.md §8) ----------------------------------------------------------------
+// A check runs in the daemon and can take a minute: it does not go through the one-at-a-time
+// queue (that would stop the refresh meanwhile) but is a fetch of its own, on a connection of
+// its own. Its button stays disabled until the answer is in.
+async function runCheckRequest(path) {
+  const headers = { Accept: "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(path, { method: "POST", headers, body: "", cache: "no-store",
+                                  credentials: "omit" });
+  if (res.status === 401) throw new AuthError("the admin listener wants a (valid) bearer token");
+  let body = null;
+  try {
+    body = await res.json();
+  } catch (e) {
+    body = null;
+  }
+  return { status: res.status, body: body && typeof body === "object" ? body : {} };
+}
+
+// The key fields of one --json document of each check, as [label, value] pairs.
+function natFields(r) {
+  const server = r.server && typeof r.server === "object" ? r.server : {};
+  return [
+    ["Server", `${text(server.name, "")} ${text(server.address, "")}`.trim() || "–"],
+    ["Mapped address", text(r.mapped, "no answer")],
+    ["NAT", r.nat === true ? "yes" : r.nat === false ? "no" : "–"],
+    ["Mapping", text(r.mapping)],
+    ["Filtering", text(r.filtering)],
+    ["Class (RFC 3489)", text(r.rfc3489)],
+    ["Recommendation", text(r.recommendation)],
+  ];
+}
+
+function stunFields(r) {
+  const out = [];
+  for (const s of Array.isArray(r.servers) ? r.servers : []) {
+    let v = s.answered ? `mapped address ${text(s.mapped)}` : `UNREACHABLE: ${text(s.error)}`;
+    if (typeof s.rtt_ms === "number") v += `, RTT ${s.rtt_ms} ms`;
+    if (s.matches_expect === true) v += ", matches the expected address";
+    if (s.matches_expect === false) v += ", DOES NOT MATCH the expected address";
+    out.push([`${text(s.name)} (${text(s.address || s.host)})`, v]);
+  }
+  out.push(["Public IP", text(r.public_ip, "none")]);
+  if (r.expect) out.push(["Expected", text(r.expect)]);
+  if (r.warning) out.push(["Warning", text(r.warning)]);
+  return out;
+}
+
+function turnFields(r) {
+  const out = [
+    ["Server", `${text(r.name, "")} ${text(r.server, "")}`.trim() || "–"],
+    ["Credentials", text(r.credentials)],
+    ["Relayed address", text(r.relayed, "none")],
+    ["Mapped address", text(r.mapped, "none")],
+  ];
+  for (const s of Array.isArray(r.steps) ? r.steps : []) {
+    out.push([text(s.step), `${s.ok ? "ok" : "FAILED"}${s.detail ? `: ${s.detail}` : ""}`]);
+  }
+  return out;
+}
+
+const CHECKS = {
+  nat: { tool: "nat-detect", fields: natFields },
+  stun: { tool: "stun-check", fields: stunFields },
+  turn: { tool: "turn-check", fields: turnFields },
+};
+
+function renderCheck(box, outcome) {
+  const { status, body } = outcome;
+  const ok = status === 200 && body.ok === true;
+  let verdict = ok ? "ok" : "failed";
+  if (!ok && typeof body.exit_code === "number") verdict += ` (exit code ${body.exit_code})`;
+  if (!ok && status !== 200) verdict += ` (HTTP ${status})`;
+  const parts = [el("p", { class: `check-verdict ${ok ? "ok" : "failed"}` }, verdict)];
+  if (body.error) parts.push(el("p", { class: "check-stderr check-error" }, text(body.error)));
+  if (body.stderr) parts.push(el("p", { class: "check-stderr" }, text(body.stderr)));
+  const fields = [];
+  for (const r of Array.isArray(body.results) ? body.results : []) {
+    if (!r || typeof r !== "object") {
+      fields.push(el("dt", null, "output"), el("dd", null, text(r)));
+      continue;
+    }
+    for (const [k, v] of box.check.fields(r)) {
+      fields.push(el("dt", null, k), el("dd", { class: "check-field", data: { key: k } }, v));
+    }
+  }
+  if (fields.length) parts.push(el("dl", { class: "fields" }, ...fields));
+  parts.push(el("details", null, el("summary", null, "JSON"),
+                el("pre", null, JSON.stringify(body, null, 2))));
+  box.result.replaceChildren(...parts);
+  box.result.dataset.ok = ok ? "true" : "false";
+  box.result.hidden = false;
+}
+
+async function runCheck(name) {
+  const check = CHECKS[name];
+  const button = $(`${name}-run`);
+  const result = $(`${name}-result`);
+  const server = $(`${name}-server`).value.trim();
+  const params = new URLSearchParams();
+  if (server) params.set("server", server);
+  if (name === "stun") {
+    const expect = $("stun-expect").value.trim();
+    if (expect) params.set("expect", expect);
+  }
+  if (name === "turn" && !server) {
+    result.replaceChildren(el("p", { class: "check-verdict failed" },
+                              "Name a TURN server (a <server> of <turn>)."));
+    result.dataset.ok = "false";
+    result.hidden = false;
+    return;
+  }
+  const query = params.toString();
+  const path = `/api/v1/checks/${check.tool}${query ? `?${query}` : ""}`;
+  button.disabled = true;
+  delete result.dataset.ok;
+  result.replaceChildren(el("p", { class: "check-verdict muted" }, `running ${check.tool}…`));
+  result.hidden = false;
+  try {
+    renderCheck({ check, result }, await runCheckRequest(path));
+  } catch (e) {
+    if (e instanceof AuthError) {
+      result.hidden = true;
+      return needToken();
+    }
+    result.replaceChildren(el("p", { class: "check-verdict failed" },
+                              `failed: ${check.tool} could not be run: ${e.message}`));
+    result.dataset.ok = "false";
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---- the refresh loop ------------------------------------------------------------------------
 async function refresh() {
   if (busy) return;
@@ -349,5 +483,8 @@ document.addEventListener("DOMContentLoaded", () => {
     needToken();
   });
   $("diagnosis-close").addEventListener("click", () => { $("diagnosis").hidden = true; });
+  for (const name of Object.keys(CHECKS)) {
+    $(`${name}-run`).addEventListener("click", () => runCheck(name));
+  }
   start();
 });

@@ -9,7 +9,8 @@ the page must show what the control API says: the call's id, both legs' Call-IDs
 and the one the trunk saw), the ICE pair's remote address (ice_phone's socket), packets in on
 both legs, the registration of 1001 and the trunk. "Diagnose" shows the call's diagnosis. A
 mouse click on "Hang up", with the confirm dialog accepted, ends the call: both sipp peers get a
-BYE, and the page's call list empties. Screenshots of each step go to --screenshots (printed).
+BYE, and the page's call list empties. The Checks section has its three buttons; "Detect NAT
+type" (no STUN server configured) shows the daemon's nat-detect failing and why. Screenshots of each step go to --screenshots (printed).
 
 Chromium: Debian's `chromium` (tools/deps test); without it the test is skipped (77).
 """
@@ -269,6 +270,27 @@ with env:
         gone = poll(call_gone, 15, interval=0.2)
         env.check(gone, "the page still shows the call after the hang-up: %s" % json.dumps(snapshot()))
         print("after the hang-up: %s" % page.screenshot(os.path.join(shots, "3-hung-up.png")))
+
+        # Checks: the three buttons; "Detect NAT type" without a STUN server in the configuration
+        # runs the daemon's nat-detect, which fails and says why (its stderr, shown as text).
+        buttons = page.evaluate(
+            'Array.from(document.querySelectorAll("#checks button")).map((b) => b.textContent)')
+        env.check(buttons == ["Detect NAT type", "Check reachability of this STUN server",
+                              "Check a TURN server"], "the Checks buttons: %r" % buttons)
+        page.click("#nat-run")
+
+        def nat_result():
+            r = page.evaluate('(() => { const r = document.getElementById("nat-result"); '
+                              'return r.dataset.ok ? {ok: r.dataset.ok, text: r.textContent, '
+                              'disabled: document.getElementById("nat-run").disabled} : null; })()')
+            return r
+
+        nat = poll(nat_result, 60, interval=0.2)
+        env.check(nat and nat["ok"] == "false" and "failed" in nat["text"] and
+                  "no STUN server is configured" in nat["text"] and not nat["disabled"],
+                  "Detect NAT type without a STUN server: %r" % nat)
+        env.wait_log(r"admin: nat-detect\s+requested by")
+        print("checks: %s" % page.screenshot(os.path.join(shots, "4-nat-detect.png")))
 
         page.pump(0)
         errors = page.errors()
