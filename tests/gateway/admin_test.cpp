@@ -1,12 +1,18 @@
 // The admin listener over a fake Control: the Prometheus text format, authentication (token,
 // loopback-only), malformed and unknown requests, and that refused requests change nothing.
 #include <httplib.h>
+#include <openssl/pem.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "conf/config.hpp"
 #include "gateway/admin/prometheus.hpp"
 #include "gateway/admin/server.hpp"
+#include "media/dtls/certificate.hpp"
 
 namespace icegate::admin {
 namespace {
@@ -200,6 +206,65 @@ TEST(AdminServer, PortInUseIsReportedWithTheReason) {
   auto err = second.start();
   ASSERT_TRUE(err.has_value());
   EXPECT_NE(err->find("Address already in use"), std::string::npos) << *err;
+}
+
+// A fresh self-signed certificate and its key as PEM files in `dir`, named `name`.pem/-key.pem.
+void write_certificate(const std::filesystem::path& dir, const std::string& name) {
+  auto c = media::dtls::Certificate::generate();
+  ASSERT_TRUE(c);
+  std::ofstream(dir / (name + ".pem")) << (*c)->to_pem();
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, (*c)->private_key(), nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  std::ofstream(dir / (name + "-key.pem")) << std::string(data, static_cast<std::size_t>(len));
+  BIO_free(bio);
+}
+
+TEST(AdminServer, MutualTlsAuthenticatesClientsWithoutAToken) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("icegate-admin-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  write_certificate(dir, "server");
+  write_certificate(dir, "operator");  // self-signed: its own CA for the test
+  write_certificate(dir, "stranger");
+  FakeControl control;
+  conf::Admin cfg = admin_config();
+  cfg.certificate_file = (dir / "server.pem").string();
+  cfg.private_key_file = (dir / "server-key.pem").string();
+  cfg.client_ca_file = (dir / "operator.pem").string();
+  Server server(cfg, control, "");
+  ASSERT_EQ(server.start(), std::nullopt);
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+
+  httplib::Client good(url, (dir / "operator.pem").string(), (dir / "operator-key.pem").string());
+  good.enable_server_certificate_verification(false);
+  auto ok = good.Post("/api/v1/drain");
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 202);
+  EXPECT_EQ(control.drains, 1);
+
+  // No client certificate, or one the CA did not sign: the handshake fails, nothing runs.
+  httplib::Client none(url);
+  none.enable_server_certificate_verification(false);
+  EXPECT_FALSE(none.Post("/api/v1/drain"));
+  httplib::Client other(url, (dir / "stranger.pem").string(), (dir / "stranger-key.pem").string());
+  other.enable_server_certificate_verification(false);
+  EXPECT_FALSE(other.Post("/api/v1/drain"));
+  EXPECT_EQ(control.drains, 1);
+  server.stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AdminServer, UnreadableCertificateIsAStartError) {
+  FakeControl control;
+  conf::Admin cfg = admin_config();
+  cfg.certificate_file = "/nonexistent/admin.pem";
+  cfg.private_key_file = "/nonexistent/admin-key.pem";
+  Server server(cfg, control, "");
+  auto err = server.start();
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->find("cannot load certificate /nonexistent/admin.pem"), std::string::npos) << *err;
 }
 
 TEST(AdminServer, CallIdsAreValidated) {
