@@ -32,6 +32,11 @@ Cases (--case):
   keepalive-off the same with keepalive="0s": the call cannot reach the phone
   default-config  the shipped conf/icegate.xml, unchanged, in a namespace of its own: a phone on
                 the trunk's host (127.0.0.1, another port) registers and calls the trunk.
+  patterns      behaviour.md section 9, produced for real: baresip 1001 (ICE+DTLS) calls the
+                trunk with an nftables rule in the NAT namespace's forward path dropping UDP to
+                icegate's RTP range (pattern 6), then one dropping UDP from it (pattern 1); then
+                with a SIP ACL denying the phone (pattern 4, 403) and a remote-candidates ACL
+                denying its candidates (pattern 5, 488). icegate's diagnosis line names each.
 
 Exit 0 pass, 1 fail (with the logs), 77 skip (not root, no namespaces, nft, sipp or baresip
 missing, conntrack timeouts not settable in a namespace).
@@ -301,7 +306,7 @@ class Lab:
             print("---- %s ----\n%s" % (fn, t))
 
     # -- icegate -----------------------------------------------------------------------------
-    def icegate_config(self, keepalive="25s", misses=3):
+    def icegate_config(self, keepalive="25s", misses=3, edit=None, file_name="icegate.xml"):
         tree = ET.parse(os.path.join(self.args.source, "conf", "icegate.xml"))
         root = tree.getroot()
         root.find("logging").set("level", "debug")
@@ -332,7 +337,9 @@ class Lab:
             t = ET.SubElement(trunks, "trunk", name=name, transport="udp")
             t.set("options-interval", "0s")  # sipp plays one scenario, no OPTIONS
             ET.SubElement(t, "address", host=TRUNK_IP, port=str(port))
-        path = self.path("icegate.xml")
+        if edit:
+            edit(root)
+        path = self.path(file_name)
         tree.write(path, encoding="UTF-8", xml_declaration=True)
         return path
 
@@ -345,8 +352,9 @@ class Lab:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        start = len(self.log())   # a restarted icegate appends to the same log
         self.icegate = self.spawn("icegate", ns, [self.args.icegate, "run", "-c", cfg], env=env)
-        self.wait_log(r"icegate is up", 20, "icegate is up")
+        self.wait_log(r"icegate is up", 20, "icegate is up", start)
         for listener in ET.parse(cfg).getroot().find("sip").findall("listener"):
             proto = "udp" if listener.get("transport", "udp") == "udp" else "tcp"
             wait_listening(proto, listener.get("address"), int(listener.get("port", 5060)),
@@ -1028,13 +1036,170 @@ def case_default_config(lab):
              % (phone_port, res["received"], res["sent"], legs["A"]))
 
 
+FW_TABLE = "natlab_fw"
+RTP_RANGE = "30000-30999"   # icegate_config()'s rtp-min / rtp-max
+
+
+def firewall(lab, rule):
+    """One filter rule on the phone <-> icegate path (the NAT namespace's forward hook), in a
+    table of its own; rule None removes it. Returns nothing; firewall_hits() reads its counter."""
+    lab.nsrun(lab.ns_nat, ["nft", "delete", "table", "inet", FW_TABLE], check=False)
+    if rule:
+        lab.nsrun(lab.ns_nat, ["nft", "-f", "-"], stdin=(
+            "table inet %s {\n chain forward {\n  type filter hook forward priority filter;"
+            " policy accept;\n  %s counter drop\n }\n}\n" % (FW_TABLE, rule)))
+
+
+def firewall_hits(lab):
+    out = lab.nsrun(lab.ns_nat, ["nft", "list", "table", "inet", FW_TABLE]).stdout
+    m = re.search(r"counter packets (\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+def diagnosis_line(lab, start, pattern, timeout, what):
+    """icegate's diagnosis line naming `pattern`, after log offset `start`; a diagnosis line of
+    another verdict fails at once (with the line)."""
+    rx = re.compile(r"diagnosis: (.*)")
+    want = "pattern %d (" % pattern
+
+    def seen():
+        lab.alive()
+        for m in rx.finditer(lab.log(), start):
+            return m
+        return None
+    m = poll(seen, timeout)
+    if not m:
+        raise TestFailure("%s: no diagnosis line within %s s" % (what, timeout))
+    line = lab.log()[lab.log().rfind("\n", 0, m.start()) + 1:m.end()]
+    lab.check(m.group(1).startswith(want), "%s: the diagnosis must name %r: %s" % (what, want, line))
+    return line
+
+
+def blocked_ice_call(lab, pattern, rule, what):
+    """baresip 1001 (ICE + DTLS) calls the trunk with `rule` dropping its media: the call is
+    answered (SIP is not blocked), ICE never succeeds, icegate ends the call after ice-timeout
+    and its diagnosis names `pattern`."""
+    start = len(lab.log())
+    name = "trunk-p%d" % pattern
+    firewall(lab, rule)
+    try:
+        trunk = lab.trunk(name, "pbx", "trunk_uas.xml")
+        n = lab.n_msgs("1001")
+        lab.ctrls["1001"].command("dial", DIAL)
+        est = lab.event_after("1001", n, ("CALL_ESTABLISHED", "CALL_CLOSED"), 15,
+                              "CALL_ESTABLISHED")
+        lab.check(est["type"] == "CALL_ESTABLISHED", "%s: the call must be answered (SIP is not "
+                  "blocked): %s" % (what, est))
+        line = diagnosis_line(lab, start, pattern, 30, what)
+        lab.check("ICE did not succeed within ice-timeout: icegate ended it" in line,
+                  "%s: icegate must end the call after ice-timeout: %s" % (what, line))
+        lab.event_after("1001", n, ("CALL_CLOSED",), 15, "CALL_CLOSED (icegate's BYE)")
+        lab.sipp_done(name, trunk)
+        hits = firewall_hits(lab)
+        lab.check(hits > 0, "%s: the nftables rule dropped nothing" % what)
+    finally:
+        firewall(lab, None)
+    return "%s; the rule dropped %d packets; %s" % (what, hits, line)
+
+
+def rejected_call(lab, status, rx, what):
+    """baresip 1001 calls the trunk and gets `status` from icegate at once; icegate logs a line
+    matching `rx` (the SIP side's own line: patterns 4 and 5 get no diagnosis line yet,
+    docs/troubleshooting.md "Known gaps")."""
+    start = len(lab.log())
+    n = lab.n_msgs("1001")
+    lab.ctrls["1001"].command("dial", DIAL)
+    closed = lab.event_after("1001", n, ("CALL_ESTABLISHED", "CALL_CLOSED"), 15, "CALL_CLOSED")
+    lab.check(closed["type"] == "CALL_CLOSED" and str(status) in closed.get("param", ""),
+              "%s: the call must fail with %d: %s" % (what, status, closed))
+    m = lab.wait_log(rx, 10, what, start)
+    line = lab.log()[lab.log().rfind("\n", 0, m.start()) + 1:m.end()]
+    return "baresip: %s; icegate: %s" % (closed["param"], line)
+
+
+def case_patterns(lab):
+    """behaviour.md section 9: patterns 6, 1, 4 and 5 produced for real, named by icegate."""
+    lab.make_network("eim")
+    # A public server has a default route: its datagrams to the phone's private host candidate
+    # (10.88.0.2) leave and vanish. Without one, icegate's sends there fail (ENETUNREACH), are
+    # counted as send-failed drops, and the diagnosis counts those among the datagrams that
+    # "reached" its port (diagnosis/facts.cpp arrived(), legs.cpp dropped_total()): verdict
+    # unknown instead of pattern 6 / 1. The next hop does not exist (no ARP answer).
+    lab.ip("-n", lab.ns_pub, "route", "add", "default", "via", "203.0.113.254")
+
+    def short_ice(root):
+        root.find("media").set("ice-timeout", "4s")
+    lab.start_icegate(lab.icegate_config(edit=short_ice))
+    lab.start_baresip("1001")
+    failures = []
+
+    def step(what, fn):
+        t = time.monotonic()
+        try:
+            msg = fn()
+            lab.note("PASS %s (%.1f s): %s" % (what, time.monotonic() - t, msg))
+        except TestFailure as e:
+            lab.note("FAIL %s: %s" % (what, e))
+            failures.append("%s: %s" % (what, e))
+            for name, p in lab.procs:
+                if p.poll() is None and name.startswith("trunk-"):
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            try:
+                lab.ctrls["1001"].command("hangup")
+            except TestFailure:
+                pass
+
+    step("pattern 6: UDP to icegate's RTP range dropped", lambda: blocked_ice_call(
+        lab, 6, "ip daddr %s udp dport %s" % (GW_IP, RTP_RANGE), "phone -> RTP range dropped"))
+    step("pattern 1: UDP from icegate's RTP range dropped", lambda: blocked_ice_call(
+        lab, 1, "ip saddr %s udp sport %s" % (GW_IP, RTP_RANGE), "RTP range -> phone dropped"))
+
+    def restart(edit, name):
+        rc = lab.stop_icegate()
+        lab.check(rc == 0, "icegate exited with %s on SIGTERM (crash or sanitizer report?)" % rc)
+        lab.start_icegate(lab.icegate_config(edit=edit, file_name=name))
+
+    def sip_acl(root):
+        short_ice(root)
+        acl = ET.SubElement(root.find("acls"), "acl", name="deny-phone")
+        ET.SubElement(acl, "whitelist", cidr="127.0.0.0/8")
+        ET.SubElement(acl, "blacklist", cidr=NAT_PUB_IP + "/32")
+        root.find("acl-policy").set("sip-inbound", "deny-phone")
+
+    def p4():
+        restart(sip_acl, "icegate-sip-acl.xml")
+        return rejected_call(lab, 403, r"IP %s Rejected by acl \"deny-phone\" \(INVITE .*"
+                             % re.escape(NAT_PUB_IP), "the 'Rejected by acl' line")
+    step("pattern 4: SIP ACL denies the phone's public address", p4)
+
+    def cand_acl(root):
+        short_ice(root)
+        acl = ET.SubElement(root.find("acls"), "acl", name="no-phone-candidates")
+        ET.SubElement(acl, "blacklist", cidr=LAN_NET)   # baresip offers its host candidate only
+        root.find("acl-policy").set("remote-candidates", "no-phone-candidates")
+
+    def p5():
+        restart(cand_acl, "icegate-candidate-acl.xml")
+        start = len(lab.log())
+        msg = rejected_call(lab, 488, r"candidate \"[^\"]* %s \d+ typ host\" rejected by acl "
+                            "\"no-phone-candidates\".*" % re.escape(PHONE_IP),
+                            "the candidate rejected by the ACL")
+        m = lab.wait_log(r"INVITE \S+ from %s:\d+/udp rejected: 488 Not Acceptable Here.*"
+                         % re.escape(NAT_PUB_IP), 10, "the 488 line", start)
+        return "%s; %s" % (msg, m.group(0))
+    step("pattern 5: remote-candidates ACL denies the phone's candidates", p5)
+    if failures:
+        raise TestFailure("%d of 4 patterns failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--icegate", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--case", required=True,
                     choices=("mode-eim", "mode-random", "mode-short", "long", "keepalive-on",
-                             "keepalive-off", "default-config"))
+                             "keepalive-off", "default-config", "patterns"))
     ap.add_argument("--budget", type=int, default=280)
     args = ap.parse_args()
     args.icegate, args.source = os.path.abspath(args.icegate), os.path.abspath(args.source)
@@ -1061,6 +1226,8 @@ def main():
             case_long(lab)
         elif args.case.startswith("keepalive"):
             case_keepalive(lab, args.case == "keepalive-on")
+        elif args.case == "patterns":
+            case_patterns(lab)
         else:
             case_default_config(lab)
         rc = lab.stop_icegate()
