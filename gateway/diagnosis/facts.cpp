@@ -62,8 +62,14 @@ std::uint64_t dtls_in(const LegStats& s) noexcept {
   return (s.dtls ? s.dtls->datagrams_in : 0) + (s.dtls_rtcp ? s.dtls_rtcp->datagrams_in : 0);
 }
 
+std::uint64_t received_drops(const LegStats& s) noexcept {
+  // send-failed counts icegate's own sends that the kernel refused (e.g. a Binding Request to a
+  // private candidate icegate has no route to): nothing arrived for it.
+  return s.dropped_total() - s.drops(Drop::send_failed);
+}
+
 std::uint64_t arrived(const LegStats& s) noexcept {
-  return s.stun_in + s.packets_in + s.dropped_total() + dtls_in(s);
+  return s.stun_in + s.packets_in + received_drops(s) + dtls_in(s);
 }
 
 std::string leg_name(media::Leg side, LegKind kind) {

@@ -31,6 +31,8 @@ struct IceFigures {
 IceFigures ice_figures(const media::relay::LegStats& s);
 
 std::uint64_t dtls_in(const media::relay::LegStats& s) noexcept;
+// Datagrams that reached the leg's port(s) and were dropped (send-failed is not one of them).
+std::uint64_t received_drops(const media::relay::LegStats& s) noexcept;
 // Every datagram that reached the leg's port(s): STUN, DTLS, media, dropped ones.
 std::uint64_t arrived(const media::relay::LegStats& s) noexcept;
 

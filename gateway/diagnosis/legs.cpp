@@ -152,7 +152,7 @@ LegFinding judge_ice(const CallEvidence& call, const LegEvidence& leg, double se
   if (s.drops(Drop::wrong_source) > 0) return wrong_source(leg);
   const std::string from =
       f.last_check_from ? f.last_check_from->to_string() : std::string("the phone");
-  if (dtls_in(s) == 0 && s.dropped_total() == 0) {
+  if (dtls_in(s) == 0 && received_drops(s) == 0) {
     const std::string checks = "the phone's " + n(f.checks_answered) + " checks from " + from +
                                " were answered, but it never completed ICE (0 DTLS, 0 media from "
                                "it in " +

@@ -370,6 +370,31 @@ TEST(Diagnosis, Pattern6NothingReachesTheRange) {
   EXPECT_DOUBLE_EQ(f.seconds, 15.0);
 }
 
+// icegate's own sends that the kernel refused (a Binding Request to a private candidate it has no
+// route to: ENETUNREACH, counted as send-failed on the phone leg) are not traffic from the phone
+// (found in natlab.patterns, where the public side first had no default route).
+TEST(Diagnosis, FailedSendsOfIcegateDoNotHideAPattern) {
+  auto blocked = phone_to_trunk();
+  media_flows(blocked.b.stats, 700, 0);
+  blocked.a.stats.dropped[static_cast<std::size_t>(media::relay::Drop::send_failed)] = 3;
+  blocked.ice_timed_out = true;
+  const auto six = diagnose(blocked);
+  EXPECT_EQ(six.finding, Finding::port_range_blocked) << six.summary;
+  EXPECT_TRUE(has(six.summary, "nothing reached icegate's port")) << six.summary;
+
+  auto answered = phone_to_trunk();
+  auto& ice = *answered.a.stats.ice;
+  ice.checks_answered = 4;
+  ice.last_check_from = ep("203.0.113.9", 50122);
+  ice.selected = ep("203.0.113.9", 50122);
+  answered.a.stats.stun_in = 4;
+  answered.a.stats.dropped[static_cast<std::size_t>(media::relay::Drop::send_failed)] = 3;
+  pbx_sends(answered);
+  answered.ice_timed_out = true;
+  answered.end = t0 + 3s + 15s;
+  EXPECT_EQ(diagnose(answered).finding, Finding::binding_unanswered) << diagnose(answered).summary;
+}
+
 TEST(Diagnosis, Pattern6ForAPhoneWithoutIce) {
   auto c = phone_to_trunk();
   c.a.kind = LegKind::phone_latching;

@@ -1120,12 +1120,9 @@ def rejected_call(lab, status, rx, what):
 def case_patterns(lab):
     """behaviour.md section 9: patterns 6, 1, 4 and 5 produced for real, named by icegate."""
     lab.make_network("eim")
-    # A public server has a default route: its datagrams to the phone's private host candidate
-    # (10.88.0.2) leave and vanish. Without one, icegate's sends there fail (ENETUNREACH), are
-    # counted as send-failed drops, and the diagnosis counts those among the datagrams that
-    # "reached" its port (diagnosis/facts.cpp arrived(), legs.cpp dropped_total()): verdict
-    # unknown instead of pattern 6 / 1. The next hop does not exist (no ARP answer).
-    lab.ip("-n", lab.ns_pub, "route", "add", "default", "via", "203.0.113.254")
+    # No default route on the public side: icegate's Binding Requests to the phone's private host
+    # candidate (10.88.0.2) fail with ENETUNREACH and count as send-failed drops, which the
+    # diagnosis must not take for traffic from the phone (it once did: verdict unknown).
 
     def short_ice(root):
         root.find("media").set("ice-timeout", "4s")
