@@ -373,7 +373,10 @@ json DaemonControl::call_json(const std::string& id, bool detail) {
   }
   if (detail && view) j["media_history"] = view->history;
   (void)media_address;
+  // The verdict only for one call: judging every call of a list on the signalling thread would
+  // delay SIP for every scrape (docs/benchmarks.md).
   const sip::CallOutcome outcome{c->a_final, c->answered_at, c->ice_timed_out};
+  if (!detail) return j;
   if (auto v = media_.diagnose(c->media->id(), outcome)) {
     j["diagnosis"] = verdict_json(diagnosis::to_fields(*v));
   }
