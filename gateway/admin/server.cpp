@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "acl/unique_fd.hpp"
@@ -251,7 +252,18 @@ std::optional<std::string> Server::start() {
     port_ = cfg_.port;
   }
   thread_ = std::thread([this] { http_->listen_after_bind(); });
-  log()->info("admin listener on {}://{} ({})", cfg_.tls() ? "https" : "http", where,
+  // httplib's stop() does nothing until the listen loop runs (it checks is_running()): a stop()
+  // right after start() would leave the loop running and the join hanging. Wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!http_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the loop starts at once
+  }
+  if (!http_->is_running()) {
+    http_->stop();
+    return std::string("admin listener " + where + ": the listening thread did not start");
+  }
+  log()->info("admin listener on {}://{}:{} ({})", cfg_.tls() ? "https" : "http",
+              cfg_.address.to_string(), port_,
               !cfg_.token.empty()          ? "bearer token"
               : !cfg_.client_ca_file.empty() ? "mutual TLS"
                                              : "loopback clients only");
