@@ -358,21 +358,17 @@ json DaemonControl::call_json(const std::string& id, bool detail) {
   if (!c->media) return j;
   const auto& mc = c->media->call();
   const auto view = media_.view(c->media->id());
-  const auto cfg = hooks_.config();
-  const std::string media_address = cfg ? cfg->media.address.to_string() : std::string();
   for (const sip::Side side : {sip::Side::a, sip::Side::b}) {
     const std::size_t i = side == sip::Side::a ? 0 : 1;
     json& leg = j[i == 0 ? "a" : "b"];
     leg["local_rtp_port"] = mc.leg(side).ports.rtp;
     if (view && view->stats) {
-      const std::string local = media::Endpoint{cfg ? cfg->media.address : acl::Address{},
-                                                mc.leg(side).ports.rtp}
-                                    .to_string();
+      // The engine's address: a reload does not move the port range or its address.
+      const std::string local = media::Endpoint{media_.address(), mc.leg(side).ports.rtp}.to_string();
       leg["media"] = leg_media_json(view->stats->legs[i], view->ice[i], local);
     }
   }
   if (detail && view) j["media_history"] = view->history;
-  (void)media_address;
   // The verdict only for one call: judging every call of a list on the signalling thread would
   // delay SIP for every scrape (docs/benchmarks.md).
   const sip::CallOutcome outcome{c->a_final, c->answered_at, c->ice_timed_out};

@@ -23,7 +23,6 @@ namespace icegate::gateway {
 struct ControlHooks {
   std::function<admin::Outcome()> reload;         // loads the file again (any thread)
   std::function<void()> drained;                  // no call left after a drain (signalling thread)
-  std::function<std::shared_ptr<const conf::Config>()> config;
   std::string config_file;  // the checks run `icegate <check> -c config_file --json`
 };
 

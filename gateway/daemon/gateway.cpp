@@ -90,7 +90,6 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
       logger("gateway")->info("drained: no call left");
       if (drained_) drained_();
     };
-    hooks.config = [this] { return config(); };
     hooks.config_file = file_;
     control_ = std::make_unique<DaemonControl>(*stack_, *b2bua_, *media_, std::move(hooks));
     admin_ = std::make_unique<admin::Server>(*c->admin, *control_, admin_page_dir());

@@ -78,6 +78,8 @@ class MediaEngine final : public sip::MediaPort {
   void reload(const conf::Media& cfg, const conf::Dtls& dtls);
   const media::dtls::Certificate& certificate() const { return *certificate_; }
   std::size_t active_sessions() const { return calls_.size(); }
+  // The media address the ports are bound on (kept across reloads, like the range).
+  const acl::Address& address() const { return cfg_.address; }
 
   // For the admin surface (signalling thread). Asks every live session for a fresh snapshot;
   // `done` runs once all have answered (or closed). Callers bound the wait themselves.
