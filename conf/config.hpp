@@ -202,10 +202,22 @@ struct Admin {
   bool tls() const { return !certificate_file.empty(); }
 };
 
+// Per-call packet captures requested through the control API (docs/operations.md): one pcap file
+// per call in `directory`, each bounded in size and duration. Off unless configured.
+struct Capture {
+  std::string directory;  // created (mode 0750) at the first capture when missing
+  unsigned max_megabytes = 50;                   // per file; the capture stops there
+  Duration max_duration = std::chrono::minutes(10);  // per file
+  // SIP is captured off the wire (libpcap; needs CAP_NET_RAW). false: media only.
+  bool sip = true;
+  Location where;
+};
+
 struct Config {
   std::vector<std::string> files;  // the main file first, then includes in load order
   Logging logging;
   std::optional<Admin> admin;
+  std::optional<Capture> capture;
   Sip sip;
   Media media;
   Dtls dtls;

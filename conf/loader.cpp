@@ -193,6 +193,7 @@ class Loader {
     if (name == "include") return include(n, depth);
     if (name == "logging") return logging(n);
     if (name == "admin") return admin(n);
+    if (name == "capture") return capture(n);
     if (name == "sip") return sip(n);
     if (name == "media") return media(n);
     if (name == "stun") return stun(n);
@@ -280,6 +281,22 @@ class Loader {
                              " is not loopback: set token (or token-file) or client-ca");
     }
     st_.cfg.admin = std::move(a);
+  }
+
+  void capture(const Node& n) {
+    if (!once(n)) return;
+    check_attributes(n, {"directory", "max-megabytes", "max-duration", "sip"});
+    no_children(n);
+    Capture c;
+    c.where = n.where();
+    value(n, "directory", true, c.directory, relative_file(n));
+    value(n, "max-megabytes", false, c.max_megabytes,
+          [](std::string_view s) { return parse_unsigned(s, 4096); });
+    value(n, "max-duration", false, c.max_duration, parse_duration);
+    value(n, "sip", false, c.sip, parse_bool);
+    if (c.max_megabytes == 0) st_.error(c.where, "<capture> max-megabytes must be at least 1");
+    if (c.max_duration.count() <= 0) st_.error(c.where, "<capture> max-duration must be positive");
+    st_.cfg.capture = std::move(c);
   }
 
   // The first line of a token file, without surrounding white space.
@@ -581,6 +598,11 @@ Expected<Loaded, std::vector<Diagnostic>> finish(LoaderState& st) {
   // Cross-checks run even after syntax errors, so one pass shows every problem; a
   // definition that failed to parse is simply absent from them.
   check_admin_port(st);
+  if (st.cfg.capture && !st.cfg.admin) {
+    st.warning(st.cfg.capture->where,
+               "<capture> without <admin>: captures are requested through the control API, "
+               "which is off");
+  }
   validate(st);
   if (st.has_errors()) return unexpected(std::move(st.errors));
   return Loaded{std::make_shared<const Config>(std::move(st.cfg)), std::move(st.warnings)};

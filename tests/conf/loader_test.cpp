@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +11,7 @@ namespace icegate::conf {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 const std::string kSource = ICEGATE_SOURCE_DIR;
@@ -494,6 +496,34 @@ TEST(ConfigLoader, AdminListener) {
   expect_error(doc("<admin token=\"a\" token-file=\"b\"/>\n"), 5, "has both token and token-file");
   expect_error(doc("<admin token-file=\"/nonexistent/token\"/>\n"), 5,
                "token-file \"/nonexistent/token\": No such file or directory");
+}
+
+TEST(ConfigLoader, CaptureSettings) {
+  auto r = load_string(doc("<admin/><capture directory=\"caps\" max-megabytes=\"5\" "
+                           "max-duration=\"30s\" sip=\"false\"/>\n"),
+                       "test.xml", "/etc/icegate");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  ASSERT_TRUE(r->config->capture);
+  EXPECT_EQ(r->config->capture->directory, "/etc/icegate/caps");  // relative to the file
+  EXPECT_EQ(r->config->capture->max_megabytes, 5U);
+  EXPECT_EQ(r->config->capture->max_duration, std::chrono::seconds(30));
+  EXPECT_FALSE(r->config->capture->sip);
+  for (const auto& w : r->warnings) EXPECT_THAT(w.message, Not(HasSubstr("<capture>")));
+  // Defaults, and the warning when nothing can request a capture.
+  auto d = load_string(doc("<capture directory=\"/var/lib/icegate/captures\"/>\n"), "test.xml",
+                       "/tmp");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->config->capture->max_megabytes, 50U);
+  EXPECT_EQ(d->config->capture->max_duration, std::chrono::minutes(10));
+  EXPECT_TRUE(d->config->capture->sip);
+  EXPECT_EQ(std::count_if(d->warnings.begin(), d->warnings.end(),
+                          [](const Diagnostic& w) {
+                            return w.message.find("<capture> without <admin>") != std::string::npos;
+                          }),
+            1);
+  expect_error(doc("<capture/>\n"), 5, "directory");
+  expect_error(doc("<capture directory=\"c\" max-megabytes=\"0\"/>\n"), 5,
+               "max-megabytes must be at least 1");
 }
 
 TEST(ConfigLoader, AdminTokenFileIsReadTrimmed) {
