@@ -65,6 +65,10 @@ struct MediaCallSetup {
   std::string label;  // for logs: the call's id
   LegSetup a;
   LegSetup b;
+  // For a per-call capture (docs/operations.md): the users or numbers on each side and both
+  // legs' SIP Call-IDs (B's retries toward another target append ".N" to b_call_id).
+  std::string from_user, to_user;
+  std::string a_call_id, b_call_id;
 };
 
 struct LocalLeg {

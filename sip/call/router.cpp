@@ -215,6 +215,10 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   if (a.phone) setup.a.latching = group_latching(from_user);
   if (b.phone) setup.b.latching = group_latching(call->to_user);
   if (r->callee) setup.b.party = b.party;
+  setup.from_user = call->from_user;
+  setup.to_user = call->to_user;
+  setup.a_call_id = call->a_call_id;
+  setup.b_call_id = call_id_prefix_ + "-" + call->id();
   auto media = media_.create_call(setup);
   if (!media) {
     log().error("call {}: no media ports: {}", call->id(), media.error().message);
@@ -231,7 +235,7 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   // behaviour.md §7: a phone's in-dialog requests go where its messages come from (NAT).
   if (a.phone) signalling_.route_via(leg, *req.source);
   a.to(LegState::inviting);
-  ref.b_call_id = call_id_prefix_ + "-" + ref.id();
+  ref.b_call_id = setup.b_call_id;
   ++stats_.calls_active[ref.direction()];
   // The call's first line: both legs' Call-IDs join icegate's log to traces and phone logs.
   log().info("call {}: {} ({}) -> {} ({}), Call-ID A {} B {}, media ports A {} B {}", ref.id(),
