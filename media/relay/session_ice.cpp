@@ -118,6 +118,7 @@ IceSnapshot Session::snapshot(const ice::LiteAgent& a, std::uint16_t component) 
   out.indications = s.indications;
   out.last_indication = s.last_indication;
   out.last_media = s.last_media;
+  out.punches = s.punches;
   return out;
 }
 

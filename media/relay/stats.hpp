@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "media/endpoint.hpp"
+#include "media/ice/agent.hpp"
 
 namespace icegate::media::relay {
 
@@ -106,6 +108,9 @@ struct IceSnapshot {
   std::uint64_t indications = 0;  // Binding Indications from the selected address
   std::optional<Clock::time_point> last_indication;
   std::optional<Clock::time_point> last_media;  // authenticated media from the selected address
+  // Per pin-hole target: sent, answered, and the address the phone saw icegate's request come
+  // from (XOR-MAPPED-ADDRESS): pattern 3 of behaviour.md §9 on icegate's side.
+  std::vector<ice::PunchTarget> punches;
 };
 
 // The DTLS-SRTP handshake of a leg (RFC 5764).
