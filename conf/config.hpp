@@ -12,6 +12,7 @@
 
 #include "acl/acl.hpp"
 #include "acl/address.hpp"
+#include "conf/security.hpp"
 
 namespace icegate::conf {
 
@@ -53,6 +54,7 @@ struct Registrar {
 struct Sip {
   std::vector<Listener> listeners;
   Registrar registrar;
+  Security security;  // conf/security.hpp
   std::string user_agent = "icegate";
 };
 
@@ -130,7 +132,11 @@ struct Group {
 
 struct User {
   std::string name;  // SIP user part and digest username
+  // The password, or instead (docs/security.md) the digest hashes H(name:realm:password) for MD5
+  // and SHA-256 (RFC 8760), lowercase hex: `icegate passwd` prints them.
   std::string password;
+  std::string ha1;
+  std::string ha1_sha256;
   std::string group;  // may be empty
   Location where;
 };

@@ -14,6 +14,7 @@
 
 #include "conf/config.hpp"
 #include "conf/loader_state.hpp"
+#include "conf/security_values.hpp"
 #include "conf/values.hpp"
 
 namespace icegate::conf {
@@ -315,8 +316,9 @@ class Loader {
     if (!once(n)) return;
     check_attributes(n, {"user-agent"});
     value(n, "user-agent", false, st_.cfg.sip.user_agent, non_empty);
-    for_children(n, {"listener", "registrar"}, [&](const Node& c) {
+    for_children(n, {"listener", "registrar", "security"}, [&](const Node& c) {
       if (c.name() == "listener") return listener(c);
+      if (c.name() == "security") return security(c);
       if (!once(c)) return;
       check_attributes(c, {"realm", "min-expires", "default-expires", "max-expires", "keepalive",
                            "keepalive-misses"});
@@ -331,6 +333,29 @@ class Loader {
             [](std::string_view s) { return parse_unsigned(s, 100); });
       st_.registrar_where = c.where();
     });
+  }
+
+  // <security> (conf/security.hpp, docs/security.md).
+  void security(const Node& n) {
+    if (!once(n)) return;
+    check_attributes(n, {"nonce-ttl", "digest", "requests-per-second", "ban-time", "reply-503",
+                         "auth-failures", "user-auth-failures", "auth-window", "trusted",
+                         "max-tracked-sources"});
+    no_children(n);
+    auto& s = st_.cfg.sip.security;
+    const auto count = [](std::string_view v) { return parse_unsigned(v, 1000000); };
+    value(n, "nonce-ttl", false, s.nonce_ttl, parse_duration);
+    value(n, "digest", false, s.digest_algorithms, parse_digest_algorithms);
+    value(n, "requests-per-second", false, s.requests_per_second, count);
+    value(n, "ban-time", false, s.ban_time, parse_duration);
+    value(n, "reply-503", false, s.reply_503, parse_bool);
+    value(n, "auth-failures", false, s.auth_failures, count);
+    value(n, "user-auth-failures", false, s.user_auth_failures, count);
+    value(n, "auth-window", false, s.auth_window, parse_duration);
+    value(n, "trusted", false, s.trusted_acl, parse_name);
+    value(n, "max-tracked-sources", false, s.max_tracked_sources, count);
+    if (s.nonce_ttl < std::chrono::seconds(1)) st_.error(n.where(), "nonce-ttl must be at least 1s");
+    if (s.auth_window.count() <= 0) st_.error(n.where(), "auth-window must be positive");
   }
 
   void listener(const Node& n) {
@@ -502,12 +527,18 @@ class Loader {
   void users(const Node& n) {
     check_attributes(n, {});
     for_children(n, {"user"}, [&](const Node& c) {
-      check_attributes(c, {"name", "password", "group"});
+      check_attributes(c, {"name", "password", "ha1", "ha1-sha256", "group"});
       no_children(c);
       User u;
       u.where = c.where();
       value(c, "name", true, u.name, parse_user_name);
-      value(c, "password", true, u.password, non_empty);
+      value(c, "password", false, u.password, non_empty);
+      value(c, "ha1", false, u.ha1, [](std::string_view v) { return parse_hex_digest(v, 16); });
+      value(c, "ha1-sha256", false, u.ha1_sha256,
+            [](std::string_view v) { return parse_hex_digest(v, 32); });
+      if (u.password.empty() && u.ha1.empty() && u.ha1_sha256.empty()) {
+        st_.error(u.where, "<user> needs the attribute \"password\" (or \"ha1\"/\"ha1-sha256\")");
+      }
       value(c, "group", false, u.group, parse_name);
       st_.cfg.users.push_back(std::move(u));
     });

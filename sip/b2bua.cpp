@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "sip/log.hpp"
+#include "sip/register_auth.hpp"
 #include "sip/request_check.hpp"
 #include "sip/request_info.hpp"
 
@@ -24,6 +25,7 @@ B2bua::B2bua(Stack& stack, MediaPort& media, std::shared_ptr<const conf::Config>
       signalling_(stack),
       router_(signalling_, media_, auth_, registrar_, trunks_, cfg_) {
   signalling_.set_router(router_);
+  stack_.set_guard(&router_.guard());  // flood and password-guessing bans (docs/security.md)
   media_.set_event_sink([this](const MediaEvent& ev) { router_.on_media_event(ev); });
 }
 
@@ -40,7 +42,9 @@ void B2bua::reload(std::shared_ptr<const conf::Config> cfg) {
   trunks_ = TrunkTable(cfg_);
   router_.set_config(cfg_);
   registrar_.set_limits(cfg_->sip.registrar);  // bindings survive a reload
-  if (cfg_->sip.registrar.realm != auth_.realm()) auth_ = DigestAuth(cfg_->sip.registrar.realm);
+  if (cfg_->sip.registrar.realm != auth_.realm()) {
+    auth_ = DigestAuth(cfg_->sip.registrar.realm, digest_settings(cfg_->sip.security));
+  }
   start_trunks();
   start_contact_keepalive();
   log().info("SIP configuration reloaded: {} users, {} trunks, {} routes", cfg_->users.size(),
@@ -142,33 +146,10 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     return;
   }
   const std::string aor_user = sip->sip_to->a_url->url_user;
-  const auto now_wall = DigestAuth::Clock::now();
-  const auto challenge = [&](bool stale) {
-    const std::string c = auth_.challenge(now_wall, stale);
-    nua_respond(nh, SIP_401_UNAUTHORIZED, NUTAG_WITH_THIS(p.nua),
-                SIPTAG_WWW_AUTHENTICATE_STR(c.c_str()), TAG_END());
-  };
-  if (!sip->sip_authorization) return challenge(false);
-  std::string user;
-  const auto result = auth_.verify(
-      sip->sip_authorization->au_params, "REGISTER",
-      [&](std::string_view name) -> std::optional<std::string> {
-        if (const auto* u = cfg_->find_user(name)) return u->password;
-        return std::nullopt;
-      },
-      now_wall, &user);
-  if (result == DigestAuth::Result::stale_nonce) return challenge(true);
-  if (result != DigestAuth::Result::ok) {
-    ++router_.stats().auth_failures["REGISTER"];
-    const auto src = request_source(p.nua);
-    log().warn("REGISTER for {} from {} refused: {}", aor_user,
-               src ? src->to_string() : std::string("?"), to_string(result));
-    if (result == DigestAuth::Result::malformed) {
-      nua_respond(nh, SIP_400_BAD_REQUEST, NUTAG_WITH_THIS(p.nua), TAG_END());
-      return;
-    }
-    return challenge(false);
-  }
+  const auto authenticated =
+      authenticate_register(p.nua, nh, sip, auth_, router_.guard(), *cfg_, router_.stats());
+  if (!authenticated) return;  // answered: 401 (challenge), 400 or 403
+  const std::string& user = *authenticated;
   if (user != aor_user) {
     log().warn("REGISTER: user {} may not register {}", user, aor_user);
     nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());

@@ -50,7 +50,12 @@ const char* kept_phrase(nua_handle_t* nh, const std::string& phrase, int status)
 InboundRequest request_of(Profile& p, const sip_t* sip) {
   InboundRequest r;
   if (sip->sip_call_id) r.call_id = sip->sip_call_id->i_id;
-  if (sip->sip_request) r.request_user = user_of(sip->sip_request->rq_url);
+  if (sip->sip_request) {
+    r.request_user = user_of(sip->sip_request->rq_url);
+    char uri[1024];
+    const auto n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
+    if (n > 0 && static_cast<std::size_t>(n) < sizeof uri) r.request_uri.assign(uri, static_cast<std::size_t>(n));
+  }
   if (sip->sip_from) r.from_user = user_of(sip->sip_from->a_url);
   if (sip->sip_max_forwards) r.max_forwards = sip->sip_max_forwards->mf_count;
   if (sip->sip_content_type && sip->sip_content_type->c_type) {
@@ -222,8 +227,15 @@ void SofiaSignalling::send_response(SofiaLeg& leg, const Reply& r, const nua_sav
               TAG_IF(with_this, NUTAG_WITH_THIS(current_nua_)),
               TAG_IF(saved, NUTAG_WITH_SAVED(saved)), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
               TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())),
-              TAG_IF(!r.proxy_authenticate.empty(),
-                     SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.c_str())),
+              // One challenge per digest algorithm (RFC 8760 §2.4): two at most.
+              TAG_IF(r.proxy_authenticate.size() > 0,
+                     SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.size() > 0
+                                                       ? r.proxy_authenticate[0].c_str()
+                                                       : nullptr)),
+              TAG_IF(r.proxy_authenticate.size() > 1,
+                     SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.size() > 1
+                                                       ? r.proxy_authenticate[1].c_str()
+                                                       : nullptr)),
               TAG_IF(!r.accept.empty(), SIPTAG_ACCEPT_STR(r.accept.c_str())),
               TAG_IF(!retry_after.empty(), SIPTAG_RETRY_AFTER_STR(retry_after.c_str())),
               TAG_IF(!r.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),

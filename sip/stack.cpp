@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "sip/log.hpp"
+#include "sip/request_info.hpp"
 
 namespace icegate::sip {
 namespace {
@@ -239,7 +240,38 @@ void Stack::dispatch(Profile& p, nua_event_t event, int status, const char* phra
     }
     return;
   }
+  if (guard_ && refused_by_guard(p, event, nh, leg, sip)) return;
   sink_->on_nua_event(p, event, status, phrase, nh, leg, sip, tags);
+}
+
+bool Stack::refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
+                             const sip_t* sip) {
+  // The earliest point Sofia-SIP 1.12 offers the application: nta has already parsed the
+  // request and made its server transaction (docs/security.md says so).
+  switch (event) {
+    case nua_i_invite: case nua_i_register: case nua_i_options: case nua_i_message:
+    case nua_i_subscribe: case nua_i_notify: case nua_i_refer: case nua_i_info:
+    case nua_i_update: case nua_i_bye: case nua_i_cancel: case nua_i_prack:
+    case nua_i_publish: case nua_i_method:
+      break;
+    default:
+      return false;
+  }
+  if (!sip || !sip->sip_request) return false;
+  const auto src = request_source(p.nua);
+  if (!src) return false;
+  const auto verdict = guard_->admit(src->address, flood::Clock::now());
+  if (verdict.action == flood::Admission::Action::pass) return false;
+  // Requests inside a call of a banned source still reach it (the call was authenticated);
+  // new ones stop here.
+  if (leg || !nh) return false;
+  Handle owned(nh);
+  if (verdict.action == flood::Admission::Action::reply_503) {
+    const std::string retry = std::to_string(verdict.retry_after);
+    nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(p.nua),
+                SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+  }
+  return true;
 }
 
 void Stack::post(std::function<void()> fn) {

@@ -17,6 +17,7 @@
 
 #include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
+#include "sip/flood/guard.hpp"
 
 namespace icegate::sip {
 
@@ -62,6 +63,11 @@ class Stack {
   // Ends every nua cleanly (nua_shutdown until nua_r_shutdown) and joins the thread.
   void stop();
 
+  // The SIP edge's guard (sip/flood/guard.hpp): every request is counted against its source
+  // before the sink sees it; a banned source's new requests are not handed on. Set it before
+  // start(); it must outlive the stack's thread.
+  void set_guard(flood::EdgeGuard* guard) { guard_ = guard; }
+
   // Runs `fn` on the signalling thread (from any thread). Dropped after stop().
   void post(std::function<void()> fn);
   // Calls `fn` on the signalling thread whenever `fd` is readable (call on that thread).
@@ -85,7 +91,12 @@ class Stack {
   static std::optional<std::string> write_tls_dir(const conf::Listener& l, std::string& error);
   bool create_profiles(const conf::Sip& sip, std::string& error);
 
+  // The guard's verdict on a request event; true when the request was answered or dropped.
+  bool refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
+                        const sip_t* sip);
+
   EventSink* sink_ = nullptr;
+  flood::EdgeGuard* guard_ = nullptr;
   RootPtr root_;
   std::vector<std::unique_ptr<Profile>> profiles_;
   std::thread thread_;

@@ -19,15 +19,15 @@ std::string Source::to_string() const {
   return host + ":" + std::to_string(address.port) + "/" + std::string(conf::to_string(transport));
 }
 
-CallRouter::CallRouter(SignallingPort& signalling, MediaPort& media, const DigestAuth& auth,
+CallRouter::CallRouter(SignallingPort& signalling, MediaPort& media, DigestAuth& auth,
                        const Registrar& registrar, TrunkTable& trunks,
                        std::shared_ptr<const conf::Config> cfg)
     : signalling_(signalling),
       media_(media),
       auth_(auth),
       registrar_(registrar),
-      trunks_(trunks),
-      cfg_(std::move(cfg)) {
+      trunks_(trunks) {
+  set_config(std::move(cfg));  // router_auth.cpp: also the guard's and the digest's settings
   // RFC 3261 §8.1.1.4: Call-IDs unique in space and time; 64 random bits per process.
   std::random_device rd;
   char buf[24];
@@ -67,38 +67,6 @@ bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
   LegLink owned(signalling_, leg);
   signalling_.respond(leg, Reply{403, "Forbidden", {}, {}, {}, {}});
   return false;
-}
-
-std::optional<std::string> CallRouter::authenticated_user(LegId leg, const InboundRequest& req) {
-  // RFC 3261 §22.3: a phone proves who it is to the B2BUA as to a proxy (407).
-  const auto now_wall = DigestAuth::Clock::now();
-  const auto challenge = [&](bool stale) -> std::optional<std::string> {
-    LegLink owned(signalling_, leg);
-    Reply r{407, "Proxy Authentication Required", {}, {}, {}, {}};
-    r.proxy_authenticate = auth_.challenge(now_wall, stale);
-    signalling_.respond(leg, r);
-    return std::nullopt;
-  };
-  if (req.proxy_authorization.empty()) return challenge(false);
-  std::vector<const char*> params;
-  for (const auto& p : req.proxy_authorization) params.push_back(p.c_str());
-  params.push_back(nullptr);
-  std::string user;
-  const auto r = auth_.verify(
-      params.data(), "INVITE",
-      [&](std::string_view name) -> std::optional<std::string> {
-        if (const auto* u = cfg_->find_user(name)) return u->password;
-        return std::nullopt;
-      },
-      now_wall, &user);
-  if (r == DigestAuth::Result::stale_nonce) return challenge(true);
-  if (r != DigestAuth::Result::ok) {
-    ++stats_.auth_failures["INVITE"];
-    log().warn("INVITE from {} as {}: authentication failed: {}",
-               req.source ? req.source->to_string() : std::string("?"), user, to_string(r));
-    return challenge(false);
-  }
-  return user;
 }
 
 std::optional<CallRouter::Route> CallRouter::route(LegId leg, const InboundRequest& req,

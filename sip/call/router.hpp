@@ -18,19 +18,26 @@
 #include "sip/call/stats.hpp"
 #include "sip/call/trunk_table.hpp"
 #include "sip/digest.hpp"
+#include "sip/flood/guard.hpp"
 #include "sip/media_port.hpp"
 #include "sip/registrar.hpp"
 
 namespace icegate::sip {
 
+// The digest settings of a <security> element.
+DigestAuth::Settings digest_settings(const conf::Security& s);
+
 class CallRouter {
  public:
-  CallRouter(SignallingPort& signalling, MediaPort& media, const DigestAuth& auth,
+  CallRouter(SignallingPort& signalling, MediaPort& media, DigestAuth& auth,
              const Registrar& registrar, TrunkTable& trunks,
              std::shared_ptr<const conf::Config> cfg);
   ~CallRouter();
 
-  void set_config(std::shared_ptr<const conf::Config> cfg) { cfg_ = std::move(cfg); }
+  // Also applies the <security> settings to the guard and the digest checks.
+  void set_config(std::shared_ptr<const conf::Config> cfg);
+  // The SIP edge's flood and password-guessing protection (Stack asks it about every request).
+  flood::EdgeGuard& guard() { return guard_; }
 
   // A new INVITE outside any call; the router owns `leg` from now on (answers and releases it).
   void on_invite(LegId leg, const InboundRequest& req);
@@ -89,13 +96,15 @@ class CallRouter {
 
   SignallingPort& signalling_;
   MediaPort& media_;
-  const DigestAuth& auth_;
+  DigestAuth& auth_;
   const Registrar& registrar_;
   TrunkTable& trunks_;
   std::shared_ptr<const conf::Config> cfg_;
   std::map<std::string, std::unique_ptr<Call>> calls_;
   std::unordered_map<LegId, Leg*> legs_;
   SipStats stats_;
+  flood::EdgeGuard guard_{stats_};
+  std::shared_ptr<const acl::Acl> trusted_acl_;  // <security trusted>
   std::uint64_t next_call_ = 1;
   std::string call_id_prefix_;  // random per process: B legs' Call-IDs are <prefix>-<n>
   bool draining_ = false;

@@ -33,6 +33,7 @@ struct Source {
 struct InboundRequest {
   std::string call_id;
   std::string request_user;  // user part of the Request-URI
+  std::string request_uri;   // the whole Request-URI (digest checks compare its uri with it)
   std::string from_user;
   std::optional<unsigned long> max_forwards;
   std::string content_type;  // empty: no Content-Type
@@ -58,7 +59,7 @@ struct Reply {
   std::string phrase;  // empty: the standard phrase
   std::string sdp;     // body (Content-Type application/sdp) when not empty
   std::string reason;  // a Reason header's text (SIP;cause=...;text="...") when not empty
-  std::string proxy_authenticate;  // 407: the challenge
+  std::vector<std::string> proxy_authenticate;  // 407: the challenges (one per algorithm)
   std::string accept;              // 415: what is accepted
   unsigned retry_after = 0;        // 503: Retry-After seconds when not 0
 };

@@ -31,6 +31,15 @@ struct SipStats {
   // Digest credentials that did not verify (wrong password, unknown user, bad response), by
   // method: first challenges are not failures.
   std::map<std::string, std::uint64_t> auth_failures;
+  // Digest credentials whose response was right but whose nonce was not acceptable (answered with
+  // a new challenge, stale=true), by reason: expired, other-source, replayed (nonce-count not
+  // increasing, or an INVITE's nonce used twice), unknown (not issued by this process).
+  std::map<std::string, std::uint64_t> nonces_refused;
+  // The SIP edge's bans (sip/flood/guard.hpp): sources banned, by reason (flood, auth); requests
+  // dropped because their source was banned; users locked after too many failures.
+  std::map<std::string, std::uint64_t> sources_banned;
+  std::uint64_t requests_dropped_banned = 0;
+  std::uint64_t users_locked = 0;
   // 488 Not Acceptable Here, by cause (pattern 5: candidates blocked by the ACL).
   std::map<std::string, std::uint64_t> sdp_rejections;
   std::uint64_t ice_timeouts = 0;      // a phone leg's ICE (or DTLS after it) did not complete

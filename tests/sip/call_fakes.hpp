@@ -47,8 +47,10 @@ class FakeSignalling final : public SignallingPort {
   };
 
   void respond(LegId leg, const Reply& r) override {
+    std::string challenges;  // one line per challenge (digest algorithm)
+    for (const auto& c : r.proxy_authenticate) challenges += (challenges.empty() ? "" : "\n") + c;
     sent.push_back({Sent::respond, leg, r.status, r.phrase, r.sdp, r.reason,
-                    r.proxy_authenticate.empty() ? r.accept : r.proxy_authenticate, 0});
+                    challenges.empty() ? r.accept : challenges, 0});
   }
   void respond_kept(LegId leg, std::uint64_t request, const Reply& r) override {
     sent.push_back({Sent::respond_kept, leg, r.status, r.phrase, r.sdp, r.reason, {}, request});

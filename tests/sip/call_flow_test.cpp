@@ -111,6 +111,7 @@ class CallFlow : public ::testing::Test {
     InboundRequest r;
     r.call_id = "call-" + std::to_string(++calls_);
     r.request_user = to;
+    r.request_uri = "sip:" + to + "@127.0.0.1";
     r.from_user = "1001";
     r.max_forwards = 70;
     r.content_type = "application/sdp";
