@@ -38,6 +38,10 @@ void add_leg_context(const CallEvidence& call, media::Leg side, std::vector<std:
   if (leg.kind == LegKind::phone_ice) {
     out.push_back("leg " + std::string(media::to_string(side)) +
                   " phone candidates: " + detail::candidates_text(leg.candidates));
+    if (auto p = detail::punches_text(leg); !p.empty()) {
+      out.push_back("leg " + std::string(media::to_string(side)) +
+                    " binding requests per candidate: " + p);
+    }
   }
   for (const auto& b : leg.blocked) {
     out.push_back("candidate \"" + b.candidate + "\" rejected by acl \"" + b.acl + "\" (" + b.rule +
@@ -61,6 +65,7 @@ Verdict make(const CallEvidence& call, Finding f, std::optional<media::Leg> side
     if (std::find(legs.begin(), legs.end(), l) == legs.end()) legs.push_back(l);
   }
   for (auto l : legs) add_leg_context(call, l, v.evidence);
+  if (auto stun = detail::stun_views_line(call); !stun.empty()) v.evidence.push_back(stun);
   std::string timing = "judged over " + detail::seconds_text(seconds) + " since the " +
                        (call.answered ? "answer" : "INVITE");
   if (call.final_status != 0) timing += "; final SIP status " + n(call.final_status);

@@ -26,15 +26,17 @@
 //       otherwise: the range is not reachable from the phone             -> pattern 6
 //     only checks with wrong credentials (401), none answered            -> ice_credentials
 //     no check answered, but the phone answered icegate's Binding Requests:
+//       no public address offered (as for pattern 2; the address the
+//       phone saw is icegate's NAT's, named in the evidence)            -> pattern 2
 //       it saw icegate under another address than the one offered       -> pattern 3
-//       no public address offered (as for pattern 2)                    -> pattern 2
 //     no check answered, otherwise                                       -> unknown
 //     checks answered, media dropped as wrong-source (not from the path)  -> pattern 3
 //     checks answered, nothing else from the phone (no DTLS/media/drop):
 //       it saw icegate under another address than the one offered, or
 //       its checks come from a public address none of its candidates has
 //       while it offered a srflx, or a pin-hole answer came from another
-//       address than the request went to                                -> pattern 3
+//       address than the request went to, or a STUN server sees icegate
+//       under another public address than the one offered              -> pattern 3
 //       otherwise: icegate's answers do not get back to the phone        -> pattern 1
 //     anything else (e.g. ICE and DTLS up, no media, no wrong-source)     -> unknown
 //   A phone without ICE (latching) or a trunk:
@@ -118,11 +120,20 @@ struct LegEvidence {
   PublicCandidate public_candidate = PublicCandidate::not_configured;
 };
 
+// What one STUN server saw icegate's media address as, in the last round that got answers.
+struct StunAnswer {
+  std::string server;  // its configured name
+  acl::Address address;
+};
+
 struct CallEvidence {
   LegEvidence a;                                   // the caller's side
   LegEvidence b;                                   // the callee's side
   acl::Address media_address;                      // icegate's host candidate / c= address
   std::optional<acl::Address> public_address;      // icegate's public (srflx) address, if known
+  // Every STUN server's view of the media address. Two different addresses: icegate is seen
+  // under several public addresses, and its answers may leave from one the phone never checked.
+  std::vector<StunAnswer> stun_answers;
   std::uint16_t rtp_min = 30000, rtp_max = 33000;  // icegate's RTP port range
   TimePoint start;                                 // the INVITE
   std::optional<TimePoint> answered;               // the callee's 2xx; media is expected from here

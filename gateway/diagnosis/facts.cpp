@@ -190,10 +190,45 @@ std::string missing_public_why(const LegEvidence& leg) {
   return "";
 }
 
+std::string public_seen(const CallEvidence& call, const LegEvidence& leg,
+                        std::optional<acl::Address>* seen) {
+  if (leg.public_candidate == PublicCandidate::offered || !is_private(call.media_address)) {
+    return "";
+  }
+  for (const auto& p : leg.punches) {
+    if (!p.answered || !p.mapped ||
+        p.mapped->address.unmapped() == call.media_address.unmapped()) {
+      continue;
+    }
+    if (seen) *seen = p.mapped->address;
+    return "the phone saw icegate's binding request to " + p.target.to_string() + " come from " +
+           p.mapped->address.to_string() + " (icegate's public address, not offered)";
+  }
+  return "";
+}
+
+std::string punches_text(const LegEvidence& leg) {
+  std::string out;
+  for (const auto& p : leg.punches) {
+    if (!out.empty()) out += "; ";
+    out += p.target.to_string() + " " + std::to_string(p.sent) + " sent, ";
+    if (!p.answered) {
+      out += "unanswered";
+      if (p.error_code != 0) out += " (error " + std::to_string(p.error_code) + ")";
+      continue;
+    }
+    out += "answered";
+    if (p.answered_from) out += " from " + p.answered_from->to_string();
+    if (p.mapped) out += ", it saw icegate as " + p.mapped->to_string();
+  }
+  return out;
+}
+
 std::string mapped_mismatch(const CallEvidence& call, const LegEvidence& leg) {
   // What the phone must see icegate's packets come from: the srflx offered, else the host.
   const bool srflx = leg.public_candidate == PublicCandidate::offered && call.public_address;
   const acl::Address expected = srflx ? *call.public_address : call.media_address;
+  if (!srflx && is_private(expected)) return "";
   for (const auto& p : leg.punches) {
     if (!p.answered || !p.mapped || p.mapped->address.unmapped() == expected.unmapped()) continue;
     return "the phone saw icegate's binding request to " + p.target.to_string() + " come from " +
@@ -227,6 +262,34 @@ std::string punch_answer_mismatch(const LegEvidence& leg) {
            p.answered_from->to_string();
   }
   return "";
+}
+
+std::string stun_mismatch(const CallEvidence& call, const LegEvidence& leg) {
+  const bool srflx = leg.public_candidate == PublicCandidate::offered && call.public_address;
+  if (!srflx && is_private(call.media_address)) return "";
+  const acl::Address offered = srflx ? *call.public_address : call.media_address;
+  for (const auto& a : call.stun_answers) {
+    if (a.address.unmapped() == offered.unmapped()) continue;
+    return "the phone checked icegate's " + std::string(srflx ? "srflx " : "host ") +
+           offered.to_string() + ", but STUN also sees icegate as " + a.address.to_string() +
+           " (" + a.server + "): its answers can leave from there";
+  }
+  return "";
+}
+
+std::string stun_views_line(const CallEvidence& call) {
+  bool differ = false;
+  for (const auto& a : call.stun_answers) {
+    differ = differ || a.address.unmapped() != call.stun_answers.front().address.unmapped();
+  }
+  if (!differ) return "";
+  std::string out = "STUN servers see icegate's media address " + call.media_address.to_string() +
+                    " as:";
+  for (std::size_t i = 0; i < call.stun_answers.size(); ++i) {
+    out += (i == 0 ? " " : ", ") + call.stun_answers[i].server + " " +
+           call.stun_answers[i].address.to_string();
+  }
+  return out;
 }
 
 }  // namespace icegate::diagnosis::detail

@@ -54,10 +54,28 @@ std::string punch_targets(const LegEvidence& leg);
 bool missing_public(const CallEvidence& call, const LegEvidence& leg);
 std::string missing_public_why(const LegEvidence& leg);
 
-// Pattern 3 evidence, each empty when not seen.
+// Pattern 2 evidence: an answer to icegate's request saw icegate under another address than the
+// private host it offered (its NAT's public address, which icegate did not offer); empty when not
+// seen. `seen` gets that address.
+std::string public_seen(const CallEvidence& call, const LegEvidence& leg,
+                        std::optional<acl::Address>* seen = nullptr);
+// Per pin-hole target: "203.0.113.9:50122 3 sent, answered from ..., it saw icegate as ...";
+// empty without targets.
+std::string punches_text(const LegEvidence& leg);
+
+// Pattern 3 evidence, each empty when not seen. mapped_mismatch() compares with the srflx
+// offered, or with a public host address: a private host seen under another address is only
+// icegate's NAT (pattern 2 when the phone is outside).
 std::string mapped_mismatch(const CallEvidence& call, const LegEvidence& leg);
 std::string check_source_mismatch(const LegEvidence& leg);
 std::string punch_answer_mismatch(const LegEvidence& leg);
+// A STUN server sees icegate under another public address than the one offered (srflx, or a
+// public host address): "the phone checked icegate's srflx X, but STUN also sees icegate as Y
+// (server)". Empty otherwise.
+std::string stun_mismatch(const CallEvidence& call, const LegEvidence& leg);
+// "STUN servers see icegate's media address 10.0.0.5 as: a 203.0.113.1, b 198.51.100.7" when
+// they disagree; empty otherwise.
+std::string stun_views_line(const CallEvidence& call);
 
 // What one leg shows, before the call-level choice.
 struct LegFinding {

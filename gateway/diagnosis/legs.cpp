@@ -29,7 +29,9 @@ std::string unknown_action(const CallEvidence& call) {
 // what reached the leg's port meanwhile.
 LegFinding missing_public_finding(const CallEvidence& call, const LegEvidence& leg,
                                   const std::string& observed) {
-  return found(
+  std::optional<acl::Address> seen;
+  const std::string seen_line = public_seen(call, leg, &seen);
+  auto r = found(
       Finding::missing_candidates,
       "icegate offered no public candidate (" + missing_public_why(leg) +
           ") to a phone outside its network; " + observed +
@@ -39,7 +41,11 @@ LegFinding missing_public_finding(const CallEvidence& call, const LegEvidence& l
             "reach icegate over a network where its host address is routable"
           : "make a STUN server reachable from the media address (`icegate stun-check -c "
             "FILE`), or set <media public-address> to the address the RTP range is forwarded "
-            "from");
+            "from" +
+                (seen ? " (the phone saw icegate as " + seen->to_string() + ")"
+                      : std::string()));
+  if (!seen_line.empty()) r.evidence.push_back(seen_line);
+  return r;
 }
 
 // Pattern 2 or 6: nothing at all reached the leg's port(s).
@@ -118,6 +124,15 @@ LegFinding judge_ice(const CallEvidence& call, const LegEvidence& leg, double se
   }
   if (f.checks_answered == 0) {
     if (f.punches_answered > 0) {
+      // A private host seen under a public address is icegate's NAT: first the address that
+      // was not offered (pattern 2), then one that differs from the offer (pattern 3).
+      if (missing_public(call, leg)) {
+        return missing_public_finding(call, leg,
+                                      "the phone answered " + n(f.punches_answered) +
+                                          " of icegate's " + n(f.punches_sent) +
+                                          " binding requests, but none of its own checks reached " +
+                                          port_text(leg) + " in " + seconds_text(seconds));
+      }
       if (auto m = mapped_mismatch(call, leg); !m.empty()) {
         return found(Finding::address_mismatch,
                      m + "; 0 checks from the phone reached " + port_text(leg) +
@@ -126,13 +141,6 @@ LegFinding judge_ice(const CallEvidence& call, const LegEvidence& leg, double se
                      "candidate says (routing / SNAT over several uplinks or NICs), or set <media "
                      "public-address> to the right one; `icegate stun-check -c FILE --expect "
                      "ADDRESS` shows what STUN sees");
-      }
-      if (missing_public(call, leg)) {
-        return missing_public_finding(call, leg,
-                                      "the phone answered " + n(f.punches_answered) +
-                                          " of icegate's " + n(f.punches_sent) +
-                                          " binding requests, but none of its own checks reached " +
-                                          port_text(leg) + " in " + seconds_text(seconds));
       }
     }
     auto r = found(Finding::unknown,
@@ -160,6 +168,7 @@ LegFinding judge_ice(const CallEvidence& call, const LegEvidence& leg, double se
     std::string mismatch = mapped_mismatch(call, leg);
     if (mismatch.empty()) mismatch = check_source_mismatch(leg);
     if (mismatch.empty()) mismatch = punch_answer_mismatch(leg);
+    if (mismatch.empty()) mismatch = stun_mismatch(call, leg);
     if (!mismatch.empty()) {
       return found(Finding::address_mismatch,
                    mismatch + "; " + checks + ": several public addresses",

@@ -199,6 +199,81 @@ TEST(Diagnosis, Pattern2WhenThePhoneAnswersButItsChecksGoToAPrivateAddress) {
   EXPECT_TRUE(has(v.action, "public-candidate ACL")) << v.action;
 }
 
+// STUN unreachable, icegate behind a NAT that forwards its range: the phone answers icegate's
+// binding request and says it came from 198.51.100.7, an address icegate never offered. That is
+// icegate's own NAT (pattern 2, with the address to configure), not several public addresses.
+// natlab.stun-patterns produces it for real.
+TEST(Diagnosis, Pattern2NamesThePublicAddressThePhoneSawButIcegateDidNotOffer) {
+  auto c = phone_to_trunk();
+  c.public_address.reset();
+  c.a.public_candidate = PublicCandidate::stun_unanswered;
+  c.a.stats.ice->punches_sent = 6;
+  c.a.stats.ice->punches_answered = 1;
+  c.a.stats.stun_in = 1;
+  media::ice::PunchTarget host;
+  host.target = ep("192.168.178.28", 50122);
+  host.sent = 3;
+  media::ice::PunchTarget srflx;
+  srflx.target = ep("203.0.113.9", 50122);
+  srflx.sent = 3;
+  srflx.answered = true;
+  srflx.answered_from = srflx.target;
+  srflx.mapped = ep("198.51.100.7", 31234);
+  c.a.punches = {host, srflx};
+  c.ice_timed_out = true;
+  const auto v = diagnose(c);
+  EXPECT_EQ(v.finding, Finding::missing_candidates) << v.summary;
+  EXPECT_EQ(v.pattern(), 2);
+  EXPECT_TRUE(has(v.summary, "the phone answered 1 of icegate's 6 binding requests")) << v.summary;
+  EXPECT_TRUE(has(all_evidence(v),
+                  "the phone saw icegate's binding request to 203.0.113.9:50122 come from "
+                  "198.51.100.7 (icegate's public address, not offered)"))
+      << all_evidence(v);
+  EXPECT_TRUE(has(all_evidence(v),
+                  "leg A binding requests per candidate: 192.168.178.28:50122 3 sent, "
+                  "unanswered; 203.0.113.9:50122 3 sent, answered from 203.0.113.9:50122, it saw "
+                  "icegate as 198.51.100.7:31234"))
+      << all_evidence(v);
+  EXPECT_TRUE(has(v.action, "public-address> to the address the RTP range is forwarded from (the "
+                            "phone saw icegate as 198.51.100.7)"))
+      << v.action;
+  // The same with the phone's checks answered too: still pattern 2 is not guessed from a
+  // mismatch with the private host; with the public address offered it is pattern 3.
+  c.public_address = ip("203.0.113.1");
+  c.a.public_candidate = PublicCandidate::offered;
+  c.a.stats.ice->checks_answered = 5;
+  c.a.stats.ice->last_check_from = ep("203.0.113.9", 50122);
+  c.a.stats.stun_in = 6;
+  const auto w = diagnose(c);
+  EXPECT_EQ(w.pattern(), 3) << w.summary;
+  EXPECT_TRUE(has(w.summary, "come from 198.51.100.7 but icegate's srflx candidate says "
+                             "203.0.113.1"))
+      << w.summary;
+}
+
+// A private host address seen under another one by a phone that is not outside (no public
+// address anywhere): no several-public-addresses verdict from that alone.
+TEST(Diagnosis, PrivateHostSeenThroughANatOnTheLanIsNotPattern3) {
+  auto c = phone_to_trunk();
+  c.public_address.reset();
+  c.a.public_candidate = PublicCandidate::not_configured;
+  c.a.sip_source = ip("192.168.178.28");
+  c.a.candidates = {{ep("192.168.178.28", 50122), CandidateType::host, 1}};
+  c.a.stats.ice->punches_answered = 1;
+  c.a.stats.stun_in = 1;
+  media::ice::PunchTarget p;
+  p.target = ep("192.168.178.28", 50122);
+  p.sent = 1;
+  p.answered = true;
+  p.answered_from = p.target;
+  p.mapped = ep("192.168.1.1", 31234);
+  c.a.punches = {p};
+  c.ice_timed_out = true;
+  const auto v = diagnose(c);
+  EXPECT_NE(v.pattern(), 3) << v.summary;
+  EXPECT_NE(v.pattern(), 2) << v.summary;
+}
+
 // The same silence on a LAN (phone and icegate in private networks) is not a missing public
 // candidate: the range is not reachable.
 TEST(Diagnosis, NoPublicCandidateOnALanIsNotPattern2) {
@@ -244,9 +319,46 @@ TEST(Diagnosis, Pattern3IcegateSeenUnderAnotherPublicAddress) {
                   "198.51.100.7"))
       << v.summary;
   EXPECT_TRUE(has(v.summary, "several public addresses")) << v.summary;
+  EXPECT_TRUE(has(all_evidence(v),
+                  "leg A binding requests per candidate: 203.0.113.9:50122 1 sent, answered from "
+                  "203.0.113.9:50122, it saw icegate as 203.0.113.1:31234"))
+      << all_evidence(v);
   // The same figures with a matching mapped address are pattern 1.
   c.a.punches.front().mapped = ep("198.51.100.7", 31234);
   EXPECT_EQ(diagnose(c).pattern(), 1);
+}
+
+// Pattern 3, icegate's side, with nothing back from the phone: two STUN servers see icegate's
+// media address under two public addresses; the phone's checks (to the srflx offered) were
+// answered, but it never completed ICE: the answers left from the other address, which the
+// phone's NAT drops. natlab.stun-patterns produces it for real.
+TEST(Diagnosis, Pattern3StunServersSeeIcegateUnderTwoPublicAddresses) {
+  auto c = phone_to_trunk();
+  auto& ice = *c.a.stats.ice;
+  ice.checks_answered = 4;
+  ice.last_check_from = ep("203.0.113.9", 50122);
+  ice.selected = ep("203.0.113.9", 50122);
+  c.a.stats.stun_in = 4;
+  c.stun_answers = {{"stun-a", ip("198.51.100.7")}, {"stun-b", ip("192.0.2.44")}};
+  c.ice_timed_out = true;
+  const auto v = diagnose(c);
+  EXPECT_EQ(v.finding, Finding::address_mismatch) << v.summary;
+  EXPECT_EQ(v.pattern(), 3);
+  EXPECT_TRUE(has(v.summary,
+                  "the phone checked icegate's srflx 198.51.100.7, but STUN also sees icegate as "
+                  "192.0.2.44 (stun-b): its answers can leave from there; the phone's 4 checks "
+                  "from 203.0.113.9:50122 were answered"))
+      << v.summary;
+  EXPECT_TRUE(has(v.summary, "several public addresses")) << v.summary;
+  EXPECT_TRUE(has(all_evidence(v),
+                  "STUN servers see icegate's media address 10.0.0.5 as: stun-a 198.51.100.7, "
+                  "stun-b 192.0.2.44"))
+      << all_evidence(v);
+  // Servers that agree are no evidence: pattern 1.
+  c.stun_answers = {{"stun-a", ip("198.51.100.7")}, {"stun-b", ip("198.51.100.7")}};
+  const auto w = diagnose(c);
+  EXPECT_EQ(w.pattern(), 1) << w.summary;
+  EXPECT_FALSE(has(all_evidence(w), "STUN servers see")) << all_evidence(w);
 }
 
 // Pattern 3, the phone's side: its checks come from a public address none of its candidates has.
