@@ -10,6 +10,7 @@
 #include "gateway/cli/stun_check.hpp"
 #include "gateway/cli/turn_check.hpp"
 #include "gateway/cli/turn_ice_servers.hpp"
+#include "gateway/cli/version.hpp"
 
 namespace icegate::gateway {
 namespace {
@@ -21,7 +22,7 @@ struct Command {
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> c = {
-      {"run", {cmd_run, "run -c FILE            run the gateway in the foreground"}},
+      {"run", {cmd_run, "run [-c] FILE          run the gateway in the foreground"}},
       {"check-config",
        {cmd_check_config, "check-config FILE      validate a configuration, print a summary"}},
       {"acl-check",
@@ -45,7 +46,8 @@ const std::map<std::string, Command>& commands() {
 void usage(std::ostream& os) {
   os << "usage: icegate <command> [options]\n\ncommands:\n";
   for (const auto& [name, c] : commands()) os << "  " << c.synopsis << "\n";
-  os << "\n`icegate <command> --help` describes a command's options.\n";
+  os << "\n`icegate <command> --help` describes a command's options; `icegate --version` the\n"
+        "versions of icegate and of the libraries it runs on.\n";
 }
 
 }  // namespace
@@ -61,7 +63,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kExitOk;
   }
   if (name == "version" || name == "--version") {
-    out << "icegate " << ICEGATE_VERSION << "\n";
+    print_version(out);
     return kExitOk;
   }
   auto it = commands().find(name);

@@ -157,19 +157,21 @@ int cmd_acl_check(const std::vector<std::string>& args, std::ostream& out, std::
 }
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  po::options_description desc("icegate run -c FILE");
+  po::options_description desc("icegate run [-c] FILE");
   desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
-                                             "configuration file")(
+                                             "configuration file (or give it as the argument)")(
       "log-level", po::value<std::string>(), "override the configured log level")(
       "log-file", po::value<std::string>(), "log to this file instead of stderr");
-  auto vm = parse_options(args, desc, {}, err);
+  po::positional_options_description pos;
+  pos.add("config", 1);  // `run FILE` like `check-config FILE`
+  auto vm = parse_options(args, desc, pos, err);
   if (!vm) return kExitUsage;
   if (vm->count("help")) {
     out << desc;
     return kExitOk;
   }
   if (!vm->count("config")) {
-    err << "icegate run: no configuration file given (-c FILE)\n" << desc;
+    err << "icegate run: no configuration file given (FILE or -c FILE)\n" << desc;
     return kExitUsage;
   }
   RunSettings settings;
