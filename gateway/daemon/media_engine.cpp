@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "gateway/daemon/log.hpp"
+#include "gateway/daemon/public_address.hpp"
 #include "media/ice/agent.hpp"
 #include "media/srtp/transform.hpp"
 
@@ -384,12 +385,15 @@ diagnosis::CallEvidence MediaEngine::evidence(const CallState& state,
     l.sip_source = state.party[i];
     // Candidate types are not kept by the media side: every candidate counts as host here.
     for (const auto& c : state.candidates[i]) l.candidates.push_back({c, {}, 1});
+    // What each pin-hole target answered, and how the phone saw icegate (pattern 3).
+    if (l.stats.ice) l.punches = l.stats.ice->punches;
     l.public_candidate = pub             ? diagnosis::PublicCandidate::offered
                          : stun_enabled_ ? diagnosis::PublicCandidate::stun_unanswered
                                          : diagnosis::PublicCandidate::not_configured;
   }
   e.media_address = cfg_.address;
   e.public_address = pub;
+  for (auto& v : stun_views(cfg_.address)) e.stun_answers.push_back({v.server, v.address});
   e.rtp_min = cfg_.rtp_min;
   e.rtp_max = cfg_.rtp_max;
   e.start = state.created;

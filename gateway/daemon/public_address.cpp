@@ -12,6 +12,35 @@
 
 namespace icegate::gateway {
 namespace sc = media::stunclient;
+namespace {
+
+// stun_views(): the last answers per media address.
+struct ViewRegistry {
+  std::mutex mutex;
+  std::map<std::string, std::vector<StunView>> by_address;
+};
+ViewRegistry& views() {
+  static ViewRegistry r;
+  return r;
+}
+void publish_views(const acl::Address& media_address, std::vector<StunView> v) {
+  auto& r = views();
+  std::lock_guard lock(r.mutex);
+  if (v.empty()) {
+    r.by_address.erase(media_address.to_string());
+  } else {
+    r.by_address[media_address.to_string()] = std::move(v);
+  }
+}
+
+}  // namespace
+
+std::vector<StunView> stun_views(const acl::Address& media_address) {
+  auto& r = views();
+  std::lock_guard lock(r.mutex);
+  const auto it = r.by_address.find(media_address.to_string());
+  return it == r.by_address.end() ? std::vector<StunView>{} : it->second;
+}
 
 PublicAddressDiscovery::PublicAddressDiscovery(conf::Stun stun, acl::Address media_address,
                                                Sink sink, Options options, Log log)
@@ -49,6 +78,7 @@ void PublicAddressDiscovery::stop() {
     [[maybe_unused]] const auto n = ::write(wake_fd_.get(), &one, sizeof one);
   }
   if (thread_.joinable()) thread_.join();
+  publish_views(media_address_, {});
 }
 
 std::optional<acl::Address> PublicAddressDiscovery::current() const {
@@ -122,6 +152,11 @@ bool PublicAddressDiscovery::round(unsigned attempt) {
   }
   for (const auto& f : failures) log_(Level::warn, f.server + " unreachable (" + f.reason + ")");
   if (outcome.conflict) log_(Level::warn, sc::conflict_message(answers, outcome));
+  std::vector<StunView> seen;
+  for (const auto& a : answers) {
+    if (a.mapped) seen.push_back({a.name, a.mapped->address});
+  }
+  publish_views(media_address_, std::move(seen));
   const auto& chosen = answers[*outcome.chosen];
   const acl::Address addr = chosen.mapped->address;
   {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "acl/address.hpp"
 #include "acl/unique_fd.hpp"
@@ -65,6 +66,18 @@ class PublicAddressDiscovery {
   std::optional<acl::Address> current_;
   std::thread thread_;
 };
+
+// What the STUN servers said about a media address in the last round one of them answered: one
+// entry per server that answered, in configuration order. Two different addresses mean several
+// public IPs or NICs (behaviour.md §9 pattern 3); the per-call diagnosis reads it. Process-wide:
+// the NATs in front of an address belong to the host, not to one Gateway. Written by the
+// discovery thread, read by the signalling thread (a mutex); dropped when the discovery of that
+// address stops.
+struct StunView {
+  std::string server;    // the server's configured name
+  acl::Address address;  // the public address it saw the media address as
+};
+std::vector<StunView> stun_views(const acl::Address& media_address);
 
 // Same STUN behaviour (enabled flag and server name/host/port list; comments do not count).
 bool same_stun_settings(const conf::Stun& a, const conf::Stun& b);
