@@ -1,9 +1,11 @@
 #include "gateway/cli/version.hpp"
 
+// su_config.h first: sofia_features.h uses its SOFIAPUBVAR without including it.
+#include <sofia-sip/su_config.h>
+
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <sofia-sip/sofia_features.h>
-#include <sofia-sip/su_config.h>  // SOFIAPUBVAR, which sofia_features.h uses without including
 #include <srtp2/cipher.h>
 
 #include <ostream>
