@@ -196,7 +196,7 @@ class Lab:
 
     def remove_stale(self):
         for line in self.ip("netns", "list", check=False).stdout.splitlines():
-            m = re.match(r"(nl(?:ph|nat|pub|def)(\d+))\b", line)
+            m = re.match(r"(nl(?:ph|nat|pub|def|net|sa|sb)(\d+))\b", line)
             if not m or int(m.group(2)) == os.getpid() or os.path.exists("/proc/%s" % m.group(2)):
                 continue
             self.ip("netns", "del", m.group(1), check=False)
@@ -464,14 +464,15 @@ class Lab:
         raise TestFailure("%s printed no summary: %s" % (name, "".join(p.lines)))
 
     # -- baresip -----------------------------------------------------------------------------
-    def start_baresip(self, user, regint=600):
+    def start_baresip(self, user, regint=600, account_extra=""):
         b = BARESIP[user]
         d = self.path("baresip-%s" % user)
         os.makedirs(d)
         config = string.Template(CONFIG).substitute(listen="%s:%d" % (PHONE_IP, b["sip"]),
                                                     rtp=b["rtp"], ctrl=b["ctrl"])
-        account = "<sip:%s@%s>;auth_pass=%s;%saudio_codecs=PCMU/8000/1;answermode=auto;regint=%d\n" % (
-            user, GW_IP, USERS[user], "medianat=ice;mediaenc=dtls_srtp;" if b["ice"] else "", regint)
+        account = "<sip:%s@%s>;auth_pass=%s;%s%saudio_codecs=PCMU/8000/1;answermode=auto;regint=%d\n" % (
+            user, GW_IP, USERS[user], "medianat=ice;mediaenc=dtls_srtp;" if b["ice"] else "",
+            account_extra, regint)
         with open(os.path.join(d, "config"), "w") as f:
             f.write(config)
         with open(os.path.join(d, "accounts"), "w") as f:
@@ -1040,18 +1041,20 @@ FW_TABLE = "natlab_fw"
 RTP_RANGE = "30000-30999"   # icegate_config()'s rtp-min / rtp-max
 
 
-def firewall(lab, rule):
-    """One filter rule on the phone <-> icegate path (the NAT namespace's forward hook), in a
-    table of its own; rule None removes it. Returns nothing; firewall_hits() reads its counter."""
-    lab.nsrun(lab.ns_nat, ["nft", "delete", "table", "inet", FW_TABLE], check=False)
+def firewall(lab, rule, ns=None):
+    """One filter rule on the phone <-> icegate path (the forward hook of the NAT namespace, or of
+    `ns`), in a table of its own; rule None removes it. Returns nothing; firewall_hits() reads its
+    counter."""
+    ns = ns or lab.ns_nat
+    lab.nsrun(ns, ["nft", "delete", "table", "inet", FW_TABLE], check=False)
     if rule:
-        lab.nsrun(lab.ns_nat, ["nft", "-f", "-"], stdin=(
+        lab.nsrun(ns, ["nft", "-f", "-"], stdin=(
             "table inet %s {\n chain forward {\n  type filter hook forward priority filter;"
             " policy accept;\n  %s counter drop\n }\n}\n" % (FW_TABLE, rule)))
 
 
-def firewall_hits(lab):
-    out = lab.nsrun(lab.ns_nat, ["nft", "list", "table", "inet", FW_TABLE]).stdout
+def firewall_hits(lab, ns=None):
+    out = lab.nsrun(ns or lab.ns_nat, ["nft", "list", "table", "inet", FW_TABLE]).stdout
     m = re.search(r"counter packets (\d+)", out)
     return int(m.group(1)) if m else 0
 
@@ -1190,13 +1193,341 @@ def case_patterns(lab):
         raise TestFailure("%d of 4 patterns failed:\n  %s" % (len(failures), "\n  ".join(failures)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Patterns 2 and 3: icegate's media address behind NATs of its own
+# ---------------------------------------------------------------------------------------------
+MEDIA_IP = "10.99.0.10"                  # icegate's media address: private
+UPLINK_A, UPLINK_B = "203.0.113.20", "198.51.100.7"
+NAT_A_LAN, NAT_B_LAN, GW_B_IP = "10.99.0.1", "10.99.1.1", "10.99.1.10"
+STUN_A, STUN_B = "203.0.113.50", "198.51.100.50"   # coturn, one STUN server on each subnet
+MEDIA_TABLE = "100"                      # icegate's routing table for its media address
+
+
+def make_uplinks_network(lab):
+    """Patterns 2 and 3 need icegate behind NATs of its own; namespaces (all pid-named):
+
+      phone 10.88.0.2 -- 10.88.0.1 phone NAT 203.0.113.1 --+-- the Internet (a bridge, nlnet):
+        baresip 1001: ICE, DTLS,    masquerade (Linux       |     coturn, STUN on 203.0.113.50
+        srflx from coturn           conntrack: filtering    |     and 198.51.100.50, port 3478
+                                    address-and-port-dep.)  |
+      icegate (nlpub): SIP on 203.0.113.10 --------------+
+        media on 10.99.0.10, routed by its source (table 100):
+          10.99.0.1  uplink A (nlsa): NAT 203.0.113.20, UDP 30000-30999 forwarded to 10.99.0.10
+          10.99.1.1  uplink B (nlsb): NAT 198.51.100.7
+    media_uplink() decides which uplink the media address uses. Both public subnets share the
+    bridge (on-link routes). rp_filter is off: with two uplinks, replies leave by another
+    interface than the requests came in."""
+    tag = lab.tag
+    lab.ns_net, lab.ns_sa, lab.ns_sb = "nlnet%d" % tag, "nlsa%d" % tag, "nlsb%d" % tag
+    for ns in (lab.ns_ph, lab.ns_nat, lab.ns_pub, lab.ns_net, lab.ns_sa, lab.ns_sb):
+        lab.ip("netns", "add", ns)
+        lab.netns_made.append(ns)
+        lab.ip("-n", ns, "link", "set", "lo", "up")
+        lab.nsrun(ns, ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0",
+                       "net.ipv4.conf.default.rp_filter=0"])
+    br = "nlbr%d" % tag
+    lab.ip("-n", lab.ns_net, "link", "add", br, "type", "bridge")
+    lab.ip("-n", lab.ns_net, "addr", "add", STUN_A + "/24", "dev", br)
+    lab.ip("-n", lab.ns_net, "addr", "add", STUN_B + "/24", "dev", br)
+    lab.ip("-n", lab.ns_net, "link", "set", br, "up")
+
+    def veth(ns_a, dev_a, addr_a, ns_b, dev_b, addr_b):
+        lab.ip("link", "add", dev_a, "netns", ns_a, "type", "veth", "peer", "name", dev_b,
+               "netns", ns_b)
+        for ns, dev, addr in ((ns_a, dev_a, addr_a), (ns_b, dev_b, addr_b)):
+            if addr:
+                lab.ip("-n", ns, "addr", "add", addr, "dev", dev)
+            lab.ip("-n", ns, "link", "set", dev, "up")
+
+    def on_internet(ns, dev, addr, other_net):
+        port = "nlq%s" % dev[2:]
+        veth(ns, dev, addr, lab.ns_net, port, None)
+        lab.ip("-n", lab.ns_net, "link", "set", port, "master", br)
+        lab.ip("-n", ns, "route", "add", other_net, "dev", dev)
+    veth(lab.ns_ph, lab.if_ph, PHONE_IP + "/24", lab.ns_nat, lab.if_natl, NAT_LAN_IP + "/24")
+    lab.ip("-n", lab.ns_ph, "route", "add", "default", "via", NAT_LAN_IP)
+    on_internet(lab.ns_nat, lab.if_natw, NAT_PUB_IP + "/24", "198.51.100.0/24")
+    on_internet(lab.ns_pub, lab.if_pub, GW_IP + "/24", "198.51.100.0/24")
+    if_a, if_sa, if_wa = "nlm%d" % tag, "nla%d" % tag, "nlx%d" % tag
+    if_b, if_sb, if_wb = "nlb%d" % tag, "nlc%d" % tag, "nly%d" % tag
+    veth(lab.ns_pub, if_a, MEDIA_IP + "/24", lab.ns_sa, if_sa, NAT_A_LAN + "/24")
+    veth(lab.ns_pub, if_b, GW_B_IP + "/24", lab.ns_sb, if_sb, NAT_B_LAN + "/24")
+    on_internet(lab.ns_sa, if_wa, UPLINK_A + "/24", "198.51.100.0/24")
+    on_internet(lab.ns_sb, if_wb, UPLINK_B + "/24", "203.0.113.0/24")
+    lab.ip("-n", lab.ns_sb, "route", "add", MEDIA_IP + "/32", "via", GW_B_IP)
+    for ns in (lab.ns_nat, lab.ns_sa, lab.ns_sb):
+        lab.nsrun(ns, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    nat = ("table ip nat {\n chain prerouting {\n  type nat hook prerouting priority dstnat;"
+           " policy accept;\n  %s\n }\n chain postrouting {\n  type nat hook postrouting priority"
+           " srcnat; policy accept;\n  oifname \"%s\" masquerade\n }\n}\n")
+    lab.nsrun(lab.ns_nat, ["nft", "-f", "-"], stdin=nat % ("", lab.if_natw))
+    lab.nsrun(lab.ns_sa, ["nft", "-f", "-"], stdin=nat % (
+        "iifname \"%s\" ip daddr %s udp dport %s dnat to %s" % (if_wa, UPLINK_A, RTP_RANGE,
+                                                                 MEDIA_IP), if_wa))
+    lab.nsrun(lab.ns_sb, ["nft", "-f", "-"], stdin=nat % ("", if_wb))
+    lab.ip("-n", lab.ns_pub, "rule", "add", "from", MEDIA_IP, "lookup", MEDIA_TABLE,
+           "priority", "100")
+    lab.if_media = {"a": (if_a, NAT_A_LAN), "b": (if_b, NAT_B_LAN)}
+    lab.spawn("capture", lab.ns_net, [sys.executable, "-u",
+                                      os.path.join(IT, "baresip", "baresip_call.py"),
+                                      "--capture", br, lab.path("public.pcap")])
+    if not poll(lambda: "capturing on" in lab.text("capture.out"), 15):
+        raise TestFailure("the packet capture on the Internet bridge did not start")
+    conf = lab.path("coturn.conf")
+    with open(conf, "w") as f:
+        f.write("listening-port=3478\nlistening-ip=%s\nlistening-ip=%s\nstun-only\nno-cli\n"
+                "no-tls\nno-dtls\nlog-file=stdout\nsimple-log\npidfile=%s\nuserdb=%s\n"
+                % (STUN_A, STUN_B, lab.path("coturn.pid"), lab.path("coturn.sqlite")))
+    coturn = lab.spawn("coturn", lab.ns_net, ["turnserver", "-c", conf])
+    for ip in (STUN_A, STUN_B):
+        wait_listening("udp", ip, 3478, proc=coturn, netns=lab.ns_net, alive=lambda: lab.alive(),
+                       what="coturn")
+    lab.note("NAT lab: phone %s -> masquerade -> %s; icegate SIP %s, media %s behind %s "
+             "(uplink A) / %s (uplink B); STUN %s and %s"
+             % (PHONE_IP, NAT_PUB_IP, GW_IP, MEDIA_IP, UPLINK_A, UPLINK_B, STUN_A, STUN_B))
+
+
+def media_uplink(lab, split):
+    """Where icegate's media address leaves: everything through uplink A (split False), or
+    STUN server A through uplink A and everything else through uplink B (split True: icegate is
+    seen under two public addresses; each STUN server names one). Old NAT mappings go."""
+    dev_a, gw_a = lab.if_media["a"]
+    dev_b, gw_b = lab.if_media["b"]
+    if split:
+        lab.ip("-n", lab.ns_pub, "route", "replace", "default", "via", gw_b, "dev", dev_b,
+               "onlink", "table", MEDIA_TABLE)
+        lab.ip("-n", lab.ns_pub, "route", "replace", STUN_A + "/32", "via", gw_a, "dev", dev_a,
+               "onlink", "table", MEDIA_TABLE)
+    else:
+        lab.ip("-n", lab.ns_pub, "route", "replace", "default", "via", gw_a, "dev", dev_a,
+               "onlink", "table", MEDIA_TABLE)
+        lab.ip("-n", lab.ns_pub, "route", "del", STUN_A + "/32", "table", MEDIA_TABLE,
+               check=False)
+    for ns in (lab.ns_sa, lab.ns_sb, lab.ns_nat):
+        lab.nsrun(ns, ["conntrack", "-F"], check=False)
+
+
+def ctl_diagnose(lab, cfg, cid):
+    """`icegate ctl -c FILE --json diagnose ID` in icegate's namespace (the admin listener is on
+    its 127.0.0.1): the verdict of an ended call, as the control API gives it."""
+    r = lab.nsrun(lab.ns_pub, [lab.args.icegate, "ctl", "-c", cfg, "--json", "diagnose", cid],
+                  check=False)
+    lab.check(r.returncode == 0, "icegate ctl diagnose %s exited %d: %s%s"
+              % (cid, r.returncode, r.stdout, r.stderr))
+    try:
+        j = json.loads(r.stdout)
+    except ValueError:
+        raise TestFailure("icegate ctl diagnose %s printed no JSON: %s" % (cid, r.stdout))
+    with open(lab.path("diagnose-%s.json" % cid), "w") as f:
+        json.dump(j, f, indent=1)
+    lab.check(j.get("live") is False and isinstance(j.get("diagnosis"), dict),
+              "icegate ctl diagnose %s: not the verdict of an ended call: %s" % (cid, j))
+    return j["diagnosis"]
+
+
+def stun_pattern_call(lab, cfg, pattern, finding, what):
+    """baresip 1001 calls the trunk: answered, ICE never succeeds, icegate ends the call after
+    ice-timeout; its diagnosis line and `icegate ctl diagnose` name `pattern` / `finding` for
+    leg A. Returns (log line, the verdict's fields)."""
+    start = len(lab.log())
+    name = "trunk-p%d" % pattern
+    trunk = lab.trunk(name, "pbx", "trunk_uas.xml")
+    n = lab.n_msgs("1001")
+    lab.ctrls["1001"].command("dial", DIAL)
+    est = lab.event_after("1001", n, ("CALL_ESTABLISHED", "CALL_CLOSED"), 15, "CALL_ESTABLISHED")
+    lab.check(est["type"] == "CALL_ESTABLISHED", "%s: the call must be answered (SIP is not "
+              "blocked): %s" % (what, est))
+    line = diagnosis_line(lab, start, pattern, 30, what)
+    lab.check("ICE did not succeed within ice-timeout: icegate ended it" in line,
+              "%s: icegate must end the call after ice-timeout: %s" % (what, line))
+    cid = re.search(r"call (c\d+): diagnosis: ", line)
+    lab.check(cid, "%s: the diagnosis line names no call: %s" % (what, line))
+    lab.event_after("1001", n, ("CALL_CLOSED",), 15, "CALL_CLOSED (icegate's BYE)")
+    lab.sipp_done(name, trunk)
+    v = ctl_diagnose(lab, cfg, cid.group(1))
+    lab.check(v.get("finding") == finding and v.get("pattern") == pattern and v.get("leg") == "A",
+              "%s: icegate ctl diagnose %s must say finding %s, pattern %d, leg A: %s"
+              % (what, cid.group(1), finding, pattern, v))
+    lab.check(line.endswith(v.get("summary", "?") + " | evidence: " + "; ".join(v["evidence"]) +
+                            " | do: " + v.get("action", "")),
+              "%s: the log line and the control API's verdict differ:\n  %s\n  %s"
+              % (what, line, v))
+    return line, v
+
+
+def has(lab, v, what, rx, field="summary"):
+    """The verdict's `field` (summary, or evidence: any of its lines) matches `rx`."""
+    texts = v.get(field) if field == "evidence" else [v.get(field, "")]
+    m = next((m for m in (re.search(rx, t) for t in texts) if m), None)
+    lab.check(m, "%s: the verdict's %s must match /%s/: %s" % (what, field, rx, texts))
+    return m
+
+
+def case_stun_patterns(lab):
+    """behaviour.md section 9, patterns 2 and 3 produced for real: icegate's media address is
+    private behind NATs of its own (make_uplinks_network), STUN servers lab-stun-a (203.0.113.50)
+    and lab-stun-b (198.51.100.50); baresip 1001 (ICE + DTLS-SRTP, a srflx candidate from
+    lab-stun-a) calls the trunk; ice-timeout 4 s, pin-hole puncher on."""
+    make_uplinks_network(lab)
+
+    def edit(root):
+        media = root.find("media")
+        media.set("address", MEDIA_IP)
+        media.set("ice-timeout", "4s")
+        media.set("pinhole-puncher", "true")
+        stun = root.find("stun")
+        stun.set("enabled", "true")
+        for child in list(stun):
+            stun.remove(child)
+        ET.SubElement(stun, "server", name="lab-stun-a", host=STUN_A, port="3478")
+        ET.SubElement(stun, "server", name="lab-stun-b", host=STUN_B, port="3478")
+    cfg = lab.icegate_config(edit=edit)
+    account = "stunserver=stun:%s:3478;" % STUN_A
+    failures = []
+
+    def step(what, fn):
+        t = time.monotonic()
+        try:
+            msg = fn()
+            lab.note("PASS %s (%.1f s): %s" % (what, time.monotonic() - t, msg))
+        except TestFailure as e:
+            lab.note("FAIL %s: %s" % (what, e))
+            failures.append("%s: %s" % (what, e))
+            for name, p in lab.procs:
+                if p.poll() is None and name.startswith("trunk-"):
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            try:
+                lab.ctrls["1001"].command("hangup")
+            except (TestFailure, KeyError):
+                pass
+
+    def figures(v, what):
+        """Leg A's figures line of the verdict: (checks answered, binding requests sent)."""
+        m = has(lab, v, what, r"^leg A \(phone with ICE\): media in 0 packets, .*; STUN in (\d+), "
+                r"checks answered (\d+), refused \(401\) 0, binding requests sent (\d+), answered "
+                r"(\d+)", "evidence")
+        return int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+
+    def media_port_a(line_start):
+        m = lab.wait_log(r"call c\d+: 1001 \(phone [^)]*\) -> %s \(trunk pbx\), .* media ports A "
+                         r"(\d+) B \d+" % DIAL, 5, "the call's media ports", line_start)
+        return int(m.group(1))
+
+    def restart():
+        rc = lab.stop_icegate()
+        lab.check(rc == 0, "icegate exited with %s on SIGTERM (crash or sanitizer report?)" % rc)
+        start = len(lab.log())
+        lab.start_icegate(cfg)
+        if "1001" not in lab.ctrls:
+            lab.start_baresip("1001", account_extra=account)
+        return start
+
+    def control():
+        # The same lab with one uplink and STUN reachable: srflx 203.0.113.20, the phone's ICE and
+        # DTLS succeed. What breaks ICE below is the network, not the lab. (Media itself is not
+        # asserted: baresip 1.0 sends its RTP to the SDP's c= address after ICE, and icegate puts
+        # its private media address there even when it offers a srflx candidate; see README.md.)
+        media_uplink(lab, split=False)
+        start = restart()
+        lab.wait_log(r"public address %s from STUN server lab-stun-a" % re.escape(UPLINK_A), 15,
+                     "icegate's public address %s" % UPLINK_A, start)
+        start = len(lab.log())
+        trunk = lab.trunk("trunk-control", "pbx", "trunk_uas.xml")
+        n = lab.n_msgs("1001")
+        lab.ctrls["1001"].command("dial", DIAL)
+        est = lab.event_after("1001", n, ("CALL_ESTABLISHED", "CALL_CLOSED"), 15,
+                              "CALL_ESTABLISHED")
+        lab.check(est["type"] == "CALL_ESTABLISHED", "control call closed: %s" % est)
+        ice = lab.wait_log(r"call c\d+: ICE connected on A \(%s:\d+ " % re.escape(NAT_PUB_IP), 10,
+                           "ICE connected on leg A (through the NAT's public address)", start)
+        dtls = lab.wait_log(r"call c\d+: DTLS-SRTP up on A .*", 10, "DTLS-SRTP up on leg A", start)
+        n = lab.n_msgs("1001")
+        lab.ctrls["1001"].command("hangup")
+        lab.event_after("1001", n, ("CALL_CLOSED",), 10, "CALL_CLOSED")
+        lab.sipp_done("trunk-control", trunk)
+        cid, legs = lab.media_closed(start)
+        lab.check("ICE did not succeed" not in lab.log()[start:],
+                  "control call: ICE did not succeed: %s" % legs["A"])
+        return "srflx %s; %s; %s" % (UPLINK_A, ice.group(0), dtls.group(0))
+    step("control: one uplink, STUN reachable: ICE and DTLS succeed", control)
+
+    def p2():
+        # STUN unreachable: uplink A drops UDP from the media address to port 3478 (both
+        # servers). icegate offers its private host address only; the phone's checks to it go
+        # nowhere, and icegate's pin-hole requests stop at the phone's NAT.
+        media_uplink(lab, split=False)
+        firewall(lab, "ip saddr %s udp dport 3478" % MEDIA_IP, ns=lab.ns_sa)
+        restart()
+        what = "STUN unreachable"
+        start = len(lab.log())
+        line, v = stun_pattern_call(lab, cfg, 2, "missing-candidates", what)
+        port = media_port_a(start)
+        has(lab, v, what, r"icegate offered no public candidate \(STUN is on but no STUN server "
+            r"answered\) to a phone outside its network; nothing reached icegate's port %d in "
+            r"(?:[4-9](?:\.\d)?|1\d) s \(no check, no DTLS, no media\)" % port)
+        has(lab, v, what, r"the phone can only try the private %s$" % re.escape(MEDIA_IP))
+        has(lab, v, what, r"^icegate offered host %s only \(STUN on, no server answered\)"
+            % re.escape(MEDIA_IP), "evidence")
+        stun_in, answered, sent, punched = figures(v, what)
+        lab.check(stun_in == 0 and answered == 0 and sent > 0 and punched == 0,
+                  "%s: leg A's figures must show nothing in and icegate's binding requests sent, "
+                  "unanswered: STUN in %d, checks answered %d, sent %d, answered %d"
+                  % (what, stun_in, answered, sent, punched))
+        lab.check("STUN servers see" not in line, "%s: no STUN server answered, yet: %s"
+                  % (what, line))
+        hits = firewall_hits(lab, lab.ns_sa)
+        lab.check(hits > 0, "%s: uplink A's rule dropped none of icegate's STUN requests" % what)
+        return "the STUN rule dropped %d requests; %s" % (hits, line)
+    step("pattern 2: STUN unreachable from icegate's media address", p2)
+
+    def p3():
+        # lab-stun-a is reached through uplink A (icegate's srflx: 203.0.113.20, where the range
+        # is forwarded), everything else through uplink B (198.51.100.7): the phone's checks come
+        # in through A, icegate's answers leave through B, and the phone's NAT drops them.
+        firewall(lab, None, ns=lab.ns_sa)
+        media_uplink(lab, split=True)
+        start = restart()
+        lab.wait_log(r"several public IPs or NICs: lab-stun-a says %s, lab-stun-b says %s; using "
+                     r"%s" % (re.escape(UPLINK_A), re.escape(UPLINK_B), re.escape(UPLINK_A)),
+                     15, "the start-up warning: the two STUN servers disagree", start)
+        lab.wait_log(r"public address %s from STUN server lab-stun-a" % re.escape(UPLINK_A), 15,
+                     "icegate's public address %s (uplink A)" % UPLINK_A, start)
+        what = "two public addresses"
+        start = len(lab.log())
+        line, v = stun_pattern_call(lab, cfg, 3, "address-mismatch", what)
+        m = has(lab, v, what, r"^pattern 3 \(addresses do not match\): leg A \(phone with ICE\): "
+                r"the phone checked icegate's srflx %s, but STUN also sees icegate as %s "
+                r"\(lab-stun-b\): its answers can leave from there; the phone's (\d+) checks from "
+                r"%s:\d+ were answered, but it never completed ICE \(0 DTLS, 0 media from it in "
+                r"(?:[4-9](?:\.\d)?|1\d) s\); .*: several public addresses$"
+                % (re.escape(UPLINK_A), re.escape(UPLINK_B), re.escape(NAT_PUB_IP)))
+        stun_in, answered, sent, punched = figures(v, what)
+        lab.check(int(m.group(1)) == answered > 0 and stun_in >= answered,
+                  "%s: the summary's %s checks, the figures' %d answered and STUN in %d must "
+                  "agree" % (what, m.group(1), answered, stun_in))
+        has(lab, v, what, r"^icegate offered host %s and srflx %s;"
+            % (re.escape(MEDIA_IP), re.escape(UPLINK_A)), "evidence")
+        has(lab, v, what, r"^STUN servers see icegate's media address %s as: lab-stun-a %s, "
+            r"lab-stun-b %s$" % (re.escape(MEDIA_IP), re.escape(UPLINK_A), re.escape(UPLINK_B)),
+            "evidence")
+        closed = lab.wait_log(r"call c\d+: media closed: A .*?stun in (\d+) out (\d+)", 5,
+                              "the call's 'media closed' line", start)
+        lab.check(int(closed.group(1)) == stun_in, "%s: STUN in %d in the verdict, %s in the "
+                  "'media closed' line" % (what, stun_in, closed.group(1)))
+        return line
+    step("pattern 3: STUN through one uplink, media through another", p3)
+    if failures:
+        raise TestFailure("%d of 3 steps failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--icegate", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--case", required=True,
                     choices=("mode-eim", "mode-random", "mode-short", "long", "keepalive-on",
-                             "keepalive-off", "default-config", "patterns"))
+                             "keepalive-off", "default-config", "patterns", "stun-patterns"))
     ap.add_argument("--budget", type=int, default=280)
     args = ap.parse_args()
     args.icegate, args.source = os.path.abspath(args.icegate), os.path.abspath(args.source)
@@ -1225,6 +1556,8 @@ def main():
             case_keepalive(lab, args.case == "keepalive-on")
         elif args.case == "patterns":
             case_patterns(lab)
+        elif args.case == "stun-patterns":
+            case_stun_patterns(lab)
         else:
             case_default_config(lab)
         rc = lab.stop_icegate()
