@@ -127,10 +127,10 @@ struct StunAnswer {
 };
 
 struct CallEvidence {
-  LegEvidence a;                                   // the caller's side
-  LegEvidence b;                                   // the callee's side
-  acl::Address media_address;                      // icegate's host candidate / c= address
-  std::optional<acl::Address> public_address;      // icegate's public (srflx) address, if known
+  LegEvidence a;                               // the caller's side
+  LegEvidence b;                               // the callee's side
+  acl::Address media_address;                  // icegate's host candidate / c= address
+  std::optional<acl::Address> public_address;  // icegate's public (srflx) address, if known
   // Every STUN server's view of the media address. Two different addresses: icegate is seen
   // under several public addresses, and its answers may leave from one the phone never checked.
   std::vector<StunAnswer> stun_answers;

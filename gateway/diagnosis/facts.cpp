@@ -196,8 +196,7 @@ std::string public_seen(const CallEvidence& call, const LegEvidence& leg,
     return "";
   }
   for (const auto& p : leg.punches) {
-    if (!p.answered || !p.mapped ||
-        p.mapped->address.unmapped() == call.media_address.unmapped()) {
+    if (!p.answered || !p.mapped || p.mapped->address.unmapped() == call.media_address.unmapped()) {
       continue;
     }
     if (seen) *seen = p.mapped->address;
@@ -271,8 +270,8 @@ std::string stun_mismatch(const CallEvidence& call, const LegEvidence& leg) {
   for (const auto& a : call.stun_answers) {
     if (a.address.unmapped() == offered.unmapped()) continue;
     return "the phone checked icegate's " + std::string(srflx ? "srflx " : "host ") +
-           offered.to_string() + ", but STUN also sees icegate as " + a.address.to_string() +
-           " (" + a.server + "): its answers can leave from there";
+           offered.to_string() + ", but STUN also sees icegate as " + a.address.to_string() + " (" +
+           a.server + "): its answers can leave from there";
   }
   return "";
 }
@@ -283,8 +282,8 @@ std::string stun_views_line(const CallEvidence& call) {
     differ = differ || a.address.unmapped() != call.stun_answers.front().address.unmapped();
   }
   if (!differ) return "";
-  std::string out = "STUN servers see icegate's media address " + call.media_address.to_string() +
-                    " as:";
+  std::string out =
+      "STUN servers see icegate's media address " + call.media_address.to_string() + " as:";
   for (std::size_t i = 0; i < call.stun_answers.size(); ++i) {
     out += (i == 0 ? " " : ", ") + call.stun_answers[i].server + " " +
            call.stun_answers[i].address.to_string();

@@ -42,8 +42,7 @@ LegFinding missing_public_finding(const CallEvidence& call, const LegEvidence& l
           : "make a STUN server reachable from the media address (`icegate stun-check -c "
             "FILE`), or set <media public-address> to the address the RTP range is forwarded "
             "from" +
-                (seen ? " (the phone saw icegate as " + seen->to_string() + ")"
-                      : std::string()));
+                (seen ? " (the phone saw icegate as " + seen->to_string() + ")" : std::string()));
   if (!seen_line.empty()) r.evidence.push_back(seen_line);
   return r;
 }

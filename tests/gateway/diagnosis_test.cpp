@@ -234,8 +234,9 @@ TEST(Diagnosis, Pattern2NamesThePublicAddressThePhoneSawButIcegateDidNotOffer) {
                   "unanswered; 203.0.113.9:50122 3 sent, answered from 203.0.113.9:50122, it saw "
                   "icegate as 198.51.100.7:31234"))
       << all_evidence(v);
-  EXPECT_TRUE(has(v.action, "public-address> to the address the RTP range is forwarded from (the "
-                            "phone saw icegate as 198.51.100.7)"))
+  EXPECT_TRUE(has(v.action,
+                  "public-address> to the address the RTP range is forwarded from (the "
+                  "phone saw icegate as 198.51.100.7)"))
       << v.action;
   // The same with the phone's checks answered too: still pattern 2 is not guessed from a
   // mismatch with the private host; with the public address offered it is pattern 3.
@@ -246,8 +247,9 @@ TEST(Diagnosis, Pattern2NamesThePublicAddressThePhoneSawButIcegateDidNotOffer) {
   c.a.stats.stun_in = 6;
   const auto w = diagnose(c);
   EXPECT_EQ(w.pattern(), 3) << w.summary;
-  EXPECT_TRUE(has(w.summary, "come from 198.51.100.7 but icegate's srflx candidate says "
-                             "203.0.113.1"))
+  EXPECT_TRUE(has(w.summary,
+                  "come from 198.51.100.7 but icegate's srflx candidate says "
+                  "203.0.113.1"))
       << w.summary;
 }
 
