@@ -1,5 +1,6 @@
 #include "gateway/daemon/gateway.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
@@ -9,6 +10,7 @@
 #include "gateway/daemon/control.hpp"
 #include "gateway/daemon/log.hpp"
 #include "gateway/daemon/media_engine.hpp"
+#include "gateway/daemon/notify.hpp"
 #include "gateway/daemon/public_address.hpp"
 #include "sip/b2bua.hpp"
 #include "sip/stack.hpp"
@@ -102,11 +104,26 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
     }
   }
   log->info("icegate is up");
+  if (std::getenv("NOTIFY_SOCKET")) {  // under systemd (notify.hpp)
+    notify::Watchdog::Probes probes;
+    probes.post = [s = stack_.get()](std::function<void()> fn) { s->post(std::move(fn)); };
+    probes.counts = [b = b2bua_.get()] {
+      return notify::Counts{b->active_calls(),
+                            b->registrar().all(sip::Registrar::Clock::now()).size()};
+    };
+    probes.worker_heartbeats = [m = media_.get()] { return m->worker_heartbeats(); };
+    watchdog_ = std::make_unique<notify::Watchdog>(std::move(probes), notify::watchdog_interval());
+  }
   return true;
 }
 
 admin::Outcome Gateway::reload_file() {
   std::lock_guard lock(reload_mutex_);
+  // systemd: reloading until READY=1, which follows a refused file too (the old one serves).
+  notify::reloading();
+  struct ReadyAgain {
+    ~ReadyAgain() { notify::ready(); }
+  } ready_again;
   auto log = logger("gateway");
   auto fresh = conf::load_file(file_);
   nlohmann::json body;
@@ -161,6 +178,7 @@ void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
 }
 
 void Gateway::stop() {
+  watchdog_.reset();  // before the signalling thread and the workers it probes
   admin_.reset();  // no more questions to the signalling thread
   control_.reset();
   if (stack_) stack_->stop();  // ends every call, shuts nua down, joins the thread

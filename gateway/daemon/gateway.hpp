@@ -24,6 +24,9 @@ namespace icegate::gateway {
 class MediaEngine;
 class PublicAddressDiscovery;
 class DaemonControl;
+namespace notify {
+class Watchdog;
+}
 
 class Gateway {
  public:
@@ -58,6 +61,7 @@ class Gateway {
   std::unique_ptr<PublicAddressDiscovery> discovery_;  // STUN on: learns the public address
   std::unique_ptr<DaemonControl> control_;            // <admin>: what the admin listener asks
   std::unique_ptr<admin::Server> admin_;
+  std::unique_ptr<notify::Watchdog> watchdog_;  // under systemd: WATCHDOG=1 and STATUS=
 };
 
 }  // namespace icegate::gateway

@@ -99,6 +99,10 @@ class MediaEngine final : public sip::MediaPort {
   // Verdicts of recently ended calls (the last kRecentVerdicts), by the call's label ("c17").
   std::optional<diagnosis::VerdictFields> recent_verdict(const std::string& label) const;
   static constexpr std::size_t kRecentVerdicts = 500;
+  // When each relay worker's loop last turned; thread-safe (the systemd watchdog, notify.hpp).
+  std::vector<std::chrono::steady_clock::time_point> worker_heartbeats() const {
+    return relay_.worker_heartbeats();
+  }
 
  private:
   // What a leg's keys are now, to install new ones only when they change.

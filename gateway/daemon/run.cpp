@@ -6,6 +6,7 @@
 
 #include "gateway/daemon/gateway.hpp"
 #include "gateway/daemon/log.hpp"
+#include "gateway/daemon/notify.hpp"
 
 namespace icegate::gateway {
 
@@ -29,6 +30,7 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
     log->critical("icegate could not start, see the errors above");
     return false;
   }
+  notify::ready();  // every listener is bound (systemd Type=notify)
   for (;;) {
     siginfo_t info;
     if (sigwaitinfo(&set, &info) < 0) continue;
@@ -40,6 +42,7 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
     log->info("{}: shutting down", info.si_signo == SIGINT ? "SIGINT" : "SIGTERM");
     break;
   }
+  notify::stopping();
   gw.stop();
   log->info("stopped");
   return true;

@@ -1,6 +1,8 @@
 // The daemon's main loop: starts the gateway and serves until SIGTERM/SIGINT. SIGHUP reloads the
 // configuration: a valid new file replaces the snapshot, an invalid one is reported and the
-// running configuration is kept.
+// running configuration is kept. Under systemd (NOTIFY_SOCKET) it speaks sd_notify(3): READY=1
+// once started, RELOADING=1 ... READY=1 around each reload, STOPPING=1, and the watchdog and
+// STATUS= of notify.hpp.
 #pragma once
 
 #include <memory>

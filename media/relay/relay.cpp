@@ -93,4 +93,11 @@ std::vector<std::chrono::nanoseconds> Relay::worker_cpu_times() const {
   return out;
 }
 
+std::vector<std::chrono::steady_clock::time_point> Relay::worker_heartbeats() const {
+  std::vector<std::chrono::steady_clock::time_point> out;
+  out.reserve(workers_.size());
+  for (const auto& w : workers_) out.push_back(w->heartbeat());
+  return out;
+}
+
 }  // namespace icegate::media::relay

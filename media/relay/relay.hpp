@@ -69,6 +69,8 @@ class Relay {
 
   // CPU time used by each worker thread so far.
   std::vector<std::chrono::nanoseconds> worker_cpu_times() const;
+  // When each worker's loop last turned (Worker::heartbeat); thread-safe, for the watchdog.
+  std::vector<std::chrono::steady_clock::time_point> worker_heartbeats() const;
 
  private:
   Mailbox<MediaEvent> events_;

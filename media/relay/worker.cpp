@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <ctime>
 #include <string>
 #include <system_error>
@@ -59,18 +58,22 @@ std::chrono::nanoseconds Worker::cpu_time() const {
 }
 
 int Worker::epoll_timeout_ms(Clock::time_point t) const {
-  if (timers_.empty()) return -1;
+  // Never longer than the heartbeat period: an idle worker must still show that it is alive.
+  constexpr auto kIdle = static_cast<int>(kHeartbeatPeriod.count());
+  if (timers_.empty()) return kIdle;
   const auto at = timers_.top().at;
   if (at <= t) return 0;
   // Round up: waking a millisecond early would only spin once more.
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(at - t).count();
-  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+  return ms > kIdle ? kIdle : static_cast<int>(ms);
 }
 
 void Worker::run() {
   constexpr int kMaxEvents = 256;
   epoll_event evs[kMaxEvents];
   while (!stop_) {
+    heartbeat_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_relaxed);
     const int n = ::epoll_wait(epoll_fd_.get(), evs, kMaxEvents, epoll_timeout_ms(now()));
     const auto t = now();
     bool commands = false;

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -57,6 +58,14 @@ class Worker {
   void post(Command c) { commands_.push(std::move(c)); }
   // CPU time the worker thread has used (CLOCK_THREAD_CPUTIME_ID of that thread).
   std::chrono::nanoseconds cpu_time() const;
+  // When the worker's loop last turned, on the real steady clock (not the injected one). An idle
+  // loop still turns every kHeartbeatPeriod, so a much older value means the worker is stuck
+  // (the systemd watchdog stops its pings then). Thread-safe.
+  static constexpr std::chrono::milliseconds kHeartbeatPeriod{500};
+  std::chrono::steady_clock::time_point heartbeat() const noexcept {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(heartbeat_.load(std::memory_order_relaxed)));
+  }
 
  private:
   // Room past the largest datagram accepted, for SRTP protect to grow a packet in place.
@@ -86,6 +95,9 @@ class Worker {
   Mailbox<Command> commands_;
   UniqueFd epoll_fd_;
   bool stop_ = false;
+  // Shared with the watchdog thread: written by this worker's loop only.
+  std::atomic<std::chrono::steady_clock::rep> heartbeat_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::vector<MediaEvent> pending_events_;
