@@ -340,7 +340,7 @@ class Loader {
     if (!once(n)) return;
     check_attributes(n, {"nonce-ttl", "digest", "requests-per-second", "ban-time", "reply-503",
                          "auth-failures", "user-auth-failures", "auth-window", "trusted",
-                         "max-tracked-sources"});
+                         "max-tracked-sources", "strict-digest-uri"});
     no_children(n);
     auto& s = st_.cfg.sip.security;
     const auto count = [](std::string_view v) { return parse_unsigned(v, 1000000); };
@@ -354,6 +354,7 @@ class Loader {
     value(n, "auth-window", false, s.auth_window, parse_duration);
     value(n, "trusted", false, s.trusted_acl, parse_name);
     value(n, "max-tracked-sources", false, s.max_tracked_sources, count);
+    value(n, "strict-digest-uri", false, s.strict_digest_uri, parse_bool);
     if (s.nonce_ttl < std::chrono::seconds(1)) st_.error(n.where(), "nonce-ttl must be at least 1s");
     if (s.auth_window.count() <= 0) st_.error(n.where(), "auth-window must be positive");
   }

@@ -19,6 +19,9 @@ struct Security {
   // Challenges offered, in this order (RFC 8760 §2.4: the client uses the first it supports).
   // MD5 alone by default: libre 1.1 (baresip 1.0) fails on a second challenge for its realm.
   std::vector<DigestAlgorithm> digest_algorithms{DigestAlgorithm::md5};
+  // The digest uri must be exactly the Request-URI; false (default): the Request-URI without
+  // its user part is accepted too (sipp and some clients authenticate toward sip:host:port).
+  bool strict_digest_uri = false;
   // Requests per second one source address may send (0 = no limit); over it the source is
   // banned for `ban_time`: its requests are dropped.
   unsigned requests_per_second = 200;

@@ -48,16 +48,26 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+bool same_text(const char* a, const char* b) {
+  return (!a && !b) || (a && b && strcasecmp(a, b) == 0);
+}
+
 // RFC 2617 §3.2.2.5: the digest-uri names the same resource as the Request-URI. Compared as
-// parsed SIP URIs (RFC 3261 §19.1.4), or as text when either does not parse.
-bool same_uri(su_home_t* home, std::string_view digest_uri, std::string_view request_uri) {
+// parsed SIP URIs (RFC 3261 §19.1.4), or as text when either does not parse. Unless `strict`,
+// the Request-URI without its user part is accepted too: sipp (and some PBX-minded clients)
+// authenticate toward the server's address, sip:host:port, whatever number they call.
+bool same_uri(su_home_t* home, std::string_view digest_uri, std::string_view request_uri,
+              bool strict) {
   const std::string a(digest_uri), b(request_uri);
   const url_t* ua = url_make(home, a.c_str());
   const url_t* ub = url_make(home, b.c_str());
-  if (ua && ub && ua->url_type != url_unknown && ub->url_type != url_unknown) {
-    return url_cmp_all(ua, ub) == 0;
+  if (!ua || !ub || ua->url_type == url_unknown || ub->url_type == url_unknown) {
+    return strcasecmp(a.c_str(), b.c_str()) == 0;
   }
-  return strcasecmp(a.c_str(), b.c_str()) == 0;
+  if (url_cmp_all(ua, ub) == 0) return true;
+  return !strict && !ua->url_user && ub->url_user && ua->url_type == ub->url_type &&
+         same_text(ua->url_host, ub->url_host) && same_text(ua->url_port, ub->url_port) &&
+         !ua->url_params && !ua->url_headers;
 }
 
 }  // namespace
@@ -146,7 +156,9 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
       return Result::malformed;
     }
   }
-  if (!same_uri(home.get(), ar.ar_uri, req.request_uri)) return Result::uri_mismatch;
+  if (!same_uri(home.get(), ar.ar_uri, req.request_uri, settings_.strict_uri)) {
+    return Result::uri_mismatch;
+  }
 
   const conf::User* user = user_of(ar.ar_username);
   if (!user) return Result::unknown_user;
@@ -196,7 +208,10 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
     it->second.invite = it->second.invite || invite;
     return Result::ok;
   }
-  const auto expires = Clock::time_point(std::chrono::seconds(issued)) + settings_.nonce_ttl;
+  // Valid while the age in whole seconds is at most the ttl: until issued + ttl + 1 s. The state
+  // must live as long, or a replay just before the end would find none.
+  const auto expires = Clock::time_point(std::chrono::seconds(issued)) + settings_.nonce_ttl +
+                       std::chrono::seconds(1);
   used_.emplace(key, Use{nc, invite, expires});
   order_.emplace_back(expires, key);
   forget_expired(now);  // over max_nonces: the oldest go

@@ -5,7 +5,9 @@
 //   from that address and for `nonce_ttl`;
 // - with qop=auth each use must carry a higher nonce-count than the last accepted one (RFC 2617
 //   §3.2.2); without qop a nonce is good once; an INVITE's nonce is good for one INVITE;
-// - the digest uri must be the Request-URI (RFC 2617 §3.2.2.5).
+// - the digest uri must be the Request-URI (RFC 2617 §3.2.2.5), or (unless strict) that URI
+//   without its user part: credentials for sip:host:port, as sipp sends them, still name no
+//   other host, and their nonce is good for one INVITE from one address.
 // A right response with an unacceptable nonce is answered with a new challenge and stale=true
 // (RFC 2617 §3.2.1): honest phones retry silently. The nonce state (used nonces and their last
 // count) is kept only for right responses and dropped once the nonce expires.
@@ -41,6 +43,8 @@ struct DigestSettings {
   std::chrono::seconds nonce_ttl{30};
   std::vector<conf::DigestAlgorithm> algorithms{conf::DigestAlgorithm::md5};
   std::size_t max_nonces = 100000;  // used nonces remembered at most (oldest go first)
+  // The digest uri must be the Request-URI itself; false: its host-only form is accepted too.
+  bool strict_uri = false;
 };
 
 class DigestAuth {

@@ -10,6 +10,7 @@ DigestAuth::Settings digest_settings(const conf::Security& s) {
   DigestAuth::Settings d;
   d.nonce_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.nonce_ttl);
   d.algorithms = s.digest_algorithms;
+  d.strict_uri = s.strict_digest_uri;
   return d;
 }
 

@@ -136,6 +136,19 @@ TEST(DigestAuth, NonceCountMustGrow) {
   EXPECT_EQ(auth.nonces_tracked(), 1U);
 }
 
+TEST(DigestAuth, ReplayIsRefusedUntilTheNonceExpires) {
+  DigestAuth auth("icegate");
+  const DigestAuth::Clock::time_point t0(std::chrono::seconds(1800000000));
+  const auto params = client_params("1001", "icegate", "1001secret", auth.make_nonce(t0, kPhone),
+                                    "REGISTER", "sip:icegate");
+  EXPECT_EQ(check(auth, params, t0), Result::ok);
+  // Every moment of the nonce's life the replay is refused as a replay; after it, as stale.
+  for (const auto ms : {1000, 29000, 30000, 30500, 30999}) {
+    EXPECT_EQ(check(auth, params, t0 + std::chrono::milliseconds(ms)), Result::replayed) << ms;
+  }
+  EXPECT_EQ(check(auth, params, t0 + std::chrono::milliseconds(31000)), Result::expired_nonce);
+}
+
 TEST(DigestAuth, WithoutQopANonceIsGoodOnce) {
   DigestAuth auth("icegate");
   const auto now = DigestAuth::Clock::now();
@@ -166,8 +179,33 @@ TEST(DigestAuth, DigestUriMustBeTheRequestUri) {
                                     "INVITE", "sip:5555@icegate");
   EXPECT_EQ(check(auth, params, now, {"INVITE", "sip:6666@icegate", kPhone}), Result::uri_mismatch);
   EXPECT_TRUE(DigestAuth::failure(Result::uri_mismatch));
+  EXPECT_EQ(check(auth, params, now, {"INVITE", "sip:5555@icegate.example", kPhone}),
+            Result::uri_mismatch);
   // Compared as SIP URIs: the host's case does not matter (RFC 3261 §19.1.4).
   EXPECT_EQ(check(auth, params, now, {"INVITE", "sip:5555@ICEGATE", kPhone}), Result::ok);
+}
+
+TEST(DigestAuth, HostOnlyDigestUriUnlessStrict) {
+  // sipp's credentials name the server (sip:host:port), not the number called.
+  const auto now = DigestAuth::Clock::now();
+  DigestAuth lenient("icegate");
+  const Check invite{"INVITE", "sip:5555@10.0.0.1:5060", kPhone};
+  EXPECT_EQ(check(lenient, client_params("1001", "icegate", "1001secret",
+                                         lenient.make_nonce(now, kPhone), "INVITE",
+                                         "sip:10.0.0.1:5060"), now, invite),
+            Result::ok);
+  EXPECT_EQ(check(lenient, client_params("1001", "icegate", "1001secret",
+                                         lenient.make_nonce(now, kPhone), "INVITE",
+                                         "sip:10.0.0.2:5060"), now, invite),
+            Result::uri_mismatch)
+      << "another host";
+  DigestSettings s;
+  s.strict_uri = true;
+  DigestAuth strict("icegate", s);
+  EXPECT_EQ(check(strict, client_params("1001", "icegate", "1001secret",
+                                        strict.make_nonce(now, kPhone), "INVITE",
+                                        "sip:10.0.0.1:5060"), now, invite),
+            Result::uri_mismatch);
 }
 
 TEST(DigestAuth, Sha256AndStoredHashes) {
