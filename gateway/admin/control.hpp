@@ -30,6 +30,12 @@ class Control {
   virtual nlohmann::json trunks() = 0;
   virtual Outcome reload() = 0;
   virtual Outcome drain() = 0;
+  // Per-call captures (docs/operations.md): of a running call, or armed for the next call of a
+  // user or number; the list; a capture file's path by its name (nullopt: no such capture).
+  virtual Outcome capture_call(const std::string& id) = 0;
+  virtual Outcome capture_next(const std::string& user) = 0;
+  virtual nlohmann::json captures() = 0;
+  virtual std::optional<std::string> capture_file(const std::string& name) = 0;
   // The operator checks of behaviour.md §8 (tool: nat-detect, stun-check, turn-check) with the
   // query parameters already validated: `server` a configured server's name, `expect` an address.
   virtual Outcome run_check(const std::string& tool, const std::string& server,

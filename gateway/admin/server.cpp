@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <memory>
 
 #include "acl/unique_fd.hpp"
 
@@ -66,6 +68,24 @@ std::string bind_error(const acl::Address& address, std::uint16_t port) {
 bool valid_call_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A user or number in a query ("1001", "+4930123"): what valid_call_id allows and '+'.
+bool valid_user(const std::string& u) {
+  if (u.empty() || u.size() > 64) return false;
+  return valid_call_id(u[0] == '+' ? u.substr(1) : u);
+}
+
+// A capture file name as capture::Manager writes them: safe characters, ending in .pcap.
+bool valid_capture_name(const std::string& n) {
+  if (n.size() <= 5 || n.size() > 128 || n.compare(n.size() - 5, 5, ".pcap") != 0) return false;
+  if (n[0] == '.') return false;
+  for (char c : n) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '-' || c == '_';
     if (!ok) return false;
@@ -172,6 +192,46 @@ void Server::routes() {
     log()->info("admin: hang-up of call {} requested by {}", id, req.remote_addr);
     if (control_.hang_up(id)) return send_json(res, 200, {{"call", id}, {"hung_up", true}});
     send_error(res, 404, "no call " + id + " in progress");
+  });
+  s.Post(R"(/api/v1/calls/([^/]+)/capture)", [this, with_id](const httplib::Request& req,
+                                                             httplib::Response& res) {
+    const std::string id = with_id(req, res);
+    if (id.empty()) return;
+    log()->info("admin: capture of call {} requested by {}", id, req.remote_addr);
+    auto o = control_.capture_call(id);
+    send_json(res, o.status, o.body);
+  });
+  s.Post("/api/v1/captures", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string user = req.get_param_value("user");
+    if (!valid_user(user)) {
+      return send_error(res, 400, "captures: give ?user=USER (a user name or number)");
+    }
+    log()->info("admin: capture of the next call of {} requested by {}", user, req.remote_addr);
+    auto o = control_.capture_next(user);
+    send_json(res, o.status, o.body);
+  });
+  s.Get("/api/v1/captures", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, control_.captures());
+  });
+  s.Get(R"(/api/v1/captures/([^/]+))", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+    const std::string name = req.matches[1];
+    if (!valid_capture_name(name)) return send_error(res, 400, "malformed capture name");
+    const auto path = control_.capture_file(name);
+    if (!path) return send_error(res, 404, "no capture " + name);
+    auto in = std::make_shared<std::ifstream>(*path, std::ios::binary);
+    if (!*in) return send_error(res, 404, "capture " + name + " cannot be read");
+    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.set_chunked_content_provider(
+        "application/vnd.tcpdump.pcap", [in](std::size_t, httplib::DataSink& sink) {
+          char buf[64 * 1024];
+          in->read(buf, sizeof buf);
+          if (in->gcount() > 0 && !sink.write(buf, static_cast<std::size_t>(in->gcount()))) {
+            return false;
+          }
+          if (!*in) sink.done();
+          return true;
+        });
   });
   s.Get("/api/v1/registrations", [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, control_.registrations());

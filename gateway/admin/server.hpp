@@ -44,5 +44,9 @@ class Server {
 
 // A call id as the API accepts it (icegate's own ids, "c17"): letters, digits, '.', '-', '_'.
 bool valid_call_id(const std::string& id);
+// A user or number in a query ("1001", "+4930123").
+bool valid_user(const std::string& user);
+// A capture file name as capture::Manager writes them (no path, ends in .pcap).
+bool valid_capture_name(const std::string& name);
 
 }  // namespace icegate::admin

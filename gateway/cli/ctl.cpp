@@ -19,9 +19,10 @@ namespace {
 
 struct Sub {
   const char* method;  // GET or POST
-  const char* path;    // "{}" stands for the call id
+  const char* path;    // "{}" stands for the argument (a call id, or a user)
   bool needs_id;
   const char* help;
+  const char* arg = "CALL-ID";
 };
 
 const std::map<std::string, Sub>& subcommands() {
@@ -36,6 +37,11 @@ const std::map<std::string, Sub>& subcommands() {
       {"reload", {"POST", "/api/v1/reload", false, "read the configuration file again"}},
       {"drain", {"POST", "/api/v1/drain", false, "no new calls; exit once the last one ends"}},
       {"metrics", {"GET", "/metrics", false, "the Prometheus metrics, as scraped"}},
+      {"capture", {"POST", "/api/v1/calls/{}/capture", true, "capture a running call (pcap)"}},
+      {"capture-next",
+       {"POST", "/api/v1/captures?user={}", true, "capture the next call of a user or number",
+        "USER"}},
+      {"captures", {"GET", "/api/v1/captures", false, "captures: running, armed and done"}},
   };
   return s;
 }
@@ -118,6 +124,17 @@ void print_human(const std::string& sub, const json& body, std::ostream& out) {
                       str(t, "registration")});
     }
     table(out, rows);
+  } else if (sub == "captures") {
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "CALL", "STATE", "SIP", "PACKETS", "BYTES", "ENDED BECAUSE"}};
+    for (const auto& c : body["captures"]) {
+      const std::string name =
+          c["name"].is_string() ? c["name"].get<std::string>() : "(next call of " + str(c, "armed_for") + ")";
+      rows.push_back({name, str(c, "call", "-"), str(c, "state"), str(c, "sip"), str(c, "packets"),
+                      str(c, "bytes"), str(c, "ended_because", "-")});
+    }
+    table(out, rows);
+    out << body["captures"].size() << " capture(s)\n";
   } else if (body.is_object()) {
     // health, call, diagnose, hangup, reload, drain: key: value, nested objects indented.
     std::function<void(const json&, int)> dump = [&](const json& j, int indent) {
@@ -158,7 +175,7 @@ int cmd_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const auto usage = [&](std::ostream& os) {
     os << desc << "\ncommands:\n";
     for (const auto& [name, s] : subcommands()) {
-      os << "  " << pad(name + (s.needs_id ? " CALL-ID" : ""), 22) << s.help << "\n";
+      os << "  " << pad(name + (s.needs_id ? std::string(" ") + s.arg : ""), 22) << s.help << "\n";
     }
     os << "\nThe admin listener's address and its token come from the configuration file.\n";
   };
@@ -182,7 +199,8 @@ int cmd_ctl(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   std::string path = sub.path;
   if (sub.needs_id) {
     if (!vm->count("id")) {
-      err << "icegate ctl " << name << ": needs a CALL-ID (see `icegate ctl -c FILE calls`)\n";
+      err << "icegate ctl " << name << ": needs a " << sub.arg
+          << (std::string(sub.arg) == "CALL-ID" ? " (see `icegate ctl -c FILE calls`)" : "") << "\n";
       return kExitUsage;
     }
     // The id goes into the path as it is: the server refuses malformed ones with 400.

@@ -229,6 +229,29 @@ std::string DaemonControl::render_metrics() {
     m.sample("icegate_auth_failures_total", {{"method", method}},
              it == s.auth_failures.end() ? 0.0 : static_cast<double>(it->second));
   }
+  m.family("icegate_nonces_refused_total", "counter",
+           "Digest credentials with the right password but an unacceptable nonce (answered "
+           "stale=true), by reason: expired, invalid (not issued to that address), replayed");
+  for (const char* reason : {"expired", "invalid", "replayed"}) {
+    auto it = s.nonces_refused.find(reason);
+    m.sample("icegate_nonces_refused_total", {{"reason", reason}},
+             it == s.nonces_refused.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  m.family("icegate_sources_banned_total", "counter",
+           "Source addresses banned by the SIP edge, by reason (flood: request rate, auth: "
+           "failed authentications)");
+  for (const char* reason : {"flood", "auth"}) {
+    auto it = s.sources_banned.find(reason);
+    m.sample("icegate_sources_banned_total", {{"reason", reason}},
+             it == s.sources_banned.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  m.family("icegate_banned_requests_dropped_total", "counter",
+           "SIP requests not served because their source was banned");
+  m.sample("icegate_banned_requests_dropped_total",
+           static_cast<double>(s.requests_dropped_banned));
+  m.family("icegate_users_locked_total", "counter",
+           "Users whose credentials were refused for a while after too many failures");
+  m.sample("icegate_users_locked_total", static_cast<double>(s.users_locked));
   m.family("icegate_sdp_rejections_total", "counter", "488 Not Acceptable Here, by cause");
   for (const auto& [cause, n] : s.sdp_rejections) {
     m.sample("icegate_sdp_rejections_total", {{"cause", cause}}, static_cast<double>(n));
@@ -620,6 +643,62 @@ admin::Outcome DaemonControl::run_check(const std::string& tool, const std::stri
   }
   if (r.exit_code == 2) return {400, body};  // a usage error: e.g. no such server
   return {200, body};
+}
+
+namespace {
+
+json capture_json(const capture::CaptureInfo& i) {
+  json j{{"name", i.name.empty() ? json(nullptr) : json(i.name)},
+         {"call", i.call.empty() ? json(nullptr) : json(i.call)},
+         {"state", i.state},
+         {"sip", i.sip},
+         {"bytes", i.file.bytes},
+         {"packets", i.file.packets},
+         {"sip_packets", i.sip_packets},
+         {"refused", i.file.refused}};
+  if (!i.path.empty()) j["path"] = i.path;
+  if (!i.armed_for.empty()) j["armed_for"] = i.armed_for;
+  if (!i.ended_because.empty()) j["ended_because"] = i.ended_because;
+  return j;
+}
+
+}  // namespace
+
+admin::Outcome DaemonControl::capture_call(const std::string& id) {
+  return on_signalling<admin::Outcome>(
+      [this, id] {
+        auto r = media_.capture_call(id);
+        if (!r) return admin::Outcome{r.error().status, {{"error", r.error().message}}};
+        logger("admin")->info("call {}: capture started in {} (SIP: {})", id, r->path, r->sip);
+        return admin::Outcome{201, capture_json(*r)};
+      },
+      std::chrono::milliseconds(3000));
+}
+
+admin::Outcome DaemonControl::capture_next(const std::string& user) {
+  return on_signalling<admin::Outcome>(
+      [this, user] {
+        auto r = media_.captures().arm(user);
+        if (!r) return admin::Outcome{r.error().status, {{"error", r.error().message}}};
+        logger("admin")->info("capture armed for the next call of {}", user);
+        return admin::Outcome{202, capture_json(*r)};
+      },
+      std::chrono::milliseconds(3000));
+}
+
+nlohmann::json DaemonControl::captures() {
+  return on_signalling<json>(
+      [this] {
+        json list = json::array();
+        for (const auto& i : media_.captures().list()) list.push_back(capture_json(i));
+        return json{{"captures", list}};
+      },
+      std::chrono::milliseconds(3000));
+}
+
+std::optional<std::string> DaemonControl::capture_file(const std::string& name) {
+  return on_signalling<std::optional<std::string>>(
+      [this, name] { return media_.captures().path_of(name); }, std::chrono::milliseconds(3000));
 }
 
 }  // namespace icegate::gateway

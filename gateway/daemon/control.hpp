@@ -43,6 +43,10 @@ class DaemonControl final : public admin::Control {
   admin::Outcome drain() override;
   admin::Outcome run_check(const std::string& tool, const std::string& server,
                            const std::string& expect) override;
+  admin::Outcome capture_call(const std::string& id) override;
+  admin::Outcome capture_next(const std::string& user) override;
+  nlohmann::json captures() override;
+  std::optional<std::string> capture_file(const std::string& name) override;
 
  private:
   // Runs `fn` on the signalling thread and returns its result; throws std::runtime_error when

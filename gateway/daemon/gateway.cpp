@@ -42,6 +42,20 @@ Gateway::Gateway(std::string config_file, bool log_level_fixed, std::function<vo
     : file_(std::move(config_file)), log_level_fixed_(log_level_fixed), drained_(std::move(drained)) {}
 Gateway::~Gateway() { stop(); }
 
+namespace {
+
+// The ports a call's SIP may use, for a per-call capture: the listeners' and the trunks'.
+std::vector<std::uint16_t> sip_ports(const conf::Config& c) {
+  std::vector<std::uint16_t> ports;
+  for (const auto& l : c.sip.listeners) ports.push_back(l.port);
+  for (const auto& t : c.trunks) {
+    for (const auto& a : t.addresses) ports.push_back(a.port);
+  }
+  return ports;
+}
+
+}  // namespace
+
 std::shared_ptr<const conf::Config> Gateway::config() const { return std::atomic_load(&cfg_); }
 
 bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
@@ -64,6 +78,7 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
   try {
     media_ = std::make_unique<MediaEngine>(c->media, c->dtls);
     media_->set_stun_enabled(c->stun.enabled);
+    media_->configure_captures(c->capture, sip_ports(*c));
   } catch (const std::exception& e) {
     log->critical("cannot start the media engine: {}", e.what());
     return false;
@@ -173,6 +188,9 @@ void Gateway::reload(std::shared_ptr<const conf::Config> cfg) {
   if (media_ && old) reload_public_address_discovery(discovery_, *media_, *old, *cfg);
   if (stack_ && b2bua_) {
     stack_->post([b = b2bua_.get(), cfg] { b->reload(cfg); });
+  }
+  if (stack_ && media_) {
+    stack_->post([m = media_.get(), cfg] { m->configure_captures(cfg->capture, sip_ports(*cfg)); });
   }
   logger("gateway")->info("configuration reloaded from {}", file_);
 }

@@ -208,8 +208,15 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   }
   state.local_rtp[0] = call.a.ports.rtp;
   state.local_rtp[1] = call.b.ports.rtp;
+  state.key = {setup.label, setup.from_user, setup.to_user, setup.a_call_id, setup.b_call_id};
   auto created = relay_.create(std::move(sc));
   if (!created) return unexpected(sip::MediaError{sip::MediaError::internal, created.error()});
+  // A capture armed for one of this call's users takes it (its SIP so far included).
+  if (auto tap = captures_.on_call_created(state.key)) {
+    media::relay::LegUpdate u;
+    u.tap = std::move(tap);
+    relay_.update(id, media::Leg::a, std::move(u));
+  }
   calls_.emplace(id, std::move(state));
   ++closed_.sessions_created;
   return call;
@@ -421,7 +428,21 @@ std::optional<diagnosis::VerdictFields> MediaEngine::recent_verdict(const std::s
   return std::nullopt;
 }
 
+Expected<capture::CaptureInfo, capture::Refusal> MediaEngine::capture_call(
+    const std::string& label) {
+  const auto it = std::find_if(calls_.begin(), calls_.end(),
+                               [&label](const auto& c) { return c.second.label == label; });
+  if (it == calls_.end()) return unexpected(capture::Refusal{404, "no call " + label});
+  auto c = captures_.start(it->second.key);
+  if (!c) return unexpected(c.error());
+  media::relay::LegUpdate u;
+  u.tap = *c;
+  relay_.update(it->first, media::Leg::a, std::move(u));
+  return (*c)->info();
+}
+
 void MediaEngine::destroy_call(std::uint64_t call) {
+  if (auto it = calls_.find(call); it != calls_.end()) captures_.on_call_ended(it->second.label);
   if (calls_.count(call) == 0) return;
   relay_.destroy(call);  // session_closed comes back with the final counters
 }

@@ -14,6 +14,7 @@
 
 #include "acl/histogram.hpp"
 #include "conf/config.hpp"
+#include "gateway/capture/manager.hpp"
 #include "gateway/diagnosis/diagnosis.hpp"
 #include "media/dtls/certificate.hpp"
 #include "media/ports/port_allocator.hpp"
@@ -81,6 +82,16 @@ class MediaEngine final : public sip::MediaPort {
   // The media address the ports are bound on (kept across reloads, like the range).
   const acl::Address& address() const { return cfg_.address; }
 
+  // Per-call captures (docs/operations.md), on the signalling thread. `sip_ports`: the ports SIP
+  // of a call may use (listeners, trunks).
+  void configure_captures(const std::optional<conf::Capture>& cfg,
+                          std::vector<std::uint16_t> sip_ports) {
+    captures_.configure(cfg, std::move(sip_ports));
+  }
+  // Starts capturing a running call, by its label ("c17").
+  Expected<capture::CaptureInfo, capture::Refusal> capture_call(const std::string& label);
+  capture::Manager& captures() { return captures_; }
+
   // For the admin surface (signalling thread). Asks every live session for a fresh snapshot;
   // `done` runs once all have answered (or closed). Callers bound the wait themselves.
   void refresh_stats(std::function<void()> done);
@@ -113,6 +124,7 @@ class MediaEngine final : public sip::MediaPort {
   };
   struct CallState {
     std::string label;
+    capture::CallKey key;  // for a per-call capture
     bool ice[2] = {false, false};
     bool separate_rtcp[2] = {false, false};  // an RTCP port of its own (until mux is agreed)
     bool latching[2] = {false, false};       // when the leg has (or ends up with) no ICE
@@ -136,6 +148,7 @@ class MediaEngine final : public sip::MediaPort {
   };
   void settle_waiters(std::uint64_t call);
 
+  capture::Manager captures_;
   conf::Media cfg_;
   conf::Dtls dtls_cfg_;
   std::shared_ptr<const media::dtls::Certificate> certificate_;

@@ -17,7 +17,47 @@ std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexc
   return {buf.data(), len};
 }
 
+// A received datagram for the per-call capture (tap.hpp). Copied as it arrived; shown in the
+// clear instead when the leg's SRTP removes its protection (show_now), as it arrived otherwise
+// (whatever made the session drop it).
+class ReceivedTap {
+ public:
+  ReceivedTap(PacketTap* tap, std::span<const std::byte> data, const sockaddr_storage& from,
+              socklen_t from_len, const Endpoint& local)
+      : tap_(tap), local_(local) {
+    if (tap_ == nullptr) return;
+    from_ = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_len);
+    if (from_) raw_.assign(data.begin(), data.end());
+  }
+  ReceivedTap(const ReceivedTap&) = delete;
+  ReceivedTap& operator=(const ReceivedTap&) = delete;
+  ~ReceivedTap() {
+    if (tap_ != nullptr && from_) tap_->on_packet(*from_, local_, raw_);
+  }
+  void show_now(std::span<const std::byte> clear) noexcept {
+    if (tap_ == nullptr || !from_) return;
+    tap_->on_packet(*from_, local_, clear);
+    from_.reset();
+  }
+
+ private:
+  PacketTap* tap_;
+  const Endpoint& local_;
+  std::optional<Endpoint> from_;
+  std::vector<std::byte> raw_;
+};
+
 }  // namespace
+
+const Endpoint& Session::local_of(const LegState& l, Component c) noexcept {
+  const auto* rtcp = l.cfg.sockets.rtcp();
+  return c == Component::rtcp && rtcp != nullptr ? rtcp->local() : l.cfg.sockets.rtp().local();
+}
+
+void Session::tap_out(const LegState& l, Component c, const Endpoint& to,
+                      std::span<const std::byte> bytes) noexcept {
+  if (tap_) tap_->on_packet(local_of(l, c), to, bytes);
+}
 
 void Session::Destination::set(const std::optional<Endpoint>& e) noexcept {
   remote = e;
@@ -169,6 +209,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
   LegState& in = legs_[tag.leg];
   LegState& other = legs_[tag.leg ^ 1u];
   const auto data = view(buf, len);
+  ReceivedTap received(tap_.get(), data, from_sa, from_len, local_of(in, tag.component));
   // RFC 7983 §7: the first octet says which protocol shares this port.
   const PacketKind kind = classify(data);
   switch (kind) {
@@ -289,6 +330,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     latch(in, tag.component, *learnt, ssrc, now);
   }
 
+  received.show_now(view(buf, len));
   LegStats& s = in.stats;
   ++s.packets_in;
   s.bytes_in += wire_len;
@@ -307,6 +349,9 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     count_drop(tag, Drop::no_destination);
     return false;
   }
+  // The capture shows it before the other leg's SRTP protects it.
+  tap_out(other, rtcp && !other.cfg.rtcp_mux ? Component::rtcp : Component::rtp, *d->remote,
+          view(buf, len));
   if (PacketTransform* t = transform_for(other, rtcp)) {
     const auto n = t->protect(buf, len, rtcp);
     if (!n || *n > buf.size()) {
@@ -326,6 +371,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
 void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<MediaEvent>& events) {
   const auto i = static_cast<std::uint8_t>(leg);
   LegState& l = legs_[i];
+  if (u.tap) tap_ = std::move(u.tap);
   if (u.rtcp_mux && *u.rtcp_mux && !l.cfg.rtcp_mux) {
     l.cfg.rtcp_mux = true;
     l.cfg.ice_rtcp.reset();

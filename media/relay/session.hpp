@@ -52,6 +52,7 @@
 #include "media/ice/agent.hpp"
 #include "media/ports/port_allocator.hpp"
 #include "media/relay/stats.hpp"
+#include "media/relay/tap.hpp"
 #include "media/relay/transform.hpp"
 #include "media/rtp/stream_stats.hpp"
 #include "media/srtp/transform.hpp"
@@ -117,6 +118,10 @@ struct LegUpdate {
   // A new DTLS handshake (ICE restart, new a=fingerprint or a=setup): replaces the engine. The
   // current SRTP keys stay in use until the new handshake installs its own.
   std::optional<dtls::DtlsConfig> dtls;
+  // A per-call capture starts: every datagram of the session (both legs) goes to it from now
+  // on (tap.hpp). Session-wide, whichever leg's update carries it; it stays until the session
+  // ends (a capture that reached its limits ignores what it is given).
+  std::shared_ptr<PacketTap> tap;
 };
 
 struct SessionConfig {
@@ -269,6 +274,11 @@ class Session {
   const Destination* destination(LegState& l, bool rtcp) noexcept;
   int out_fd(LegState& l, bool rtcp) noexcept;
 
+  // Per-call capture (tap.hpp): a datagram that left or arrived on `l`'s component `c`.
+  void tap_out(const LegState& l, Component c, const Endpoint& to,
+               std::span<const std::byte> bytes) noexcept;
+  static const Endpoint& local_of(const LegState& l, Component c) noexcept;
+
   static IceSnapshot snapshot(const ice::LiteAgent& a, std::uint16_t component);
   DtlsSnapshot dtls_snapshot(const LegState& l, Component c) const;
 
@@ -277,6 +287,7 @@ class Session {
   Clock::time_point last_media_;
   bool timed_out_ = false;
   bool timers_dirty_ = false;
+  std::shared_ptr<PacketTap> tap_;  // a per-call capture, when one was asked for
   std::array<LegState, 2> legs_;
 };
 

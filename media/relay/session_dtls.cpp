@@ -80,7 +80,11 @@ void Session::flush_dtls(LegState& l, std::uint8_t leg, Component c,
     const bool sent = to.len != 0 && ::sendto(fd, d.data(), d.size(), MSG_DONTWAIT, &to.sa.any,
                                               to.len) == static_cast<ssize_t>(d.size());
     // A lost flight is retransmitted by the engine's timer (RFC 6347 §4.2.4).
-    if (!sent) ++l.stats.dropped[static_cast<std::size_t>(Drop::send_failed)];
+    if (!sent) {
+      ++l.stats.dropped[static_cast<std::size_t>(Drop::send_failed)];
+    } else {
+      tap_out(l, c, *to.remote, d);
+    }
   }
   const auto leg_id = static_cast<Leg>(leg);
   const auto report = [&](EventKind kind, std::string detail) {

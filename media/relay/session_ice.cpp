@@ -63,6 +63,7 @@ void Session::flush_ice(LegState& l, std::uint8_t leg, Component c, Clock::time_
                             reinterpret_cast<const sockaddr*>(&sa), salen);
     if (n == static_cast<ssize_t>(t.bytes.size())) {
       ++l.stats.stun_out;
+      tap_out(l, c, t.to, t.bytes);
     } else {
       ++l.stats.dropped[static_cast<std::size_t>(Drop::send_failed)];
     }

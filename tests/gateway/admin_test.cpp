@@ -46,6 +46,21 @@ class FakeControl : public Control {
     checks.push_back(tool + "/" + server + "/" + expect);
     return {200, {{"ok", true}}};
   }
+  Outcome capture_call(const std::string& id) override {
+    if (id != "c1") return {404, {{"error", "no call " + id}}};
+    return {201, {{"name", "a.pcap"}}};
+  }
+  Outcome capture_next(const std::string& user) override {
+    armed.push_back(user);
+    return {202, {{"armed_for", user}}};
+  }
+  nlohmann::json captures() override { return {{"captures", nlohmann::json::array()}}; }
+  std::optional<std::string> capture_file(const std::string& name) override {
+    if (name == "a.pcap") return capture_path;
+    return std::nullopt;
+  }
+  std::string capture_path;
+  std::vector<std::string> armed;
   std::vector<std::string> checks;
   std::vector<std::string> hangups;
   int reloads = 0;
@@ -265,6 +280,61 @@ TEST(AdminServer, UnreadableCertificateIsAStartError) {
   auto err = server.start();
   ASSERT_TRUE(err.has_value());
   EXPECT_NE(err->find("cannot load certificate /nonexistent/admin.pem"), std::string::npos) << *err;
+}
+
+TEST(AdminServer, CapturesAreStartedListedAndDownloaded) {
+  FakeControl control;
+  const auto file = std::filesystem::temp_directory_path() / "icegate-admin-capture-test.pcap";
+  std::string content(200 * 1024, '\0');  // more than one chunk
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7);
+  std::ofstream(file, std::ios::binary) << content;
+  control.capture_path = file.string();
+  Server server(admin_config(), control, "");
+  ASSERT_EQ(server.start(), std::nullopt);
+  httplib::Client c("127.0.0.1", server.port());
+  auto started = c.Post("/api/v1/calls/c1/capture");
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->status, 201);
+  auto unknown = c.Post("/api/v1/calls/c9/capture");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  auto armed = c.Post("/api/v1/captures?user=%2B4930123", "", "text/plain");
+  ASSERT_TRUE(armed);
+  EXPECT_EQ(armed->status, 202);
+  auto no_user = c.Post("/api/v1/captures", "", "text/plain");
+  ASSERT_TRUE(no_user);
+  EXPECT_EQ(no_user->status, 400);
+  auto bad_user = c.Post("/api/v1/captures?user=a%3Bb", "", "text/plain");
+  ASSERT_TRUE(bad_user);
+  EXPECT_EQ(bad_user->status, 400);
+  EXPECT_EQ(control.armed, (std::vector<std::string>{"+4930123"}));
+  auto got = c.Get("/api/v1/captures/a.pcap");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->get_header_value("Content-Type"), "application/vnd.tcpdump.pcap");
+  EXPECT_EQ(got->body, content);
+  auto bad_name = c.Get("/api/v1/captures/x%3Bid.pcap");
+  ASSERT_TRUE(bad_name);
+  EXPECT_EQ(bad_name->status, 400);
+  auto traversal = c.Get("/api/v1/captures/..%2Fetc%2Fpasswd.pcap");
+  ASSERT_TRUE(traversal);
+  EXPECT_NE(traversal->status, 200);
+  auto missing = c.Get("/api/v1/captures/b.pcap");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  std::filesystem::remove(file);
+}
+
+TEST(AdminServer, CaptureNamesAndUsersAreValidated) {
+  EXPECT_TRUE(valid_capture_name("20261203T170000Z-c17-abc.def_1.pcap"));
+  EXPECT_FALSE(valid_capture_name(".pcap"));
+  EXPECT_FALSE(valid_capture_name("../x.pcap"));
+  EXPECT_FALSE(valid_capture_name("x.pcapng"));
+  EXPECT_FALSE(valid_capture_name("a/b.pcap"));
+  EXPECT_TRUE(valid_user("+4930123"));
+  EXPECT_TRUE(valid_user("1001"));
+  EXPECT_FALSE(valid_user("+"));
+  EXPECT_FALSE(valid_user("a b"));
 }
 
 TEST(AdminServer, CallIdsAreValidated) {

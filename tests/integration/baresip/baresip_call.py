@@ -27,6 +27,7 @@ to keep the work directory (configs, logs, the pcap, baresip's WAV dumps).
 """
 
 import argparse
+import glob
 import array
 import ctypes
 import json
@@ -798,6 +799,8 @@ class Test:
         for a in trunk.findall("address"):
             trunk.remove(a)
         ET.SubElement(trunk, "address", host=TRUNK_IP, port=str(TRUNK_SIP_PORT))
+        if self.args.icegate_capture:
+            ET.SubElement(root, "capture", directory=self.path("captures"))
         path = self.path("icegate.xml")
         tree.write(path, encoding="UTF-8", xml_declaration=True)
         return path
@@ -997,6 +1000,8 @@ class Test:
         self.start_icegate()
         self.start_baresip()
         print("  setup done in %.1f s (icegate up, baresip registered)" % (time.monotonic() - t0))
+        if self.args.icegate_capture:
+            self.arm_icegate_capture()
 
         if self.direction == "phone_to_trunk":
             trunk = self.sipp("trunk", "trunk_uas.xml", [])
@@ -1040,6 +1045,8 @@ class Test:
         self.sipp_done("trunk", trunk)
         closed = self.wait_text("icegate.out", r"call (c\d+): media closed: (.*)", 10,
                                 "icegate's per-leg counters", alive=("icegate",))
+        if self.args.icegate_capture:
+            self.wait_icegate_capture_done()
         self.quit_baresip()
         self.stop_capture()
         rc = self.stop_icegate()
@@ -1047,7 +1054,102 @@ class Test:
         print("  call done after %.1f s; checking the evidence" % (time.monotonic() - t0))
         self.capture = Capture(pcap)
         self.verify(est, stats, closed)
+        if self.args.icegate_capture:
+            self.check_icegate_capture()
         print("  total %.1f s" % (time.monotonic() - t0))
+
+    def ctl(self, *argv):
+        r = subprocess.run(["ip", "netns", "exec", self.ns_gw, self.args.icegate, "ctl", "-c",
+                            self.path("icegate.xml"), "--json"] + list(argv),
+                           capture_output=True, text=True, timeout=30)
+        self.check(r.returncode == 0, "icegate ctl %s failed: %s%s" % (" ".join(argv), r.stdout,
+                                                                       r.stderr))
+        return json.loads(r.stdout)
+
+    def arm_icegate_capture(self):
+        """Issue 12 item 6: icegate's own per-call capture, armed for the phone user's next call
+        (so that the INVITE is in it)."""
+        armed = self.ctl("capture-next", USER)
+        self.check(armed.get("state") == "armed" and armed.get("sip") == "captured",
+                   "capture-next must arm a capture that takes SIP off the wire: %s" % armed)
+
+    def wait_icegate_capture_done(self):
+        """After the call: the capture closes by itself (the call ended, plus a grace for the
+        last answers) and the API says so."""
+        deadline = time.monotonic() + 15
+        while True:
+            listed = self.ctl("captures")["captures"]
+            self.check(len(listed) == 1, "the API must list the one capture: %s" % listed)
+            c = listed[0]
+            if c["state"] == "done":
+                break
+            self.check(time.monotonic() < deadline, "the capture did not end after the call: %s" % c)
+            time.sleep(0.2)
+        self.check(c.get("ended_because") == "call ended" and c.get("call") and c["packets"] > 0
+                   and c["sip_packets"] >= 8,
+                   "the capture must have ended with the call, with its SIP and media: %s" % c)
+
+    def tshark(self, path, *argv, media=False):
+        # media: the phone leg's DTLS-SRTP handshake (and its SDP, RTP/SAVPF) make Wireshark take
+        # the decrypted payloads for ciphertext. As docs/operations.md tells users: no DTLS, no
+        # SDP media conversations, RTP found by its heuristic.
+        extra = ["--disable-protocol", "dtls", "-o", "sdp.establish_conversation:FALSE",
+                 "-o", "rtp.heuristic_rtp:TRUE"] if media else []
+        r = subprocess.run(["tshark", "-n", "-r", path] + extra + list(argv),
+                           capture_output=True, text=True, timeout=60)
+        self.check(r.returncode == 0, "tshark %s failed: %s" % (" ".join(argv), r.stderr))
+        return r.stdout
+
+    def check_icegate_capture(self):
+        """The capture file icegate wrote for the call, read with tshark: both legs' SIP dialog
+        (and nothing else), ICE and DTLS on the phone leg as they were, and the phone leg's media
+        in the clear: every RTP payload the phone sent is the payload icegate sent to the trunk
+        (the relay changes nothing but the SRTP), and the reverse."""
+        files = sorted(glob.glob(os.path.join(self.path("captures"), "*.pcap")))
+        self.check(len(files) == 1, "one capture file expected in %s: %s" % (self.path("captures"),
+                                                                              files))
+        f = files[0]
+        sip = [l.split("\t") for l in self.tshark(
+            f, "-Y", "sip", "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.id",
+            "-e", "sip.Call-ID", "-e", "sip.CSeq.method", "-e", "sip.Method",
+            "-e", "sip.Status-Code").splitlines() if l.strip()]
+        call_ids = {r[3] for r in sip}
+        self.check(len(call_ids) == 2, "the capture's SIP must be the call's two dialogs (A and B "
+                   "leg), nothing else: Call-IDs %s" % sorted(call_ids))
+        invites = [r for r in sip if r[5] == "INVITE"]
+        byes = [r for r in sip if r[5] == "BYE"]
+        oks = [r for r in sip if r[6] == "200" and r[4] in ("INVITE", "BYE")]
+        self.check(len({r[3] for r in invites}) == 2 and len({r[3] for r in byes}) == 2 and
+                   len(oks) >= 4, "both legs' INVITE, BYE and their 200s must be captured: %s" % sip)
+        frames = [(r[0], r[1], r[2]) for r in sip]
+        self.check(len(frames) == len(set(frames)),
+                   "a SIP packet is in the capture twice (loopback seen both ways?)")
+        rtp = [l.split("\t") for l in self.tshark(
+            f, "-Y", "rtp && !stun", "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+            "-e", "rtp.payload", media=True).splitlines() if l.strip()]
+        from_phone = [r[2] for r in rtp if r[0] == PHONE_IP]
+        to_phone = [r[2] for r in rtp if r[1] == PHONE_IP]
+        to_trunk = set(r[2] for r in rtp if r[1] == TRUNK_IP)
+        self.check(len(from_phone) >= 50 and len(to_phone) >= 50,
+                   "the phone leg's RTP must be in the capture: %d from, %d to the phone"
+                   % (len(from_phone), len(to_phone)))
+        relayed = sum(1 for p in from_phone if p in to_trunk)
+        self.check(relayed >= 0.9 * len(from_phone),
+                   "the phone's RTP must be in the clear: only %d of %d payloads from the phone "
+                   "are the payloads relayed to the trunk" % (relayed, len(from_phone)))
+        dtls = self.tshark(f, "-Y", "dtls.handshake.type == 1", "-T", "fields", "-e", "ip.src")
+        stun = self.tshark(f, "-Y", "stun", "-T", "fields", "-e", "ip.src")
+        if self.dtls:
+            self.check(dtls.strip(), "the phone leg's DTLS handshake must be in the capture")
+        self.check(stun.strip(), "the phone leg's ICE checks must be in the capture")
+        streams = self.tshark(f, "-q", "-z", "rtp,streams", media=True)
+        phone_streams = [l for l in streams.splitlines() if PHONE_IP in l]
+        self.check(len(phone_streams) >= 2, "tshark -z rtp,streams must list the phone leg's two "
+                   "streams:\n%s" % streams)
+        self.fig("icegate capture %s: %d SIP messages (%d Call-IDs), %d RTP from / %d to the phone "
+                 "in the clear, %d/%d payloads equal to those relayed to the trunk, %d bytes" % (
+                     os.path.basename(f), len(sip), len(call_ids), len(from_phone), len(to_phone),
+                     relayed, len(from_phone), os.path.getsize(f)))
 
     def check_live_call_api(self):
         """While the call is up: the control API (through `icegate ctl`, in icegate's namespace)
@@ -1517,6 +1619,8 @@ def main():
     ap.add_argument("--sip-transport", choices=("udp", "tls"), default="udp",
                     help="SIP between baresip and icegate (tls: icegate's TLS listener on 5061)")
     ap.add_argument("--ice-phone", help="the ice_phone test tool (--make-cert), for tls")
+    ap.add_argument("--icegate-capture", action="store_true",
+                    help="also check icegate's own per-call capture (ctl capture-next)")
     ap.add_argument("--media-seconds", type=float, default=3.0)
     ap.add_argument("--budget", type=int, default=50, help="overall limit in seconds")
     ap.add_argument("--ctrl-bridge", help=argparse.SUPPRESS)
