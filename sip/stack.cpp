@@ -122,10 +122,23 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
     started.set_value(error);
     return;
   }
+  if (guard_) {
+    for (const auto& p : profiles_) {
+      if (p->has(conf::Transport::udp)) kernel_filter_.add_listener(p->address, p->port);
+    }
+    filter_timer_.reset(su_timer_create(su_root_task(root_.get()), 1000));
+    su_timer_set_for_ever(
+        filter_timer_.get(),
+        [](Stack* /*magic*/, su_timer_t* /*t*/, su_timer_arg_t* arg) {
+          reinterpret_cast<Stack*>(arg)->refresh_kernel_filter();
+        },
+        reinterpret_cast<su_timer_arg_t*>(this));
+  }
   sink_->on_started();
   started.set_value({});
   su_root_run(root_.get());
   // All profiles have answered nua_shutdown: destroy them, then the root.
+  filter_timer_.reset();
   watchers_.clear();
   for (auto& p : profiles_) {
     nua_destroy(p->nua);
@@ -262,6 +275,7 @@ bool Stack::refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, So
   if (!src) return false;
   const auto verdict = guard_->admit(src->address, flood::Clock::now());
   if (verdict.action == flood::Admission::Action::pass) return false;
+  if (verdict.new_ban) refresh_kernel_filter();
   // Requests inside a call of a banned source still reach it (the call was authenticated);
   // new ones stop here.
   if (leg || !nh) return false;
@@ -320,6 +334,10 @@ void Stack::stop() {
     queue_.clear();
   }
   wake_fd_.reset();
+}
+
+void Stack::refresh_kernel_filter() {
+  if (guard_) kernel_filter_.update(guard_->limiter().banned_list(flood::Clock::now()));
 }
 
 Profile* Stack::profile_for(conf::Transport t) {

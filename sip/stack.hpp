@@ -18,6 +18,7 @@
 #include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
 #include "sip/flood/guard.hpp"
+#include "sip/flood/socket_filter.hpp"
 
 namespace icegate::sip {
 
@@ -95,8 +96,14 @@ class Stack {
   bool refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
                         const sip_t* sip);
 
+  // The banned IPv4 sources, dropped by the kernel on the UDP listeners (refreshed at each new
+  // ban and every second, when bans end).
+  void refresh_kernel_filter();
+
   EventSink* sink_ = nullptr;
   flood::EdgeGuard* guard_ = nullptr;
+  flood::KernelBanFilter kernel_filter_;
+  TimerPtr filter_timer_;
   RootPtr root_;
   std::vector<std::unique_ptr<Profile>> profiles_;
   std::thread thread_;

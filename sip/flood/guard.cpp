@@ -29,7 +29,7 @@ Admission EdgeGuard::admit(const acl::Address& source, Clock::time_point now) {
                  seconds(settings_.ban_time), out.rate, settings_.requests_per_second);
       ++stats_.sources_banned["flood"];
       ++stats_.requests_dropped_banned;
-      return {Admission::Action::drop, 0};
+      return {Admission::Action::drop, 0, true};
     case RateLimiter::Verdict::first_drop:
       ++stats_.requests_dropped_banned;
       if (settings_.reply_503) {

@@ -18,6 +18,7 @@ namespace icegate::sip::flood {
 struct Admission {
   enum class Action : std::uint8_t { pass, drop, reply_503 } action = Action::pass;
   std::uint32_t retry_after = 0;  // seconds, for reply_503
+  bool new_ban = false;           // this request started a ban
 };
 
 class EdgeGuard {

@@ -90,6 +90,14 @@ std::size_t RateLimiter::banned(Clock::time_point now) const {
       sources_.begin(), sources_.end(), [&](const auto& kv) { return kv.second.banned_until > now; }));
 }
 
+std::vector<acl::Address> RateLimiter::banned_list(Clock::time_point now) const {
+  std::vector<acl::Address> out;
+  for (const auto& [a, e] : sources_) {
+    if (e.banned_until > now) out.push_back(a);
+  }
+  return out;
+}
+
 void FailureCounter::sweep(Clock::duration window, Clock::time_point now) {
   last_sweep_ = now;
   std::erase_if(keys_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() > window; });

@@ -52,6 +52,7 @@ class RateLimiter {
   // Sources in the table (tracked or banned), and how many are banned now.
   std::size_t tracked() const { return sources_.size(); }
   std::size_t banned(Clock::time_point now) const;
+  std::vector<acl::Address> banned_list(Clock::time_point now) const;
   // Requests not tracked because the table was full of active sources.
   std::uint64_t untracked() const { return untracked_; }
 
