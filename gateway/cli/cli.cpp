@@ -7,6 +7,7 @@
 #include "gateway/cli/commands.hpp"
 #include "gateway/cli/ctl.hpp"
 #include "gateway/cli/nat_detect.hpp"
+#include "gateway/cli/passwd.hpp"
 #include "gateway/cli/stun_check.hpp"
 #include "gateway/cli/turn_check.hpp"
 #include "gateway/cli/turn_ice_servers.hpp"
@@ -37,6 +38,8 @@ const std::map<std::string, Command>& commands() {
        {cmd_turn_check, "turn-check -c FILE NAME  allocate on a TURN server, relay data both ways"}},
       {"ctl",
        {cmd_ctl, "ctl -c FILE [--json] COMMAND [CALL-ID]  ask or control a running icegate"}},
+      {"passwd",
+       {cmd_passwd, "passwd [-c FILE | --realm REALM] USER  digest hashes for <user ha1=...>"}},
       {"ice-servers",
        {cmd_ice_servers, "ice-servers -c FILE USER [--json]  the STUN/TURN list for a user"}},
   };
