@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `icegate --version` names the libraries icegate runs on and says whether the SRTP fast path is
 # in use, in agreement with what the binary is linked to; `icegate run FILE` serves like
-# `icegate run -c FILE` (its SIP listener answers OPTIONS, SIGTERM stops it with exit 0); a file
-# given twice or none at all is a usage error (exit 2).
+# `icegate run -c FILE` (its SIP listener answers OPTIONS, SIGTERM stops it with exit 0) and,
+# without NOTIFY_SOCKET, starts no watchdog thread; a file given twice or none at all is a usage
+# error (exit 2).
 set -euo pipefail
 bin=$1 conf=$2
 work=$(mktemp -d)
@@ -20,7 +21,8 @@ grep -Eq '^libsrtp2 [0-9]+\.[0-9]+\.[0-9]+, AES-CM: AES-128 counter mode using (
   "$work/version" || fail "no libsrtp2 version with its AES-CM implementation"
 # The fast path is libsrtp2 built on OpenSSL and linked statically (tools/build-libsrtp); the
 # dynamic libsrtp2.so.1 is Debian's NSS build. The output must say what the binary really does.
-if ldd "$bin" | grep -q 'libsrtp2\.so'; then
+ldd "$bin" >"$work/ldd"
+if grep -q 'libsrtp2\.so' "$work/ldd"; then
   grep -q '^SRTP fast path (libsrtp2 on OpenSSL): not in use' "$work/version" ||
     fail "linked to Debian's libsrtp2.so but the fast path is reported in use"
 else
@@ -47,7 +49,7 @@ ip=127.0.81.1
 sed -e "s|\(<listener [^>]*address=\)\"127.0.0.1\"|\1\"$ip\"|" -e '/<admin /d' "$conf" >"$work/icegate.xml"
 grep -q "address=\"$ip\"" "$work/icegate.xml" || fail "cannot move the listeners to $ip"
 harness="$(cd "$(dirname "$0")/../integration/calls" && pwd)/harness.py"
-"$bin" run "$work/icegate.xml" >"$work/run.log" 2>&1 &
+env -u NOTIFY_SOCKET -u WATCHDOG_USEC "$bin" run "$work/icegate.xml" >"$work/run.log" 2>&1 &
 pid=$!
 python3 -B - "$harness" "$ip" "$pid" <<'PY' || fail "icegate run FILE does not answer OPTIONS"
 import importlib.util, os, sys
@@ -60,6 +62,8 @@ def alive():
 print(h.wait_sip_answers(ip, 5060, "127.0.81.8", timeout=30, alive=alive))
 PY
 grep -q "starting with $work/icegate.xml" "$work/run.log" || fail "not started with the file given"
+# Not under systemd (no NOTIFY_SOCKET): no watchdog thread (gateway/daemon/notify.hpp).
+if cat /proc/$pid/task/*/comm | grep -qx icegate-wd; then fail "a watchdog thread without NOTIFY_SOCKET"; fi
 kill -TERM $pid
 rc=0; wait $pid || rc=$?
 pid=
