@@ -170,12 +170,15 @@ Expected<Description, std::string> rewrite_for_softphone(const Description& in,
   };
   std::erase_if(out.attributes, strip);
   remove_key_fields(out);
-  rewrite_connections(out, Connection::of(p.media_address));
+  const bool add_srflx = p.public_address && *p.public_address != p.media_address;
+  // RFC 8445 §5.1.4: c= names the default candidate, the one most likely to work: the srflx
+  // when this call gets one (a phone that ignores ICE, or uses c= once ICE is done, as baresip
+  // does, sends its media there), the host otherwise.
+  rewrite_connections(out, Connection::of(add_srflx ? *p.public_address : p.media_address));
   // RFC 8839 §5.3: ice-lite is a session-level attribute.
   out.attributes.push_back(Attribute{"ice-lite", std::nullopt});
 
   std::vector<std::string> bundled;
-  const bool add_srflx = p.public_address && *p.public_address != p.media_address;
   for (std::size_t i = 0; i < out.media.size(); ++i) {
     MediaSection& m = out.media[i];
     std::erase_if(m.attributes, strip);

@@ -637,15 +637,16 @@ class Env:
                                     "-key", "from_user", "1001", "-key", "outfile", outfile,
                                     "-key", "outfile2", outfile2] + self.phone_keys())
 
-    def media_through(self, answer, port=40000, **kw):
-        """ice_phone against icegate's answer; asserts ICE and echoed RTP. Returns the summary."""
-        self.check(answer["addr"] == self.icegate_ip and
+    def media_through(self, answer, port=40000, default_addr=None, **kw):
+        """ice_phone against icegate's answer; asserts ICE and echoed RTP. Returns the summary.
+        c= names `default_addr` (the srflx when icegate offers one), else the media address."""
+        self.check(answer["addr"] == (default_addr or self.icegate_ip) and
                    answer["cand"] == "%s:%s" % (self.icegate_ip, answer["port"]),
-                   "icegate's SDP must name its media address and port in c=, m= and the host "
-                   "candidate: %s" % answer)
+                   "icegate's SDP must name its default address in c=, its media address and "
+                   "port in m= and the host candidate: %s" % answer)
         lo, hi = self.rtp_range
         self.check(lo <= int(answer["port"]) <= hi, "port outside the RTP range: %s" % answer)
-        ice = self.ice_phone(answer["addr"], answer["port"], answer["ufrag"], answer["pwd"],
+        ice = self.ice_phone(self.icegate_ip, answer["port"], answer["ufrag"], answer["pwd"],
                              port=port, **kw)
         ice.wait_ready()
         rc, res = ice.result()

@@ -42,12 +42,13 @@ def stun_server(sock, stop):
         sock.sendto(struct.pack("!HH", 0x0101, len(attr)) + data[4:20] + attr, (ip, port))
 
 
-def call(env, name):
-    """One phone -> trunk call with media; returns (answer, the phone's sipp message trace)."""
+def call(env, name, public=None):
+    """One phone -> trunk call with media; returns (answer, the phone's sipp message trace).
+    With a srflx candidate (`public`), c= names it: RFC 8445 §5.1.4's default candidate."""
     trunk = env.trunk_uas(name="trunk-" + name)
     phone, outfile = env.phone_call("0049301234", "1001", "1001secret", name=name)
     answer = env.wait_file(outfile)
-    env.media_through(answer)
+    env.media_through(answer, default_addr=public)
     env.send_go(env.phone_ip, 5060, answer["call_id"])
     phone.expect_success()
     trunk.expect_success()
@@ -77,7 +78,7 @@ with env:
     try:
         env.wait_log(r"public address 127\.0\.60\.200 from STUN server fake \(127\.0\.60\.9:3478\): "
                      r"srflx candidates are offered", timeout=30)
-        answer, trace = call(env, "after")
+        answer, trace = call(env, "after", public=PUBLIC)
     finally:
         stop.set()
         server.join()
