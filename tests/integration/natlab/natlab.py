@@ -1425,9 +1425,8 @@ def case_stun_patterns(lab):
 
     def control():
         # The same lab with one uplink and STUN reachable: srflx 203.0.113.20, the phone's ICE and
-        # DTLS succeed. What breaks ICE below is the network, not the lab. (Media itself is not
-        # asserted: baresip 1.0 sends its RTP to the SDP's c= address after ICE, and icegate puts
-        # its private media address there even when it offers a srflx candidate; see README.md.)
+        # DTLS succeed, and media flows both ways. What breaks ICE below is the network, not the
+        # lab. (baresip 1.0 sends its RTP to the SDP's c= address after ICE: c= names the srflx.)
         media_uplink(lab, split=False)
         start = restart()
         lab.wait_log(r"public address %s from STUN server lab-stun-a" % re.escape(UPLINK_A), 15,
@@ -1442,6 +1441,18 @@ def case_stun_patterns(lab):
         ice = lab.wait_log(r"call c\d+: ICE connected on A \(%s:\d+ " % re.escape(NAT_PUB_IP), 10,
                            "ICE connected on leg A (through the NAT's public address)", start)
         dtls = lab.wait_log(r"call c\d+: DTLS-SRTP up on A .*", 10, "DTLS-SRTP up on leg A", start)
+        # Audio both ways on the phone leg, seen through the control API while the call is up.
+        deadline = time.monotonic() + 10
+        while True:
+            r = lab.nsrun(lab.ns_pub, [lab.args.icegate, "ctl", "-c", cfg, "--json", "calls"],
+                          check=False)
+            calls = json.loads(r.stdout)["calls"] if r.returncode == 0 else []
+            media = calls[0]["a"].get("media", {}) if len(calls) == 1 else {}
+            if media.get("packets_in", 0) >= 25 and media.get("packets_out", 0) >= 25:
+                break
+            lab.check(time.monotonic() < deadline, "control call: no audio both ways on the "
+                      "phone leg within 10 s: %s" % (media or r.stdout + r.stderr))
+            time.sleep(0.2)
         n = lab.n_msgs("1001")
         lab.ctrls["1001"].command("hangup")
         lab.event_after("1001", n, ("CALL_CLOSED",), 10, "CALL_CLOSED")
