@@ -355,7 +355,9 @@ class Loader {
     value(n, "trusted", false, s.trusted_acl, parse_name);
     value(n, "max-tracked-sources", false, s.max_tracked_sources, count);
     value(n, "strict-digest-uri", false, s.strict_digest_uri, parse_bool);
-    if (s.nonce_ttl < std::chrono::seconds(1)) st_.error(n.where(), "nonce-ttl must be at least 1s");
+    if (s.nonce_ttl < std::chrono::seconds(1)) {
+      st_.error(n.where(), "nonce-ttl must be at least 1s");
+    }
     if (s.auth_window.count() <= 0) st_.error(n.where(), "auth-window must be positive");
   }
 

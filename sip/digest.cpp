@@ -101,8 +101,8 @@ std::string DigestAuth::mac(std::string_view issued_and_random, const acl::Addre
 std::string DigestAuth::make_nonce(Clock::time_point now, const acl::Address& source) const {
   unsigned char rnd[8];
   RAND_bytes(rnd, sizeof rnd);  // every challenge a distinct nonce: one-time use can be tracked
-  const auto ts =
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  const auto ts = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   const std::string body = ts + "." + hex(rnd, sizeof rnd);
   return body + "." + mac(body, source);
 }
@@ -132,8 +132,8 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
   HomePtr home(static_cast<su_home_t*>(su_home_new(sizeof(su_home_t))));
   auth_response_t ar{};
   ar.ar_size = sizeof ar;
-  if (!req.params || auth_digest_response_get(home.get(), &ar, req.params) < 0 ||
-      !ar.ar_username || !ar.ar_nonce || !ar.ar_response || !ar.ar_uri || !ar.ar_realm) {
+  if (!req.params || auth_digest_response_get(home.get(), &ar, req.params) < 0 || !ar.ar_username ||
+      !ar.ar_nonce || !ar.ar_response || !ar.ar_uri || !ar.ar_realm) {
     return Result::malformed;
   }
   if (username_out) *username_out = ar.ar_username;
@@ -152,7 +152,8 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
     // RFC 2617 §3.2.2: nc is 8 hex digits, cnonce is required with qop.
     const std::string_view ncs = ar.ar_nc ? ar.ar_nc : "";
     if (ncs.size() != 8 || !ar.ar_cnonce ||
-        std::from_chars(ncs.data(), ncs.data() + ncs.size(), nc, 16).ptr != ncs.data() + ncs.size()) {
+        std::from_chars(ncs.data(), ncs.data() + ncs.size(), nc, 16).ptr !=
+            ncs.data() + ncs.size()) {
       return Result::malformed;
     }
   }
@@ -170,10 +171,9 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
     if (ha1.empty()) return Result::unsupported;  // no stored hash for this algorithm
   }
   const std::string ha2 = hash_hex(alg, std::string(req.method) + ":" + ar.ar_uri);
-  const std::string expected =
-      qop ? hash_hex(alg, ha1 + ":" + ar.ar_nonce + ":" + ar.ar_nc + ":" + ar.ar_cnonce + ":" +
-                              ar.ar_qop + ":" + ha2)
-          : hash_hex(alg, ha1 + ":" + ar.ar_nonce + ":" + ha2);
+  const std::string expected = qop ? hash_hex(alg, ha1 + ":" + ar.ar_nonce + ":" + ar.ar_nc + ":" +
+                                                       ar.ar_cnonce + ":" + ar.ar_qop + ":" + ha2)
+                                   : hash_hex(alg, ha1 + ":" + ar.ar_nonce + ":" + ha2);
   const std::string got = lower(ar.ar_response);
   if (got.size() != expected.size() ||
       CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0) {
@@ -220,26 +220,40 @@ DigestAuth::Result DigestAuth::verify(const DigestRequest& req, const UserLookup
 
 std::string_view to_string(DigestAuth::Result r) {
   switch (r) {
-    case DigestAuth::Result::ok: return "ok";
-    case DigestAuth::Result::malformed: return "malformed credentials";
-    case DigestAuth::Result::wrong_realm: return "wrong realm";
-    case DigestAuth::Result::unknown_user: return "unknown user";
-    case DigestAuth::Result::wrong_response: return "wrong password";
-    case DigestAuth::Result::uri_mismatch: return "digest uri is not the Request-URI";
-    case DigestAuth::Result::unsupported: return "algorithm or qop not offered";
-    case DigestAuth::Result::expired_nonce: return "stale nonce";
-    case DigestAuth::Result::invalid_nonce: return "nonce not issued by us to this address";
-    case DigestAuth::Result::replayed: return "nonce replayed";
+    case DigestAuth::Result::ok:
+      return "ok";
+    case DigestAuth::Result::malformed:
+      return "malformed credentials";
+    case DigestAuth::Result::wrong_realm:
+      return "wrong realm";
+    case DigestAuth::Result::unknown_user:
+      return "unknown user";
+    case DigestAuth::Result::wrong_response:
+      return "wrong password";
+    case DigestAuth::Result::uri_mismatch:
+      return "digest uri is not the Request-URI";
+    case DigestAuth::Result::unsupported:
+      return "algorithm or qop not offered";
+    case DigestAuth::Result::expired_nonce:
+      return "stale nonce";
+    case DigestAuth::Result::invalid_nonce:
+      return "nonce not issued by us to this address";
+    case DigestAuth::Result::replayed:
+      return "nonce replayed";
   }
   return "?";
 }
 
 std::string_view nonce_refusal_label(DigestAuth::Result r) {
   switch (r) {
-    case DigestAuth::Result::expired_nonce: return "expired";
-    case DigestAuth::Result::invalid_nonce: return "invalid";
-    case DigestAuth::Result::replayed: return "replayed";
-    default: return "other";
+    case DigestAuth::Result::expired_nonce:
+      return "expired";
+    case DigestAuth::Result::invalid_nonce:
+      return "invalid";
+    case DigestAuth::Result::replayed:
+      return "replayed";
+    default:
+      return "other";
   }
 }
 

@@ -52,16 +52,16 @@ class DigestAuth {
   using Clock = std::chrono::system_clock;
   enum class Result : std::uint8_t {
     ok,
-    malformed,              // missing parameters, bad nc: 400
+    malformed,  // missing parameters, bad nc: 400
     wrong_realm,
     unknown_user,
-    wrong_response,         // wrong password (or a response for another method or uri)
-    uri_mismatch,           // digest uri is not the Request-URI
-    unsupported,            // algorithm or qop not offered, or no stored hash for the algorithm
+    wrong_response,  // wrong password (or a response for another method or uri)
+    uri_mismatch,    // digest uri is not the Request-URI
+    unsupported,     // algorithm or qop not offered, or no stored hash for the algorithm
     // The response was right but the nonce is not acceptable: a new challenge, stale=true.
     expired_nonce,
-    invalid_nonce,          // not issued by this process to this source address
-    replayed,               // nonce-count not above the last one, or an INVITE's nonce again
+    invalid_nonce,  // not issued by this process to this source address
+    replayed,       // nonce-count not above the last one, or an INVITE's nonce again
   };
   using Settings = DigestSettings;
   using UserLookup = std::function<const conf::User*(std::string_view)>;

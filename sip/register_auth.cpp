@@ -17,10 +17,11 @@ std::optional<std::string> authenticate_register(nua_t* nua, nua_handle_t* nh, c
   const auto challenge = [&](bool stale) -> std::optional<std::string> {
     const auto c = auth.challenges(now_wall, source, stale);
     // One challenge per digest algorithm (RFC 8760 §2.4): two at most.
-    nua_respond(nh, SIP_401_UNAUTHORIZED, NUTAG_WITH_THIS(nua),
-                TAG_IF(c.size() > 0, SIPTAG_WWW_AUTHENTICATE_STR(c.size() > 0 ? c[0].c_str() : nullptr)),
-                TAG_IF(c.size() > 1, SIPTAG_WWW_AUTHENTICATE_STR(c.size() > 1 ? c[1].c_str() : nullptr)),
-                TAG_END());
+    nua_respond(
+        nh, SIP_401_UNAUTHORIZED, NUTAG_WITH_THIS(nua),
+        TAG_IF(c.size() > 0, SIPTAG_WWW_AUTHENTICATE_STR(c.size() > 0 ? c[0].c_str() : nullptr)),
+        TAG_IF(c.size() > 1, SIPTAG_WWW_AUTHENTICATE_STR(c.size() > 1 ? c[1].c_str() : nullptr)),
+        TAG_END());
     return std::nullopt;
   };
   const auto refuse = [&](int status, const char* phrase) -> std::optional<std::string> {
@@ -35,8 +36,8 @@ std::optional<std::string> authenticate_register(nua_t* nua, nua_handle_t* nh, c
   }
   std::string user;
   const DigestRequest req{sip->sip_authorization->au_params, "REGISTER", uri, source};
-  const auto result =
-      auth.verify(req, [&](std::string_view name) { return cfg.find_user(name); }, now_wall, &user);
+  const auto result = auth.verify(
+      req, [&](std::string_view name) { return cfg.find_user(name); }, now_wall, &user);
   if (DigestAuth::stale(result)) {
     ++stats.nonces_refused[std::string(nonce_refusal_label(result))];
     log().info("REGISTER for {} from {}: {}, challenged again (stale)", user, where,

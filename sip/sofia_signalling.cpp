@@ -54,7 +54,9 @@ InboundRequest request_of(Profile& p, const sip_t* sip) {
     r.request_user = user_of(sip->sip_request->rq_url);
     char uri[1024];
     const auto n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
-    if (n > 0 && static_cast<std::size_t>(n) < sizeof uri) r.request_uri.assign(uri, static_cast<std::size_t>(n));
+    if (n > 0 && static_cast<std::size_t>(n) < sizeof uri) {
+      r.request_uri.assign(uri, static_cast<std::size_t>(n));
+    }
   }
   if (sip->sip_from) r.from_user = user_of(sip->sip_from->a_url);
   if (sip->sip_max_forwards) r.max_forwards = sip->sip_max_forwards->mf_count;
@@ -223,23 +225,22 @@ void SofiaSignalling::send_response(SofiaLeg& leg, const Reply& r, const nua_sav
   const std::string reason = r.reason.empty() ? std::string() : reason_header(r.reason);
   const bool with_this = !saved && current_invite_ == nh && current_nua_;
   const std::string retry_after = r.retry_after ? std::to_string(r.retry_after) : std::string();
-  nua_respond(nh, r.status, kept_phrase(nh, r.phrase, r.status),
-              TAG_IF(with_this, NUTAG_WITH_THIS(current_nua_)),
-              TAG_IF(saved, NUTAG_WITH_SAVED(saved)), TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
-              TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())),
-              // One challenge per digest algorithm (RFC 8760 §2.4): two at most.
-              TAG_IF(r.proxy_authenticate.size() > 0,
-                     SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.size() > 0
-                                                       ? r.proxy_authenticate[0].c_str()
-                                                       : nullptr)),
-              TAG_IF(r.proxy_authenticate.size() > 1,
-                     SIPTAG_PROXY_AUTHENTICATE_STR(r.proxy_authenticate.size() > 1
-                                                       ? r.proxy_authenticate[1].c_str()
-                                                       : nullptr)),
-              TAG_IF(!r.accept.empty(), SIPTAG_ACCEPT_STR(r.accept.c_str())),
-              TAG_IF(!retry_after.empty(), SIPTAG_RETRY_AFTER_STR(retry_after.c_str())),
-              TAG_IF(!r.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-              TAG_IF(!r.sdp.empty(), SIPTAG_PAYLOAD_STR(r.sdp.c_str())), TAG_END());
+  nua_respond(
+      nh, r.status, kept_phrase(nh, r.phrase, r.status),
+      TAG_IF(with_this, NUTAG_WITH_THIS(current_nua_)), TAG_IF(saved, NUTAG_WITH_SAVED(saved)),
+      TAG_IF(contact, SIPTAG_CONTACT_STR(contact)),
+      TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())),
+      // One challenge per digest algorithm (RFC 8760 §2.4): two at most.
+      TAG_IF(r.proxy_authenticate.size() > 0,
+             SIPTAG_PROXY_AUTHENTICATE_STR(
+                 r.proxy_authenticate.size() > 0 ? r.proxy_authenticate[0].c_str() : nullptr)),
+      TAG_IF(r.proxy_authenticate.size() > 1,
+             SIPTAG_PROXY_AUTHENTICATE_STR(
+                 r.proxy_authenticate.size() > 1 ? r.proxy_authenticate[1].c_str() : nullptr)),
+      TAG_IF(!r.accept.empty(), SIPTAG_ACCEPT_STR(r.accept.c_str())),
+      TAG_IF(!retry_after.empty(), SIPTAG_RETRY_AFTER_STR(retry_after.c_str())),
+      TAG_IF(!r.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+      TAG_IF(!r.sdp.empty(), SIPTAG_PAYLOAD_STR(r.sdp.c_str())), TAG_END());
 }
 
 void SofiaSignalling::respond(LegId id, const Reply& reply) {

@@ -262,10 +262,20 @@ bool Stack::refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, So
   // The earliest point Sofia-SIP 1.12 offers the application: nta has already parsed the
   // request and made its server transaction (docs/security.md says so).
   switch (event) {
-    case nua_i_invite: case nua_i_register: case nua_i_options: case nua_i_message:
-    case nua_i_subscribe: case nua_i_notify: case nua_i_refer: case nua_i_info:
-    case nua_i_update: case nua_i_bye: case nua_i_cancel: case nua_i_prack:
-    case nua_i_publish: case nua_i_method:
+    case nua_i_invite:
+    case nua_i_register:
+    case nua_i_options:
+    case nua_i_message:
+    case nua_i_subscribe:
+    case nua_i_notify:
+    case nua_i_refer:
+    case nua_i_info:
+    case nua_i_update:
+    case nua_i_bye:
+    case nua_i_cancel:
+    case nua_i_prack:
+    case nua_i_publish:
+    case nua_i_method:
       break;
     default:
       return false;

@@ -42,8 +42,8 @@ class NoEcho {
 int passwd_from(const std::vector<std::string>& args, std::istream& in, bool terminal,
                 std::ostream& out, std::ostream& err) {
   po::options_description desc("icegate passwd [-c FILE | --realm REALM] USER");
-  desc.add_options()("help,h", "this help")(
-      "config,c", po::value<std::string>(), "take the realm from this configuration")(
+  desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
+                                            "take the realm from this configuration")(
       "realm", po::value<std::string>(), "the digest realm (default: icegate)");
   po::options_description hidden;
   hidden.add_options()("user", po::value<std::string>());
@@ -59,8 +59,9 @@ int passwd_from(const std::vector<std::string>& args, std::istream& in, bool ter
     return kExitUsage;
   }
   if (vm.count("help")) {
-    out << desc << "\nReads the password from standard input (a terminal: asked twice, not "
-                   "shown) and prints the <user> element with its MD5 and SHA-256 digest hashes.\n";
+    out << desc
+        << "\nReads the password from standard input (a terminal: asked twice, not "
+           "shown) and prints the <user> element with its MD5 and SHA-256 digest hashes.\n";
     return kExitOk;
   }
   if (!vm.count("user") || (vm.count("config") && vm.count("realm"))) {

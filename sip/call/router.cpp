@@ -22,11 +22,7 @@ std::string Source::to_string() const {
 CallRouter::CallRouter(SignallingPort& signalling, MediaPort& media, DigestAuth& auth,
                        const Registrar& registrar, TrunkTable& trunks,
                        std::shared_ptr<const conf::Config> cfg)
-    : signalling_(signalling),
-      media_(media),
-      auth_(auth),
-      registrar_(registrar),
-      trunks_(trunks) {
+    : signalling_(signalling), media_(media), auth_(auth), registrar_(registrar), trunks_(trunks) {
   set_config(std::move(cfg));  // router_auth.cpp: also the guard's and the digest's settings
   // RFC 3261 §8.1.1.4: Call-IDs unique in space and time; 64 random bits per process.
   std::random_device rd;

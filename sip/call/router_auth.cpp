@@ -68,8 +68,7 @@ std::optional<std::string> CallRouter::authenticated_user(LegId leg, const Inbou
     log().warn("INVITE from {} as {}: authentication failed: {}", req.source->to_string(), user,
                to_string(r));
     if (DigestAuth::failure(r)) {
-      guard_.auth_failed(source, user, cfg_->find_user(user) != nullptr,
-                         flood::Clock::now());
+      guard_.auth_failed(source, user, cfg_->find_user(user) != nullptr, flood::Clock::now());
     }
     if (r == DigestAuth::Result::malformed || r == DigestAuth::Result::uri_mismatch) {
       return refuse(400, "Bad Request");  // RFC 2617 §3.2.2.5

@@ -34,8 +34,8 @@ Admission EdgeGuard::admit(const acl::Address& source, Clock::time_point now) {
       ++stats_.requests_dropped_banned;
       if (settings_.reply_503) {
         // RFC 3261 §21.5.4: Retry-After tells an honest client when to come back.
-        return {Admission::Action::reply_503,
-                static_cast<std::uint32_t>(std::max<long long>(1, seconds(out.banned_until - now)))};
+        return {Admission::Action::reply_503, static_cast<std::uint32_t>(std::max<long long>(
+                                                  1, seconds(out.banned_until - now)))};
       }
       return {Admission::Action::drop, 0};
     case RateLimiter::Verdict::dropped:
@@ -53,22 +53,21 @@ void EdgeGuard::auth_failed(const acl::Address& source, const std::string& user,
         by_source_.add(source.to_string(), settings_.auth_failures, settings_.auth_window, now);
     if (n >= settings_.auth_failures && limiter_.ban(source, now)) {
       log().warn("IP {} banned for {}s: {} failed authentications within {}s (last as \"{}\")",
-                 source.to_string(), seconds(settings_.ban_time), n,
-                 seconds(settings_.auth_window), user);
+                 source.to_string(), seconds(settings_.ban_time), n, seconds(settings_.auth_window),
+                 user);
       ++stats_.sources_banned["auth"];
       by_source_.clear(source.to_string());
     }
   }
   // Only configured users are counted: unknown names are unbounded (and lock nobody out).
   if (known_user && settings_.user_auth_failures > 0) {
-    const unsigned n =
-        by_user_.add(user, settings_.user_auth_failures, settings_.auth_window, now);
+    const unsigned n = by_user_.add(user, settings_.user_auth_failures, settings_.auth_window, now);
     if (n >= settings_.user_auth_failures) {
       auto& until = locked_users_[user];
       if (until <= now) {
-        log().warn("user \"{}\" locked for {}s: {} failed authentications within {}s (last from {})",
-                   user, seconds(settings_.ban_time), n, seconds(settings_.auth_window),
-                   source.to_string());
+        log().warn(
+            "user \"{}\" locked for {}s: {} failed authentications within {}s (last from {})", user,
+            seconds(settings_.ban_time), n, seconds(settings_.auth_window), source.to_string());
         ++stats_.users_locked;
       }
       until = now + settings_.ban_time;

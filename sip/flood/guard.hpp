@@ -36,7 +36,8 @@ class EdgeGuard {
                    Clock::time_point now);
   // The user's credentials are not accepted now from `source` (too many failures for the user;
   // trusted sources excepted).
-  bool user_locked(const std::string& user, const acl::Address& source, Clock::time_point now) const;
+  bool user_locked(const std::string& user, const acl::Address& source,
+                   Clock::time_point now) const;
   bool trusted(const acl::Address& source) const { return trusted_ && trusted_(source); }
 
   const RateLimiter& limiter() const { return limiter_; }

@@ -50,8 +50,8 @@ RateLimiter::Outcome RateLimiter::on_request(const acl::Address& source, Clock::
     e->window_start += kWindow;
   }
   ++e->current;
-  const double into = std::chrono::duration<double>(now - e->window_start) /
-                      std::chrono::duration<double>(kWindow);
+  const double into =
+      std::chrono::duration<double>(now - e->window_start) / std::chrono::duration<double>(kWindow);
   out.rate = e->current + e->previous * std::max(0.0, 1.0 - into);
   if (e->banned_until > now) {
     out.verdict = e->dropped_one ? Verdict::dropped : Verdict::first_drop;
@@ -86,8 +86,9 @@ std::optional<Clock::time_point> RateLimiter::banned_until(const acl::Address& s
 }
 
 std::size_t RateLimiter::banned(Clock::time_point now) const {
-  return static_cast<std::size_t>(std::count_if(
-      sources_.begin(), sources_.end(), [&](const auto& kv) { return kv.second.banned_until > now; }));
+  return static_cast<std::size_t>(
+      std::count_if(sources_.begin(), sources_.end(),
+                    [&](const auto& kv) { return kv.second.banned_until > now; }));
 }
 
 std::vector<acl::Address> RateLimiter::banned_list(Clock::time_point now) const {
@@ -100,12 +101,17 @@ std::vector<acl::Address> RateLimiter::banned_list(Clock::time_point now) const 
 
 void FailureCounter::sweep(Clock::duration window, Clock::time_point now) {
   last_sweep_ = now;
-  std::erase_if(keys_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() > window; });
+  std::erase_if(
+      keys_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() > window; });
 }
 
 unsigned FailureCounter::add(const std::string& key, unsigned limit, Clock::duration window,
                              Clock::time_point now) {
   if (now - last_sweep_ > window) sweep(window, now);
+  if (keys_.size() >= max_keys_ && !keys_.count(key)) {
+    sweep(window, now);
+    if (keys_.size() >= max_keys_) return 0;
+  }
   auto& stamps = keys_[key];
   std::erase_if(stamps, [&](Clock::time_point t) { return now - t >= window; });
   stamps.push_back(now);

@@ -29,13 +29,13 @@ class RateLimiter {
   using Settings = RateSettings;
   enum class Verdict : std::uint8_t {
     pass,
-    banned_now,   // this request took the source over the limit: it is dropped, the ban starts
-    first_drop,   // the first request dropped during a ban (the one a 503 may answer)
+    banned_now,  // this request took the source over the limit: it is dropped, the ban starts
+    first_drop,  // the first request dropped during a ban (the one a 503 may answer)
     dropped,
   };
   struct Outcome {
     Verdict verdict = Verdict::pass;
-    double rate = 0;                  // requests per second at this request
+    double rate = 0;                   // requests per second at this request
     Clock::time_point banned_until{};  // for a dropped request
   };
 
@@ -79,13 +79,17 @@ class RateLimiter {
 // `limit` events within `window`. Each key keeps at most `limit` time stamps.
 class FailureCounter {
  public:
-  // Records one event; returns how many `key` had within the window, this one included.
-  unsigned add(const std::string& key, unsigned limit, Clock::duration window, Clock::time_point now);
+  explicit FailureCounter(std::size_t max_keys = 100000) : max_keys_(max_keys) {}
+  // Records one event; returns how many `key` had within the window, this one included (0: the
+  // table is full of keys active within the window, the event is not recorded).
+  unsigned add(const std::string& key, unsigned limit, Clock::duration window,
+               Clock::time_point now);
   void clear(const std::string& key) { keys_.erase(key); }
   std::size_t size() const { return keys_.size(); }
 
  private:
   void sweep(Clock::duration window, Clock::time_point now);
+  std::size_t max_keys_;
   std::map<std::string, std::vector<Clock::time_point>> keys_;
   Clock::time_point last_sweep_{};
 };

@@ -54,8 +54,8 @@ void KernelBanFilter::add_listener(const acl::Address& address, std::uint16_t po
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) continue;
     sockaddr_in sin{};
     len = sizeof sin;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) != 0 || sin.sin_family != AF_INET ||
-        ntohs(sin.sin_port) != port) {
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) != 0 ||
+        sin.sin_family != AF_INET || ntohs(sin.sin_port) != port) {
       continue;
     }
     const auto b = address.bytes();

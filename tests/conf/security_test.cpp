@@ -13,12 +13,13 @@ using namespace std::chrono_literals;
 
 std::string doc(const std::string& sip_inside, const std::string& users) {
   return "<?xml version=\"1.0\"?>\n<icegate>\n<sip><listener transport=\"udp\" "
-         "address=\"127.0.0.1\"/>" + sip_inside + "</sip>\n<media address=\"127.0.0.1\"/>\n" +
-         users + "</icegate>\n";
+         "address=\"127.0.0.1\"/>" +
+         sip_inside + "</sip>\n<media address=\"127.0.0.1\"/>\n" + users + "</icegate>\n";
 }
 
 TEST(SecurityConfig, DefaultsAreSane) {
-  auto r = load_string(doc("", "<users><user name=\"a\" password=\"p\"/></users>"), "t.xml", "/tmp");
+  auto r =
+      load_string(doc("", "<users><user name=\"a\" password=\"p\"/></users>"), "t.xml", "/tmp");
   ASSERT_TRUE(r.has_value()) << r.error().front().to_string();
   const auto& s = r->config->sip.security;
   EXPECT_EQ(s.requests_per_second, 200U);
@@ -35,7 +36,8 @@ TEST(SecurityConfig, EveryAttributeIsRead) {
           "ban-time=\"2m\" reply-503=\"yes\" auth-failures=\"3\" user-auth-failures=\"7\" "
           "auth-window=\"30s\" trusted=\"office\" max-tracked-sources=\"1000\"/>",
           "<users><user name=\"a\" ha1=\"939E7578ED9E3C518A452ACEE763BCE9\"/>"
-          "<user name=\"b\" ha1-sha256=\"7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232\"/>"
+          "<user name=\"b\" "
+          "ha1-sha256=\"7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232\"/>"
           "</users>"),
       "t.xml", "/tmp");
   ASSERT_TRUE(r.has_value()) << r.error().front().to_string();

@@ -31,13 +31,14 @@ TEST(Passwd, PrintsTheRfcHashesForTheRealm) {
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("<user name=\"Mufasa\" ha1=\"939e7578ed9e3c518a452acee763bce9\""));
   r = passwd({"--realm", "http-auth@example.org", "Mufasa"}, "Circle of Life");
-  EXPECT_THAT(r.out, HasSubstr(
-      "ha1-sha256=\"7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232\""));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("ha1-sha256=\"7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232\""));
 }
 
 TEST(Passwd, RealmFromTheConfigurationAndInputChecks) {
-  auto r = passwd({"-c", std::string(ICEGATE_SOURCE_DIR) + "/conf/icegate.xml", "1001"},
-                  "1001secret\n");
+  auto r =
+      passwd({"-c", std::string(ICEGATE_SOURCE_DIR) + "/conf/icegate.xml", "1001"}, "1001secret\n");
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("realm \"icegate\""));
   EXPECT_EQ(passwd({"1001"}, "a\nb\n", true).code, kExitFailure) << "the two entries differ";

@@ -18,7 +18,9 @@ inline std::string hash_hex(const std::string& s, const EVP_MD* md) {
   for (unsigned i = 0; i < len; ++i) h += {d[out[i] >> 4], d[out[i] & 15]};
   return h;
 }
-inline std::string md5_hex(const std::string& s) { return hash_hex(s, EVP_md5()); }
+inline std::string md5_hex(const std::string& s) {
+  return hash_hex(s, EVP_md5());
+}
 
 // The Authorization parameters a client sends for `method` on `uri`; `nc` nullptr: no qop
 // (RFC 2069 style).

@@ -52,7 +52,8 @@ Result check(DigestAuth& auth, const std::vector<std::string>& params,
   std::vector<const char*> p;
   for (const auto& s : params) p.push_back(s.c_str());
   p.push_back(nullptr);
-  return auth.verify(DigestRequest{p.data(), c.method, c.request_uri, c.source}, users.lookup(), now);
+  return auth.verify(DigestRequest{p.data(), c.method, c.request_uri, c.source}, users.lookup(),
+                     now);
 }
 
 std::string nonce_of(const std::string& challenge) {
@@ -64,12 +65,13 @@ TEST(DigestAuth, AcceptsCorrectResponseAndRejectsWrongPassword) {
   DigestAuth auth("icegate");
   const auto now = DigestAuth::Clock::now();
   const std::string nonce = auth.make_nonce(now, kPhone);
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "wrong", nonce, "REGISTER", "sip:icegate"),
-                  now),
-            Result::wrong_response);
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret", nonce, "REGISTER",
-                                      "sip:icegate"), now),
-            Result::ok);
+  EXPECT_EQ(
+      check(auth, client_params("1001", "icegate", "wrong", nonce, "REGISTER", "sip:icegate"), now),
+      Result::wrong_response);
+  EXPECT_EQ(
+      check(auth, client_params("1001", "icegate", "1001secret", nonce, "REGISTER", "sip:icegate"),
+            now),
+      Result::ok);
   // The response covers the method: a REGISTER response replayed on an INVITE fails.
   EXPECT_EQ(check(auth,
                   client_params("1001", "icegate", "1001secret", auth.make_nonce(now, kPhone),
@@ -82,23 +84,30 @@ TEST(DigestAuth, RejectsUnknownUserForeignNonceStaleNonceWrongRealm) {
   DigestAuth auth("icegate");
   const auto now = DigestAuth::Clock::now();
   const std::string nonce = auth.make_nonce(now, kPhone);
-  EXPECT_EQ(check(auth, client_params("9999", "icegate", "x", nonce, "REGISTER", "sip:icegate"), now),
-            Result::unknown_user);
+  EXPECT_EQ(
+      check(auth, client_params("9999", "icegate", "x", nonce, "REGISTER", "sip:icegate"), now),
+      Result::unknown_user);
   DigestAuth other("icegate");  // another process: another secret
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret",
-                                      other.make_nonce(now, kPhone), "REGISTER", "sip:icegate"),
+  EXPECT_EQ(check(auth,
+                  client_params("1001", "icegate", "1001secret", other.make_nonce(now, kPhone),
+                                "REGISTER", "sip:icegate"),
                   now),
             Result::invalid_nonce);
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret", "garbage", "REGISTER",
-                                      "sip:icegate"), now),
-            Result::invalid_nonce);
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret", nonce, "REGISTER",
-                                      "sip:icegate"), now + std::chrono::seconds(31)),
-            Result::expired_nonce)
+  EXPECT_EQ(
+      check(auth,
+            client_params("1001", "icegate", "1001secret", "garbage", "REGISTER", "sip:icegate"),
+            now),
+      Result::invalid_nonce);
+  EXPECT_EQ(
+      check(auth, client_params("1001", "icegate", "1001secret", nonce, "REGISTER", "sip:icegate"),
+            now + std::chrono::seconds(31)),
+      Result::expired_nonce)
       << "the default nonce lifetime is 30 s";
-  EXPECT_EQ(check(auth, client_params("1001", "elsewhere", "1001secret", nonce, "REGISTER",
-                                      "sip:icegate"), now),
-            Result::wrong_realm);
+  EXPECT_EQ(
+      check(auth,
+            client_params("1001", "elsewhere", "1001secret", nonce, "REGISTER", "sip:icegate"),
+            now),
+      Result::wrong_realm);
   EXPECT_EQ(check(auth, {"username=\"1001\""}, now), Result::malformed);
 }
 
@@ -163,11 +172,15 @@ TEST(DigestAuth, AnInviteNonceIsGoodForOneInvite) {
   const auto now = DigestAuth::Clock::now();
   const std::string nonce = auth.make_nonce(now, kPhone);
   const Check invite{"INVITE", "sip:5555@icegate", kPhone};
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret", nonce, "INVITE",
-                                      "sip:5555@icegate", "00000001"), now, invite),
+  EXPECT_EQ(check(auth,
+                  client_params("1001", "icegate", "1001secret", nonce, "INVITE",
+                                "sip:5555@icegate", "00000001"),
+                  now, invite),
             Result::ok);
-  EXPECT_EQ(check(auth, client_params("1001", "icegate", "1001secret", nonce, "INVITE",
-                                      "sip:5555@icegate", "00000002"), now, invite),
+  EXPECT_EQ(check(auth,
+                  client_params("1001", "icegate", "1001secret", nonce, "INVITE",
+                                "sip:5555@icegate", "00000002"),
+                  now, invite),
             Result::replayed)
       << "a second INVITE on the same nonce, even with a higher nc";
 }
@@ -190,21 +203,24 @@ TEST(DigestAuth, HostOnlyDigestUriUnlessStrict) {
   const auto now = DigestAuth::Clock::now();
   DigestAuth lenient("icegate");
   const Check invite{"INVITE", "sip:5555@10.0.0.1:5060", kPhone};
-  EXPECT_EQ(check(lenient, client_params("1001", "icegate", "1001secret",
-                                         lenient.make_nonce(now, kPhone), "INVITE",
-                                         "sip:10.0.0.1:5060"), now, invite),
+  EXPECT_EQ(check(lenient,
+                  client_params("1001", "icegate", "1001secret", lenient.make_nonce(now, kPhone),
+                                "INVITE", "sip:10.0.0.1:5060"),
+                  now, invite),
             Result::ok);
-  EXPECT_EQ(check(lenient, client_params("1001", "icegate", "1001secret",
-                                         lenient.make_nonce(now, kPhone), "INVITE",
-                                         "sip:10.0.0.2:5060"), now, invite),
+  EXPECT_EQ(check(lenient,
+                  client_params("1001", "icegate", "1001secret", lenient.make_nonce(now, kPhone),
+                                "INVITE", "sip:10.0.0.2:5060"),
+                  now, invite),
             Result::uri_mismatch)
       << "another host";
   DigestSettings s;
   s.strict_uri = true;
   DigestAuth strict("icegate", s);
-  EXPECT_EQ(check(strict, client_params("1001", "icegate", "1001secret",
-                                        strict.make_nonce(now, kPhone), "INVITE",
-                                        "sip:10.0.0.1:5060"), now, invite),
+  EXPECT_EQ(check(strict,
+                  client_params("1001", "icegate", "1001secret", strict.make_nonce(now, kPhone),
+                                "INVITE", "sip:10.0.0.1:5060"),
+                  now, invite),
             Result::uri_mismatch);
 }
 
@@ -219,29 +235,34 @@ TEST(DigestAuth, Sha256AndStoredHashes) {
   EXPECT_NE(c[1].find("algorithm=MD5"), std::string::npos) << c[1];
   EXPECT_NE(nonce_of(c[0]), nonce_of(c[1])) << "each challenge its own nonce";
   // RFC 8760 / RFC 7616 §3.4.1 with SHA-256, password from the XML and from ha1-sha256.
-  EXPECT_EQ(check(auth, test::client_params("1001", "icegate", "1001secret", nonce_of(c[0]),
-                                            "REGISTER", "sip:icegate", "00000001", "SHA-256"),
+  EXPECT_EQ(check(auth,
+                  test::client_params("1001", "icegate", "1001secret", nonce_of(c[0]), "REGISTER",
+                                      "sip:icegate", "00000001", "SHA-256"),
                   now),
             Result::ok);
-  EXPECT_EQ(check(auth, test::client_params("1002", "icegate", "1002secret", nonce_of(c[0]),
-                                            "REGISTER", "sip:icegate", "00000002", "SHA-256"),
+  EXPECT_EQ(check(auth,
+                  test::client_params("1002", "icegate", "1002secret", nonce_of(c[0]), "REGISTER",
+                                      "sip:icegate", "00000002", "SHA-256"),
                   now),
             Result::ok);
-  EXPECT_EQ(check(auth, test::client_params("1002", "icegate", "1002secret", nonce_of(c[1]),
-                                            "REGISTER", "sip:icegate"),
+  EXPECT_EQ(check(auth,
+                  test::client_params("1002", "icegate", "1002secret", nonce_of(c[1]), "REGISTER",
+                                      "sip:icegate"),
                   now),
             Result::ok)
       << "MD5 from the stored ha1";
-  EXPECT_EQ(check(auth, test::client_params("1002", "icegate", "wrong", nonce_of(c[1]), "REGISTER",
-                                            "sip:icegate", "00000002"),
+  EXPECT_EQ(check(auth,
+                  test::client_params("1002", "icegate", "wrong", nonce_of(c[1]), "REGISTER",
+                                      "sip:icegate", "00000002"),
                   now),
             Result::wrong_response);
 }
 
 TEST(DigestAuth, Ha1IsTheRfcValue) {
   // RFC 2617 §3.5's example: Mufasa / testrealm@host.com / Circle Of Life.
-  EXPECT_EQ(digest_ha1(conf::DigestAlgorithm::md5, "Mufasa", "testrealm@host.com", "Circle Of Life"),
-            "939e7578ed9e3c518a452acee763bce9");
+  EXPECT_EQ(
+      digest_ha1(conf::DigestAlgorithm::md5, "Mufasa", "testrealm@host.com", "Circle Of Life"),
+      "939e7578ed9e3c518a452acee763bce9");
   // RFC 7616 §3.9.1: Mufasa / http-auth@example.org / Circle of Life, SHA-256.
   EXPECT_EQ(digest_ha1(conf::DigestAlgorithm::sha256, "Mufasa", "http-auth@example.org",
                        "Circle of Life"),

@@ -23,10 +23,18 @@ Counts send(RateLimiter& l, const acl::Address& a, unsigned n, Clock::duration o
   const auto step = over / n;
   for (unsigned i = 0; i < n; ++i) {
     switch (l.on_request(a, now).verdict) {
-      case RateLimiter::Verdict::pass: ++c.pass; break;
-      case RateLimiter::Verdict::banned_now: ++c.banned_now; break;
-      case RateLimiter::Verdict::first_drop: ++c.first_drop; break;
-      case RateLimiter::Verdict::dropped: ++c.dropped; break;
+      case RateLimiter::Verdict::pass:
+        ++c.pass;
+        break;
+      case RateLimiter::Verdict::banned_now:
+        ++c.banned_now;
+        break;
+      case RateLimiter::Verdict::first_drop:
+        ++c.first_drop;
+        break;
+      case RateLimiter::Verdict::dropped:
+        ++c.dropped;
+        break;
     }
     now += step;
   }
@@ -94,6 +102,17 @@ TEST(FailureCounter, CountsWithinTheWindow) {
   EXPECT_EQ(f.add("a", 3, 60s, now + 67s), 3U) << "capped at the limit";
 }
 
+TEST(FailureCounter, KeysAreBounded) {
+  FailureCounter f(2);
+  Clock::time_point now{};
+  EXPECT_EQ(f.add("a", 3, 60s, now), 1U);
+  EXPECT_EQ(f.add("b", 3, 60s, now), 1U);
+  EXPECT_EQ(f.add("c", 3, 60s, now), 0U) << "full of active keys";
+  EXPECT_EQ(f.add("a", 3, 60s, now), 2U) << "known keys still count";
+  EXPECT_EQ(f.add("c", 3, 60s, now + 61s), 1U) << "old keys swept";
+  EXPECT_EQ(f.size(), 1U);
+}
+
 struct GuardTest : ::testing::Test {
   SipStats stats;
   EdgeGuard guard{stats};
@@ -133,14 +152,16 @@ TEST_F(GuardTest, OptionalFirst503CarriesRetryAfter) {
 }
 
 TEST_F(GuardTest, PasswordGuessingBansTheSource) {
-  for (int i = 0; i < 4; ++i) guard.auth_failed(kFlooder, "1001", true, now + std::chrono::seconds(i));
+  for (int i = 0; i < 4; ++i)
+    guard.auth_failed(kFlooder, "1001", true, now + std::chrono::seconds(i));
   EXPECT_EQ(guard.admit(kFlooder, now + 5s).action, Admission::Action::pass);
   guard.auth_failed(kFlooder, "1001", true, now + 5s);
   EXPECT_EQ(stats.sources_banned["auth"], 1U);
   EXPECT_EQ(guard.admit(kFlooder, now + 6s).action, Admission::Action::drop);
   EXPECT_EQ(guard.admit(kFlooder, now + 40s).action, Admission::Action::pass) << "ban over";
   // Failures spread wider than the window never ban.
-  for (int i = 0; i < 20; ++i) guard.auth_failed(kPhone, "1002", true, now + std::chrono::seconds(20 * i));
+  for (int i = 0; i < 20; ++i)
+    guard.auth_failed(kPhone, "1002", true, now + std::chrono::seconds(20 * i));
   EXPECT_EQ(stats.sources_banned["auth"], 1U);
   // Trusted sources are never banned.
   for (int i = 0; i < 20; ++i) guard.auth_failed(kTrunk, "x", false, now);
@@ -157,7 +178,8 @@ TEST_F(GuardTest, GuessingOneUserFromManySourcesLocksTheUser) {
   EXPECT_FALSE(guard.user_locked("1002", kPhone, now + 1s));
   EXPECT_FALSE(guard.user_locked("1001", kPhone, now + 31s));
   // Unknown names lock nobody (and are not tracked).
-  for (int i = 0; i < 50; ++i) guard.auth_failed(acl::Address::v4({10, 0, 1, 1}), "nobody", false, now);
+  for (int i = 0; i < 50; ++i)
+    guard.auth_failed(acl::Address::v4({10, 0, 1, 1}), "nobody", false, now);
   EXPECT_FALSE(guard.user_locked("nobody", kPhone, now));
 }
 

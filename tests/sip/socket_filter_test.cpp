@@ -12,8 +12,8 @@ namespace {
 // Runs `p` on an IPv4 datagram from `src`: true = accepted.
 bool accepts(const std::vector<BpfInsn>& p, const acl::Address& src) {
   const auto b = src.bytes();
-  const std::uint32_t source = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
-                               (std::uint32_t{b[2]} << 8) | b[3];
+  const std::uint32_t source =
+      (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
   std::uint32_t a = 0;
   for (std::size_t pc = 0; pc < p.size();) {
     const auto& i = p[pc];
@@ -44,9 +44,9 @@ TEST(KernelBanFilter, DropsExactlyTheBannedSourcesAtAnyListSize) {
   for (const std::size_t n : {1UL, 3UL, 250UL, 251UL, 1000UL, kMaxFilteredSources}) {
     std::vector<acl::Address> banned;
     for (std::size_t i = 0; i < n; ++i) {
-      banned.push_back(acl::Address::v4({10, static_cast<std::uint8_t>(i >> 16),
-                                         static_cast<std::uint8_t>(i >> 8),
-                                         static_cast<std::uint8_t>(i)}));
+      banned.push_back(
+          acl::Address::v4({10, static_cast<std::uint8_t>(i >> 16),
+                            static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}));
     }
     const auto p = ban_program(banned);
     EXPECT_LE(p.size(), static_cast<std::size_t>(BPF_MAXINSNS)) << n;
@@ -61,8 +61,8 @@ TEST(KernelBanFilter, DropsExactlyTheBannedSourcesAtAnyListSize) {
 TEST(KernelBanFilter, IPv6AndOverflowAreLeftToUserSpace) {
   std::vector<acl::Address> banned{*acl::Address::parse("2001:db8::1")};
   for (std::size_t i = 0; i < kMaxFilteredSources + 10; ++i) {
-    banned.push_back(acl::Address::v4({10, 0, static_cast<std::uint8_t>(i >> 8),
-                                       static_cast<std::uint8_t>(i)}));
+    banned.push_back(
+        acl::Address::v4({10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}));
   }
   const auto p = ban_program(banned);
   EXPECT_LE(p.size(), static_cast<std::size_t>(BPF_MAXINSNS));
