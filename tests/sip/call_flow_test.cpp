@@ -572,3 +572,75 @@ TEST(CallStates, TransitionTables) {
 
 }  // namespace
 }  // namespace icegate::sip
+
+namespace icegate::sip {
+namespace {
+
+// Issue 13: a phone's INVITE credentials cannot be used again, from elsewhere or toward another
+// number, and password guessing bans its source.
+TEST_F(CallFlow, InviteCredentialsCannotBeReplayedAndGuessingIsBanned) {
+  const Source phone = source("127.0.0.2", 5062), other = source("127.0.0.9", 5062);
+  auto req = invite_request("5555", kHoldOffer, phone);
+  const LegId first = sip_.incoming();
+  router_.on_invite(first, req);
+  const std::string nonce = param(sip_.last(Sent::respond, first)->extra, "nonce");
+  req.proxy_authorization =
+      test::client_params("1001", "icegate", "1001secret", nonce, "INVITE", "sip:5555@127.0.0.1");
+  const LegId a = sip_.incoming();
+  router_.on_invite(a, req);
+  const LegId b = sip_.last_invite();
+  ASSERT_NE(b, 0U) << "the honest INVITE is routed to the trunk";
+
+  const auto answer_to = [&](InboundRequest r) {
+    const LegId leg = sip_.incoming();
+    router_.on_invite(leg, r);
+    return *sip_.last(Sent::respond, leg);
+  };
+  auto replay = req;
+  replay.call_id = "replayed";
+  replay.source = other;
+  auto r = answer_to(replay);
+  EXPECT_EQ(r.status, 407);
+  EXPECT_NE(r.extra.find("stale=true"), std::string::npos) << "another address: " << r.extra;
+  replay.source = phone;
+  r = answer_to(replay);
+  EXPECT_EQ(r.status, 407) << "one INVITE per nonce";
+  EXPECT_NE(r.extra.find("stale=true"), std::string::npos);
+  replay.request_user = "6666";
+  replay.request_uri = "sip:6666@127.0.0.1";
+  EXPECT_EQ(answer_to(replay).status, 400) << "the digest uri names 5555";
+  EXPECT_EQ(router_.stats().nonces_refused.at("invalid"), 1U);
+  EXPECT_EQ(router_.stats().nonces_refused.at("replayed"), 1U);
+  EXPECT_EQ(sip_.last_invite(), b) << "no replay reached routing";
+
+  // Ten wrong passwords from .9 (the default auth-failures) ban it; the phone is not affected.
+  const auto now = flood::Clock::now();
+  for (int i = 0; i < 10; ++i) {
+    auto guess = invite_request("5555", kHoldOffer, other);
+    const LegId g = sip_.incoming();
+    router_.on_invite(g, guess);
+    guess.proxy_authorization =
+        test::client_params("1001", "icegate", "guess" + std::to_string(i),
+                            param(sip_.last(Sent::respond, g)->extra, "nonce"), "INVITE",
+                            "sip:5555@127.0.0.1");
+    EXPECT_EQ(answer_to(guess).status, 407);
+  }
+  EXPECT_EQ(router_.stats().sources_banned.at("auth"), 1U);
+  EXPECT_EQ(router_.guard().admit(other.address.address, now).action,
+            flood::Admission::Action::drop);
+  EXPECT_EQ(router_.guard().admit(phone.address.address, now).action,
+            flood::Admission::Action::pass);
+  // The trunk is trusted: never limited, whatever it sends.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(router_.guard().admit(*acl::Address::parse("127.0.0.1"), now).action,
+              flood::Admission::Action::pass);
+  }
+
+  router_.on_invite_response(b, response(180));
+  router_.on_cancel(a);
+  router_.on_invite_response(b, response(487));
+  router_.on_terminated(b);
+}
+
+}  // namespace
+}  // namespace icegate::sip
