@@ -619,10 +619,9 @@ TEST_F(CallFlow, InviteCredentialsCannotBeReplayedAndGuessingIsBanned) {
     auto guess = invite_request("5555", kHoldOffer, other);
     const LegId g = sip_.incoming();
     router_.on_invite(g, guess);
-    guess.proxy_authorization =
-        test::client_params("1001", "icegate", "guess" + std::to_string(i),
-                            param(sip_.last(Sent::respond, g)->extra, "nonce"), "INVITE",
-                            "sip:5555@127.0.0.1");
+    guess.proxy_authorization = test::client_params(
+        "1001", "icegate", "guess" + std::to_string(i),
+        param(sip_.last(Sent::respond, g)->extra, "nonce"), "INVITE", "sip:5555@127.0.0.1");
     EXPECT_EQ(answer_to(guess).status, 407);
   }
   EXPECT_EQ(router_.stats().sources_banned.at("auth"), 1U);
