@@ -586,6 +586,9 @@ class Test:
         self.direction = args.direction
         self.dtls = args.mediaenc == "dtls_srtp"
         self.sdes = args.mediaenc == "srtp-mand"  # SDES (a=crypto), baresip's srtp module
+        # icegate's own per-call capture (--icegate-capture; linphone_call.py reuses this class
+        # without the option)
+        self.icegate_capture = getattr(args, "icegate_capture", False)
         self.tls = args.sip_transport == "tls"     # SIP between baresip and icegate over TLS
         self.name = "baresip.%s.%s%s%s" % (self.direction,
                                            "dtls" if self.dtls else "sdes" if self.sdes else "rtp",
@@ -799,7 +802,7 @@ class Test:
         for a in trunk.findall("address"):
             trunk.remove(a)
         ET.SubElement(trunk, "address", host=TRUNK_IP, port=str(TRUNK_SIP_PORT))
-        if self.args.icegate_capture:
+        if self.icegate_capture:
             ET.SubElement(root, "capture", directory=self.path("captures"))
         path = self.path("icegate.xml")
         tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -1000,7 +1003,7 @@ class Test:
         self.start_icegate()
         self.start_baresip()
         print("  setup done in %.1f s (icegate up, baresip registered)" % (time.monotonic() - t0))
-        if self.args.icegate_capture:
+        if self.icegate_capture:
             self.arm_icegate_capture()
 
         if self.direction == "phone_to_trunk":
@@ -1045,7 +1048,7 @@ class Test:
         self.sipp_done("trunk", trunk)
         closed = self.wait_text("icegate.out", r"call (c\d+): media closed: (.*)", 10,
                                 "icegate's per-leg counters", alive=("icegate",))
-        if self.args.icegate_capture:
+        if self.icegate_capture:
             self.wait_icegate_capture_done()
         self.quit_baresip()
         self.stop_capture()
@@ -1054,7 +1057,7 @@ class Test:
         print("  call done after %.1f s; checking the evidence" % (time.monotonic() - t0))
         self.capture = Capture(pcap)
         self.verify(est, stats, closed)
-        if self.args.icegate_capture:
+        if self.icegate_capture:
             self.check_icegate_capture()
         print("  total %.1f s" % (time.monotonic() - t0))
 
