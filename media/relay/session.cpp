@@ -17,6 +17,8 @@ std::span<const std::byte> view(std::span<std::byte> buf, std::size_t len) noexc
   return {buf.data(), len};
 }
 
+}  // namespace
+
 // A received datagram for the per-call capture (tap.hpp). Copied as it arrived; shown in the
 // clear instead when the leg's SRTP removes its protection (show_now), as it arrived otherwise
 // (whatever made the session drop it).
@@ -46,8 +48,6 @@ class ReceivedTap {
   std::optional<Endpoint> from_;
   std::vector<std::byte> raw_;
 };
-
-}  // namespace
 
 const Endpoint& Session::local_of(const LegState& l, Component c) noexcept {
   const auto* rtcp = l.cfg.sockets.rtcp();
@@ -206,10 +206,21 @@ int Session::out_fd(LegState& l, bool rtcp) noexcept {
 bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
                           const sockaddr_storage& from_sa, socklen_t from_len,
                           Clock::time_point now, Outgoing& out, std::vector<MediaEvent>& events) {
+  if (!tap_) [[likely]] {
+    return relay(tag, buf, len, from_sa, from_len, now, out, events, nullptr);
+  }
+  // A captured call (tap.hpp): what arrived is shown once, in the clear when it could be.
+  ReceivedTap received(tap_.get(), view(buf, len), from_sa, from_len,
+                       local_of(legs_[tag.leg], tag.component));
+  return relay(tag, buf, len, from_sa, from_len, now, out, events, &received);
+}
+
+bool Session::relay(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
+                    const sockaddr_storage& from_sa, socklen_t from_len, Clock::time_point now,
+                    Outgoing& out, std::vector<MediaEvent>& events, ReceivedTap* received) {
   LegState& in = legs_[tag.leg];
   LegState& other = legs_[tag.leg ^ 1u];
   const auto data = view(buf, len);
-  ReceivedTap received(tap_.get(), data, from_sa, from_len, local_of(in, tag.component));
   // RFC 7983 §7: the first octet says which protocol shares this port.
   const PacketKind kind = classify(data);
   switch (kind) {
@@ -330,7 +341,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     latch(in, tag.component, *learnt, ssrc, now);
   }
 
-  received.show_now(view(buf, len));
+  if (received != nullptr) [[unlikely]] received->show_now(view(buf, len));
   LegStats& s = in.stats;
   ++s.packets_in;
   s.bytes_in += wire_len;
@@ -350,7 +361,7 @@ bool Session::on_datagram(const SocketTag& tag, std::span<std::byte> buf, std::s
     return false;
   }
   // The capture shows it before the other leg's SRTP protects it.
-  tap_out(other, rtcp && !other.cfg.rtcp_mux ? Component::rtcp : Component::rtp, *d->remote,
+  if (tap_) [[unlikely]] tap_out(other, rtcp && !other.cfg.rtcp_mux ? Component::rtcp : Component::rtp, *d->remote,
           view(buf, len));
   if (PacketTransform* t = transform_for(other, rtcp)) {
     const auto n = t->protect(buf, len, rtcp);

@@ -59,6 +59,8 @@
 
 namespace icegate::media::relay {
 
+class ReceivedTap;  // session.cpp
+
 // The peer's ICE parameters from SDP (a=ice-ufrag/pwd, a=candidate), for LiteAgent::set_remote.
 struct IceRemote {
   ice::Credentials credentials;
@@ -242,6 +244,10 @@ class Session {
   };
 
   Session(SessionConfig&& c, Clock::time_point now);
+  // on_datagram's work; `received` is set only for a captured call (tap.hpp).
+  bool relay(const SocketTag& tag, std::span<std::byte> buf, std::size_t len,
+             const sockaddr_storage& from, socklen_t from_len, Clock::time_point now,
+             Outgoing& out, std::vector<MediaEvent>& events, ReceivedTap* received);
   static bool accepts(const Destination& d, const sockaddr_storage& from,
                       socklen_t from_len) noexcept;
   void reset_remotes(LegState& l) noexcept;
