@@ -56,20 +56,9 @@ Expected<std::shared_ptr<CallCapture>, std::string> CallCapture::for_call(const 
     return c;
   }
   // SIP from now on; a capture without it still has the media (the reason is reported).
-  auto* self = c.get();
-  auto sniffer = SipSniffer::start(
-      s.sip_ports,
-      [self](const timeval& ts, std::span<const std::byte> ip, std::string_view id) {
-        self->on_sip(ts, ip, id);
-      },
-      [self] { self->on_tick(); });
+  const auto failed = c->start_sniffer();
   std::lock_guard lock(c->mu_);
-  if (sniffer) {
-    c->sniffer_ = std::move(*sniffer);
-    c->sip_state_ = "captured";
-  } else {
-    c->sip_state_ = sniffer.error();
-  }
+  c->sip_state_ = failed ? *failed : "captured";
   return c;
 }
 
@@ -82,18 +71,23 @@ Expected<std::shared_ptr<CallCapture>, std::string> CallCapture::armed(const Set
     c->sip_state_ = "off";
     return c;
   }
-  auto* self = c.get();
-  auto sniffer = SipSniffer::start(
-      s.sip_ports,
-      [self](const timeval& ts, std::span<const std::byte> ip, std::string_view id) {
-        self->on_sip(ts, ip, id);
-      },
-      [self] { self->on_tick(); });
-  if (!sniffer) return unexpected(sniffer.error());
+  if (auto failed = c->start_sniffer()) return unexpected(std::move(*failed));
   std::lock_guard lock(c->mu_);
-  c->sniffer_ = std::move(*sniffer);
   c->sip_state_ = "captured";
   return c;
+}
+
+std::optional<std::string> CallCapture::start_sniffer() {
+  auto sniffer = SipSniffer::start(
+      settings_.sip_ports,
+      [this](const timeval& ts, std::span<const std::byte> ip, std::string_view id) {
+        on_sip(ts, ip, id);
+      },
+      [this] { on_tick(); });
+  if (!sniffer) return sniffer.error();
+  std::lock_guard lock(mu_);
+  sniffer_ = std::move(*sniffer);
+  return std::nullopt;
 }
 
 std::optional<std::string> CallCapture::open_file(const CallKey& call) {

@@ -78,6 +78,8 @@ class CallCapture final : public media::relay::PacketTap {
  private:
   explicit CallCapture(Settings s);
   std::optional<std::string> open_file(const CallKey& call);
+  // SIP off the wire into on_sip, with on_tick for the limits.
+  std::optional<std::string> start_sniffer();  // the reason when it cannot
   void on_sip(const timeval& ts, std::span<const std::byte> ip, std::string_view call_id);
   void on_tick();
   void close(const std::string& because);
