@@ -2,6 +2,9 @@
 // schema below, converts values into typed fields and then runs the cross-checks (references,
 // duplicates, ranges) in validate.cpp. Every problem becomes a Diagnostic with file and line.
 #include <pugixml.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
 #include "conf/loader_state.hpp"
 #include "conf/security_values.hpp"
@@ -21,6 +25,43 @@ namespace icegate::conf {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A configuration, include or token file is read whole, and only when it is a regular file of
+// at most this size: a FIFO would block a reload (and the shutdown waiting for it) forever, and
+// /dev/zero would grow without end (issue 13).
+constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
+
+Expected<std::string, std::string> read_whole_file(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return unexpected(std::string(std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return unexpected(std::string(std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) {
+    return unexpected(std::string(S_ISDIR(st.st_mode)    ? "a directory"
+                                  : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                  : S_ISCHR(st.st_mode)  ? "a character device"
+                                                         : "not a regular file") +
+                      ", not a regular file");
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxFileBytes) {
+    return unexpected("larger than " + std::to_string(kMaxFileBytes / (1024 * 1024)) +
+                      " MiB (" + std::to_string(st.st_size) + " bytes)");
+  }
+  std::string text;
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unexpected(std::string(std::strerror(errno)));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxFileBytes) {
+      return unexpected("larger than " + std::to_string(kMaxFileBytes / (1024 * 1024)) + " MiB");
+    }
+  }
+  return text;
+}
 
 constexpr int kMaxIncludeDepth = 16;
 
@@ -54,15 +95,16 @@ class Loader {
   void load_file(const std::string& path, const Location* included_from, int depth) {
     auto doc = std::make_unique<Document>();
     doc->path = path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      if (included_from) st_.error(*included_from, "cannot open included file \"" + path + "\"");
-      else st_.error({path, 0}, "cannot open configuration file");
+    auto text = read_whole_file(path);
+    if (!text) {
+      if (included_from) {
+        st_.error(*included_from, "cannot read included file \"" + path + "\": " + text.error());
+      } else {
+        st_.error({path, 0}, "cannot read configuration file: " + text.error());
+      }
       return;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    doc->text = ss.str();
+    doc->text = std::move(*text);
     load_document(std::move(doc), included_from, depth);
   }
 
@@ -302,10 +344,9 @@ class Loader {
 
   // The first line of a token file, without surrounding white space.
   static Expected<std::string, std::string> read_token(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return unexpected(std::string(std::strerror(errno)));
-    std::string line;
-    std::getline(in, line);
+    auto text = read_whole_file(path);
+    if (!text) return unexpected(text.error());
+    const std::string line = text->substr(0, text->find('\n'));
     const auto b = line.find_first_not_of(" \t\r");
     const auto e = line.find_last_not_of(" \t\r");
     if (b == std::string::npos) return unexpected(std::string("the file is empty"));

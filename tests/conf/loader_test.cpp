@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -316,7 +317,9 @@ TEST_F(IncludeTest, MissingFileAndCycleAreErrors) {
   auto r = load_file(main);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error()[0].where.line, 5u);
-  EXPECT_THAT(r.error()[0].message, HasSubstr("cannot open included file"));
+  EXPECT_THAT(r.error()[0].message,
+              HasSubstr("cannot read included file \"" + (dir_ / "nowhere.xml").string() +
+                        "\": No such file or directory"));
 
   write("a.xml", "<icegate>\n<include file=\"b.xml\"/>\n</icegate>\n");
   write("b.xml", "<icegate>\n<include file=\"a.xml\"/>\n</icegate>\n");
@@ -331,7 +334,34 @@ TEST(ConfigLoader, MissingMainFile) {
   auto r = load_file("/nonexistent/icegate.xml");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error()[0].to_string(),
-            "/nonexistent/icegate.xml:0: error: cannot open configuration file");
+            "/nonexistent/icegate.xml:0: error: cannot read configuration file: No such file or "
+            "directory");
+}
+
+// Issue 13: an include (or the file itself) that is not a regular file, or is too large, is
+// refused with the reason at once; nothing blocks on a FIFO or reads /dev/zero without end.
+TEST_F(IncludeTest, OnlyRegularFilesOfBoundedSizeAreRead) {
+  const auto fifo = (dir_ / "users.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [target, reason] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"/dev/zero", "a character device, not a regular file"},
+           {fifo, "a FIFO, not a regular file"},
+           {dir_.string(), "a directory, not a regular file"}}) {
+    const auto main = write("main.xml", doc("<include file=\"" + target + "\"/>\n"));
+    auto r = load_file(main);
+    ASSERT_FALSE(r.has_value()) << target;
+    EXPECT_EQ(r.error()[0].where.line, 5u);
+    EXPECT_THAT(r.error()[0].message, HasSubstr(reason)) << target;
+  }
+  auto direct = load_file(fifo);
+  ASSERT_FALSE(direct.has_value());
+  EXPECT_THAT(direct.error()[0].message, HasSubstr("a FIFO, not a regular file"));
+  const auto big = write("big.xml", std::string(4 * 1024 * 1024 + 1, ' '));
+  const auto main = write("main.xml", doc("<include file=\"big.xml\"/>\n"));
+  auto r = load_file(main);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error()[0].message, HasSubstr("larger than 4 MiB (4194305 bytes)"));
 }
 
 TEST(ConfigLoader, ShippedExamplesAreValid) {
