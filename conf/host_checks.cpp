@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -140,12 +142,65 @@ std::optional<std::string> trunk_source_denied(const Config& c, const Trunk& t,
          acl->name() + "\" (sip-inbound, " + d.explain() + "): calls from it will get 403";
 }
 
+std::optional<std::string> rtp_range_overlap(const Media& m, std::pair<unsigned, unsigned> ephemeral,
+                                             std::string_view reserved) {
+  const unsigned lo = std::max<unsigned>(m.rtp_min, ephemeral.first);
+  const unsigned hi = std::min<unsigned>(m.rtp_max, ephemeral.second);
+  if (lo > hi) return std::nullopt;
+  // Ranges of net.ipv4.ip_local_reserved_ports: "a,b-c,..." (ip-sysctl.rst).
+  std::vector<std::pair<unsigned, unsigned>> kept;
+  std::size_t at = 0;
+  while (at < reserved.size()) {
+    auto end = reserved.find(',', at);
+    if (end == std::string_view::npos) end = reserved.size();
+    std::string_view item = reserved.substr(at, end - at);
+    while (!item.empty() && (item.back() == '\n' || item.back() == ' ')) item.remove_suffix(1);
+    unsigned a = 0, b = 0;
+    const auto dash = item.find('-');
+    const auto first = item.substr(0, dash);
+    if (std::from_chars(first.data(), first.data() + first.size(), a).ec == std::errc{}) {
+      b = a;
+      if (dash != std::string_view::npos) {
+        const auto second = item.substr(dash + 1);
+        if (std::from_chars(second.data(), second.data() + second.size(), b).ec != std::errc{}) b = a;
+      }
+      kept.emplace_back(a, b);
+    }
+    at = end + 1;
+  }
+  unsigned exposed = 0;
+  for (unsigned p = lo; p <= hi; ++p) {
+    const bool reserved_port = std::any_of(kept.begin(), kept.end(), [p](const auto& r) {
+      return p >= r.first && p <= r.second;
+    });
+    if (!reserved_port) ++exposed;
+  }
+  if (exposed == 0) return std::nullopt;
+  const std::string range = std::to_string(m.rtp_min) + "-" + std::to_string(m.rtp_max);
+  return "RTP ports " + range + ": " + std::to_string(exposed) +
+         " of them are in the kernel's ephemeral port range " + std::to_string(ephemeral.first) +
+         "-" + std::to_string(ephemeral.second) +
+         " (net.ipv4.ip_local_port_range), where other programs' outgoing connections take "
+         "ports: calls get 503 when one is taken. Use a range below " +
+         std::to_string(ephemeral.first) + " (rtp-max) or reserve it: sysctl -w " +
+         "net.ipv4.ip_local_reserved_ports=" + range;
+}
+
 std::vector<Diagnostic> check_host(const Config& c, Duration dns_timeout) {
   std::vector<Diagnostic> out;
   auto warn = [&](const Location& where, std::string message) {
     out.push_back({Severity::warning, where_of(c, where), std::move(message)});
   };
   if (auto why = media_address_problem(c)) warn(c.media.where, *why);
+  if (std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range"); f) {
+    unsigned lo = 0, hi = 0;
+    if (f >> lo >> hi) {
+      std::string reserved;
+      std::ifstream r("/proc/sys/net/ipv4/ip_local_reserved_ports");
+      std::getline(r, reserved);
+      if (auto why = rtp_range_overlap(c.media, {lo, hi}, reserved)) warn(c.media.where, *why);
+    }
+  }
 
   // Every name at once, so that the whole check waits at most one timeout.
   std::map<std::string, std::future<Lookup>> pending;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "acl/address.hpp"
@@ -35,6 +36,13 @@ Expected<std::vector<acl::Address>, std::string> resolve_host(const std::string&
 // 10.0.0.0/24)").
 std::optional<std::string> trunk_source_denied(const Config& c, const Trunk& t,
                                                const acl::Address& source, std::string_view shown);
+
+// Pure, no I/O. When the RTP range overlaps the kernel's ephemeral ports (`ephemeral`, from
+// net.ipv4.ip_local_port_range) outside the ports reserved from it (`reserved`, the text of
+// net.ipv4.ip_local_reserved_ports, "8080,30000-33000"), the warning that outgoing connections
+// of other programs can take RTP ports (calls then get 503) and what to change.
+std::optional<std::string> rtp_range_overlap(const Media& m, std::pair<unsigned, unsigned> ephemeral,
+                                             std::string_view reserved);
 
 // The checks that need DNS or sockets, as warnings at the element's file:line: a media address
 // that is not this host's, trunk and TURN server host names that do not resolve (all looked up

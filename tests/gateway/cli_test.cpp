@@ -73,7 +73,7 @@ const std::string kLocalOnly =
 // issue 12: a trunk that sip-inbound denies gets 403 for every call (behaviour.md §9 pattern 4).
 TEST(Cli, CheckConfigWarnsAboutATrunkDeniedBySipInbound) {
   auto r = check_config_of("icegate-cli-trunk-denied.xml",
-                           "<media address=\"127.0.0.1\"/>\n" + kLocalOnly +
+                           "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n" + kLocalOnly +
                                "<trunks><trunk name=\"pbx\"><address host=\"10.0.0.5\"/>"
                                "</trunk></trunks>\n");
   EXPECT_EQ(r.code, kExitOk) << r.err;
@@ -83,7 +83,7 @@ TEST(Cli, CheckConfigWarnsAboutATrunkDeniedBySipInbound) {
   EXPECT_THAT(r.out, HasSubstr("configuration is valid, 1 warning(s)"));
 
   r = check_config_of("icegate-cli-trunk-allowed.xml",
-                      "<media address=\"127.0.0.1\"/>\n" + kLocalOnly +
+                      "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n" + kLocalOnly +
                           "<trunks><trunk name=\"pbx\"><address host=\"127.0.0.1\" port=\"5080\"/>"
                           "</trunk></trunks>\n");
   EXPECT_EQ(r.code, kExitOk) << r.err;
@@ -97,7 +97,7 @@ TEST(Cli, CheckConfigWarnsWhenTheMediaAddressIsNotOfThisHost) {
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, HasSubstr(":3: warning: media address 192.0.2.1 is not an address of this "
                                "host (Cannot assign requested address)"));
-  r = check_config_of("icegate-cli-media-local.xml", "<media address=\"127.0.0.1\"/>\n");
+  r = check_config_of("icegate-cli-media-local.xml", "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n");
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("media address")));
 }
@@ -105,7 +105,7 @@ TEST(Cli, CheckConfigWarnsWhenTheMediaAddressIsNotOfThisHost) {
 TEST(Cli, CheckConfigWarnsAboutATurnServerThatDoesNotResolve) {
   // RFC 2606 §2: names under .invalid never resolve.
   auto r = check_config_of("icegate-cli-turn.xml",
-                           "<media address=\"127.0.0.1\"/>\n"
+                           "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n"
                            "<turn><server name=\"turn-eu\" host=\"turn.icegate-test.invalid\" "
                            "username=\"u\" password=\"p\"/></turn>\n"
                            "<groups><group name=\"mobile\" turn=\"turn-eu\"/></groups>\n");
@@ -117,11 +117,11 @@ TEST(Cli, CheckConfigWarnsAboutATurnServerThatDoesNotResolve) {
 
 TEST(Cli, CheckConfigSummaryShowsTheEffectiveRegisterAcl) {
   auto r = check_config_of("icegate-cli-register-fallback.xml",
-                           "<media address=\"127.0.0.1\"/>\n" + kLocalOnly);
+                           "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n" + kLocalOnly);
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("sip-inbound \"local\", sip-register (none: falls back to "
                                "sip-inbound \"local\")"));
-  r = check_config_of("icegate-cli-register-none.xml", "<media address=\"127.0.0.1\"/>\n");
+  r = check_config_of("icegate-cli-register-none.xml", "<media address=\"127.0.0.1\" rtp-min=\"20000\" rtp-max=\"21000\"/>\n");
   EXPECT_THAT(r.out, HasSubstr("sip-inbound (none: allow all), sip-register (none: allow all)"));
   r = cli({"check-config", kSource + "/conf/icegate.xml"});
   EXPECT_THAT(r.out, HasSubstr("sip-inbound \"local\", sip-register \"local\""));
