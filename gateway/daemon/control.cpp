@@ -326,6 +326,9 @@ std::string DaemonControl::render_metrics() {
   m.family("icegate_rtp_port_exhaustions_total", "counter",
            "Port allocations that failed for lack of free ports");
   m.sample("icegate_rtp_port_exhaustions_total", static_cast<double>(ports.exhausted));
+  m.family("icegate_rtp_port_bind_failures_total", "counter",
+           "RTP ports skipped because they could not be bound (another program holds them)");
+  m.sample("icegate_rtp_port_bind_failures_total", static_cast<double>(ports.bind_failures));
   m.family("icegate_media_sessions_active", "gauge", "Media sessions on the relay workers");
   m.sample("icegate_media_sessions_active", static_cast<double>(media_.active_sessions()));
   m.family("icegate_relay_worker_cpu_seconds_total", "counter",

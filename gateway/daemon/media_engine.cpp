@@ -1,6 +1,7 @@
 #include "gateway/daemon/media_engine.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "gateway/daemon/log.hpp"
@@ -175,6 +176,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
     const bool mux = ls.rtcp_mux;
     auto lease = relay_.allocate(allocator_, id,
                                  mux ? media::ports::PortShape::single : media::ports::PortShape::pair);
+    log_bind_failures();
     if (!lease) {
       sip::MediaError e;
       e.kind = lease.error().code == media::ports::PortErrc::exhausted ? sip::MediaError::ports_exhausted
@@ -426,6 +428,28 @@ std::optional<diagnosis::VerdictFields> MediaEngine::recent_verdict(const std::s
     if (it->first == label) return it->second;
   }
   return std::nullopt;
+}
+
+void MediaEngine::log_bind_failures() {
+  // Ports of the range another program holds (behaviour.md §5; issue 13: on a busy host the
+  // kernel's ephemeral ports overlap the default range): each one is skipped and held out by
+  // the allocator; the log names them, at most one line per 10 s with what came since.
+  for (const auto& f : allocator_.take_bind_failures()) {
+    ++bind_failures_pending_;
+    if (bind_failure_sample_.size() < 8) {
+      bind_failure_sample_ += (bind_failure_sample_.empty() ? "" : ", ") + std::to_string(f.port) +
+                              " (" + std::strerror(f.error) + ")";
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (bind_failures_pending_ == 0 || now < next_bind_failure_log_) return;
+  logger("media")->warn(
+      "{} RTP port(s) could not be bound and are held out for a while: {}{}; another program "
+      "holds them (check-config warns when the range overlaps the kernel's ephemeral ports)",
+      bind_failures_pending_, bind_failure_sample_, bind_failures_pending_ > 8 ? ", ..." : "");
+  bind_failures_pending_ = 0;
+  bind_failure_sample_.clear();
+  next_bind_failure_log_ = now + std::chrono::seconds(10);
 }
 
 Expected<capture::CaptureInfo, capture::Refusal> MediaEngine::capture_call(

@@ -148,6 +148,10 @@ class MediaEngine final : public sip::MediaPort {
   };
   void settle_waiters(std::uint64_t call);
 
+  void log_bind_failures();
+  std::size_t bind_failures_pending_ = 0;
+  std::string bind_failure_sample_;  // "32770 (Address already in use), ..."
+  std::chrono::steady_clock::time_point next_bind_failure_log_{};
   capture::Manager captures_;
   conf::Media cfg_;
   conf::Dtls dtls_cfg_;

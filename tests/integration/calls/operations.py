@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -506,8 +507,28 @@ with env:
     env.check(m.get("icegate_calls_total", direction="outbound", status="200") == 2,
               "calls_total{outbound,200}: the hung-up call was answered")
 
-    # ---- call 3: `icegate ctl hangup` -------------------------------------------------------------
+    # ---- call 3: `icegate ctl hangup`, with most of the RTP range held by another program ---------
+    # Issue 13 item 6: ports another program holds are skipped, counted and named in the log.
+    lo, hi = env.rtp_range
+    squatters = []
+    for port in range(lo, hi - 5):  # the top 6 ports stay free for the call
+        sq = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sq.bind((env.icegate_ip, port))
+            squatters.append(sq)
+        except OSError:
+            sq.close()  # in use by icegate itself: fine
+    before = metrics().get("icegate_rtp_port_bind_failures_total")
     phone, trunk, answer, outfile, call = start_call("call3")
+    env.check(int(answer["port"]) > hi - 6, "the call must get one of the free ports: %s" % answer)
+    held = metrics().get("icegate_rtp_port_bind_failures_total") - before
+    env.check(held > 0, "ports held by another program must be counted as bind failures")
+    n, port = env.wait_log(r"(\d+) RTP port\(s\) could not be bound and are held out for a "
+                           r"while: (\d+) \(Address already in use\)")[0]
+    env.check(int(n) > 0 and lo <= int(port) < hi - 5,
+              "the log must count and name the held ports: %s, %s" % (n, port))
+    for sq in squatters:
+        sq.close()
     out = ctl("hangup", call["id"])
     env.check(re.search(r"hung_up: true", out), "icegate ctl hangup prints the outcome:\n" + out)
     ended_by_icegate(phone, trunk, outfile, "icegate ctl hangup")
