@@ -10,6 +10,7 @@
 #include "conf/values.hpp"
 #include "gateway/cli/cli.hpp"
 #include "gateway/cli/options.hpp"
+#include "gateway/daemon/log.hpp"
 #include "gateway/daemon/run.hpp"
 
 namespace icegate::gateway {
@@ -160,8 +161,10 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   po::options_description desc("icegate run [-c] FILE");
   desc.add_options()("help,h", "this help")("config,c", po::value<std::string>(),
                                              "configuration file (or give it as the argument)")(
-      "log-level", po::value<std::string>(), "override the configured log level")(
-      "log-file", po::value<std::string>(), "log to this file instead of stderr");
+      "log-level", po::value<std::string>(),
+      "override the configured log level: trace, debug, info, warn, error or off")(
+      "log-file", po::value<std::string>(),
+      "log to this file instead of stderr (appended to; reopened on SIGUSR1)");
   po::positional_options_description pos;
   pos.add("config", 1);  // `run FILE` like `check-config FILE`
   auto vm = parse_options(args, desc, pos, err);
@@ -172,6 +175,11 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   if (!vm->count("config")) {
     err << "icegate run: no configuration file given (FILE or -c FILE)\n" << desc;
+    return kExitUsage;
+  }
+  if (vm->count("log-level") && !is_log_level((*vm)["log-level"].as<std::string>())) {
+    err << "icegate run: unknown log level \"" << (*vm)["log-level"].as<std::string>()
+        << "\" (--log-level): use one of " << kLogLevelNames << "\n";
     return kExitUsage;
   }
   RunSettings settings;

@@ -21,6 +21,7 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);  // reopen the --log-file (logrotate's postrotate)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   const std::string& file = settings.config_file;
@@ -37,6 +38,17 @@ bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config>
     if (info.si_signo == SIGHUP) {
       log->info("SIGHUP: reloading {}", file);
       gw.reload_file();
+      continue;
+    }
+    if (info.si_signo == SIGUSR1) {
+      if (settings.log_file.empty()) {
+        log->info("SIGUSR1: no log file to reopen (logging to stderr)");
+      } else if (auto error = reopen_log_file(); error.empty()) {
+        log->info("SIGUSR1: reopened the log file {}", settings.log_file);
+      } else {
+        log->error("SIGUSR1: cannot reopen the log file {}: {}; still logging to the old one",
+                   settings.log_file, error);
+      }
       continue;
     }
     log->info("{}: shutting down", info.si_signo == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,8 +1,8 @@
 // The daemon's main loop: starts the gateway and serves until SIGTERM/SIGINT. SIGHUP reloads the
 // configuration: a valid new file replaces the snapshot, an invalid one is reported and the
-// running configuration is kept. Under systemd (NOTIFY_SOCKET) it speaks sd_notify(3): READY=1
-// once started, RELOADING=1 ... READY=1 around each reload, STOPPING=1, and the watchdog and
-// STATUS= of notify.hpp.
+// running configuration is kept. SIGUSR1 reopens the --log-file (after logrotate moved it).
+// Under systemd (NOTIFY_SOCKET) it speaks sd_notify(3): READY=1 once started, RELOADING=1 ...
+// READY=1 around each reload, STOPPING=1, and the watchdog and STATUS= of notify.hpp.
 #pragma once
 
 #include <memory>
@@ -15,6 +15,7 @@ namespace icegate::gateway {
 struct RunSettings {
   std::string config_file;  // read again on SIGHUP
   std::string log_level;    // overrides the configured level, across reloads too; empty: none
+                            // (is_log_level() of log.hpp: checked by the caller)
   std::string log_file;     // empty: stderr
 };
 
