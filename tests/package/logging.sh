@@ -2,7 +2,8 @@
 # Logging of `icegate run` (issue 15, item 3): an unknown --log-level is refused before anything
 # starts (exit 2, naming the level and the valid ones) instead of running with logging off; the
 # --log-file is reopened on SIGUSR1 (logrotate's postrotate): after `mv X X.1` new lines go to
-# a new X, and a reopen that fails says why in the old file and logging goes on there.
+# a new X, and a reopen that fails says why in the old file and logging goes on there. A
+# configuration file that cannot be read is refused with the reason (strerror).
 # Addresses: net 84 (tests/package/CMakeLists.txt), SIP listeners only, no admin listener.
 set -euo pipefail
 bin=$1 conf=$2
@@ -47,6 +48,29 @@ done
 # `run --help` lists the levels (boost wraps the line).
 "$bin" run --help | tr -s ' \n' ' ' | grep -q 'trace, debug, info, warn, error or off' ||
   fail "run --help: no levels"
+
+# ---- a configuration file that cannot be read: refused with the reason (errno), exit 1
+refused() {  # refused REASON CMD...: the command exits 1 and its stderr says "cannot read ...: REASON"
+  local reason=$1 rc=0
+  shift
+  "$@" >"$work/out" 2>"$work/stderr" || rc=$?
+  [[ $rc -eq 1 ]] || fail "$*: exit $rc, not 1"
+  grep -q "cannot read configuration file: $reason" "$work/stderr" || fail "$*: no \"$reason\""
+}
+refused "No such file or directory" "$bin" run "$work/missing.xml"
+refused "a directory, not a regular file" "$bin" run "$work"
+cp "$work/icegate.xml" "$work/unreadable.xml"
+chmod 000 "$work/unreadable.xml"
+if [[ $(id -u) -ne 0 ]]; then
+  refused "Permission denied" "$bin" run "$work/unreadable.xml"
+elif command -v setpriv >/dev/null; then  # root reads any file: run it as nobody
+  chmod 711 "$work"
+  refused "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$bin" run "$work/unreadable.xml"
+  chmod 700 "$work"
+else
+  echo "root without setpriv: the Permission denied case is not checked"
+fi
 
 # ---- SIGUSR1 reopens the log file
 env -u NOTIFY_SOCKET -u WATCHDOG_USEC "$bin" run "$work/icegate.xml" --log-level info \
