@@ -64,9 +64,15 @@ bool is_log_level(std::string_view level) {
   return false;
 }
 
-void init_logging(std::string_view level, const std::string& path) {
+std::string init_logging(std::string_view level, const std::string& path) {
   std::lock_guard lock(g_mutex);
-  if (!path.empty()) g_sink = g_file = std::make_shared<ReopenableFileSink>(path);
+  if (!path.empty()) {
+    try {
+      g_sink = g_file = std::make_shared<ReopenableFileSink>(path);
+    } catch (const spdlog::spdlog_ex& e) {
+      return e.what();
+    }
+  }
   auto s = sink();
   s->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
   spdlog::drop_all();
@@ -74,6 +80,7 @@ void init_logging(std::string_view level, const std::string& path) {
   spdlog::set_default_logger(def);
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
   spdlog::flush_on(spdlog::level::info);
+  return {};
 }
 
 std::string reopen_log_file() {

@@ -15,9 +15,10 @@ inline constexpr std::string_view kLogLevelNames = "trace, debug, info, warn, er
 // True when `level` is one of kLogLevelNames (spdlog would turn anything else into "off").
 bool is_log_level(std::string_view level);
 
-// Sets up the sink (stderr, or a file when `path` is given, opened for appending) and the
-// global level.
-void init_logging(std::string_view level, const std::string& path = {});
+// Sets up the sink (stderr, or a file when `path` is given, opened for appending; spdlog creates
+// missing parent directories) and the global level. Empty, or why the file cannot be opened
+// (then nothing is changed).
+std::string init_logging(std::string_view level, const std::string& path = {});
 // Reopens the log file under its name (SIGUSR1, after logrotate moved it away). Empty when
 // reopened, else why not (no log file: logging to stderr; or the open's error), in which case
 // logging goes on into the file that was open.

@@ -11,8 +11,13 @@
 namespace icegate::gateway {
 
 bool run_daemon(const RunSettings& settings, std::shared_ptr<const conf::Config> cfg) {
-  init_logging(settings.log_level.empty() ? cfg->logging.level : settings.log_level,
-               settings.log_file);
+  const std::string level = settings.log_level.empty() ? cfg->logging.level : settings.log_level;
+  if (auto error = init_logging(level, settings.log_file); !error.empty()) {
+    init_logging(level);  // stderr
+    logger("gateway")->critical("icegate could not start: cannot open the log file {}: {}",
+                                settings.log_file, error);
+    return false;
+  }
   auto log = logger("gateway");
 
   // Block the signals before any thread starts so that only sigwaitinfo below sees them.

@@ -72,6 +72,15 @@ else
   echo "root without setpriv: the Permission denied case is not checked"
 fi
 
+# ---- a --log-file that cannot be opened: refused with the reason, exit 1 (was an uncaught
+# spdlog exception, abort)
+touch "$work/afile"
+rc=0
+timeout 20 "$bin" run "$work/icegate.xml" --log-file "$work/afile/x.log" >"$work/out" 2>"$work/stderr" || rc=$?
+[[ $rc -eq 1 ]] || fail "an unopenable --log-file: exit $rc, not 1"
+grep -q "cannot open the log file $work/afile/x.log: .*Not a directory" "$work/stderr" ||
+  fail "an unopenable --log-file: no reason on stderr"
+
 # ---- SIGUSR1 reopens the log file
 env -u NOTIFY_SOCKET -u WATCHDOG_USEC "$bin" run "$work/icegate.xml" --log-level info \
   --log-file "$log" >"$work/out" 2>"$work/stderr" &
