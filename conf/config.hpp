@@ -18,11 +18,12 @@ namespace icegate::conf {
 
 using Duration = std::chrono::milliseconds;
 
-// Where something was defined: file and 1-based line.
+// Where something was defined: file and 1-based line; 0 when it is about the whole file (one
+// that cannot be read), shown then as "file" alone.
 struct Location {
   std::string file;
   unsigned line = 0;
-  std::string to_string() const { return file + ":" + std::to_string(line); }
+  std::string to_string() const { return line ? file + ":" + std::to_string(line) : file; }
 };
 
 enum class Transport : std::uint8_t { udp, tcp, tls };

@@ -334,7 +334,7 @@ TEST(ConfigLoader, MissingMainFile) {
   auto r = load_file("/nonexistent/icegate.xml");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error()[0].to_string(),
-            "/nonexistent/icegate.xml:0: error: cannot read configuration file: No such file or "
+            "/nonexistent/icegate.xml: error: cannot read configuration file: No such file or "
             "directory");
 }
 
