@@ -37,14 +37,19 @@ void Manager::prune() {
   }
 }
 
-Expected<std::shared_ptr<CallCapture>, Refusal> Manager::start(const CallKey& call) {
+std::optional<Refusal> Manager::refuse_new() {
   prune();
-  if (!settings_) return unexpected(Refusal{409, "captures are off: configure <capture directory=...>"});
+  if (!settings_) return Refusal{409, "captures are off: configure <capture directory=...>"};
+  if (active() >= kMaxActive) {
+    return Refusal{409, std::to_string(kMaxActive) + " captures are running already"};
+  }
+  return std::nullopt;
+}
+
+Expected<std::shared_ptr<CallCapture>, Refusal> Manager::start(const CallKey& call) {
+  if (auto refused = refuse_new()) return unexpected(std::move(*refused));
   if (by_call_.count(call.label)) {
     return unexpected(Refusal{409, "call " + call.label + " is being captured already"});
-  }
-  if (active() >= kMaxActive) {
-    return unexpected(Refusal{409, std::to_string(kMaxActive) + " captures are running already"});
   }
   auto c = CallCapture::for_call(*settings_, call);
   if (!c) return unexpected(Refusal{500, c.error()});
@@ -54,13 +59,9 @@ Expected<std::shared_ptr<CallCapture>, Refusal> Manager::start(const CallKey& ca
 }
 
 Expected<CaptureInfo, Refusal> Manager::arm(const std::string& user) {
-  prune();
-  if (!settings_) return unexpected(Refusal{409, "captures are off: configure <capture directory=...>"});
+  if (auto refused = refuse_new()) return unexpected(std::move(*refused));
   if (!settings_->sip) {
     return unexpected(Refusal{409, "capturing the next call needs SIP capture (<capture sip=\"true\">)"});
-  }
-  if (active() >= kMaxActive) {
-    return unexpected(Refusal{409, std::to_string(kMaxActive) + " captures are running already"});
   }
   auto c = CallCapture::armed(*settings_, user);
   if (!c) return unexpected(Refusal{500, c.error()});

@@ -43,6 +43,8 @@ class Manager {
  private:
   void prune();
   std::size_t active() const;
+  // Why no new capture may start now (not configured, or kMaxActive running), if so.
+  std::optional<Refusal> refuse_new();
 
   std::optional<CallCapture::Settings> settings_;
   // Running and armed captures, and the finished ones still listed (oldest first).

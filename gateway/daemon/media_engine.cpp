@@ -214,11 +214,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
   auto created = relay_.create(std::move(sc));
   if (!created) return unexpected(sip::MediaError{sip::MediaError::internal, created.error()});
   // A capture armed for one of this call's users takes it (its SIP so far included).
-  if (auto tap = captures_.on_call_created(state.key)) {
-    media::relay::LegUpdate u;
-    u.tap = std::move(tap);
-    relay_.update(id, media::Leg::a, std::move(u));
-  }
+  if (auto tap = captures_.on_call_created(state.key)) attach_capture(id, std::move(tap));
   calls_.emplace(id, std::move(state));
   ++closed_.sessions_created;
   return call;
@@ -459,10 +455,15 @@ Expected<capture::CaptureInfo, capture::Refusal> MediaEngine::capture_call(
   if (it == calls_.end()) return unexpected(capture::Refusal{404, "no call " + label});
   auto c = captures_.start(it->second.key);
   if (!c) return unexpected(c.error());
-  media::relay::LegUpdate u;
-  u.tap = *c;
-  relay_.update(it->first, media::Leg::a, std::move(u));
+  attach_capture(it->first, *c);
   return (*c)->info();
+}
+
+void MediaEngine::attach_capture(std::uint64_t session, std::shared_ptr<media::relay::PacketTap> tap) {
+  // The tap is session-wide (LegUpdate::tap): either leg's update carries it.
+  media::relay::LegUpdate u;
+  u.tap = std::move(tap);
+  relay_.update(session, media::Leg::a, std::move(u));
 }
 
 void MediaEngine::destroy_call(std::uint64_t call) {

@@ -149,6 +149,7 @@ class MediaEngine final : public sip::MediaPort {
   void settle_waiters(std::uint64_t call);
 
   void log_bind_failures();
+  void attach_capture(std::uint64_t session, std::shared_ptr<media::relay::PacketTap> tap);
   std::size_t bind_failures_pending_ = 0;
   std::string bind_failure_sample_;  // "32770 (Address already in use), ..."
   std::chrono::steady_clock::time_point next_bind_failure_log_{};
