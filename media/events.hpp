@@ -41,6 +41,10 @@ enum class EventKind : std::uint8_t {
   // DTLS-SRTP on component 2 of `leg` (RTCP without rtcp-mux, RFC 5764 §4.1: one association
   // per port pair) connected or failed (detail says which). Informational like the above.
   dtls_rtcp_changed,
+  // An authenticated ICE check on `leg` from `remote`, an address the candidate ACL denies, was
+  // not answered (behaviour.md §3: the ACL applies to peer-reflexive addresses too); detail: the
+  // ACL's decision. Once per source address and agent.
+  ice_check_refused,
 };
 constexpr std::string_view to_string(EventKind k) noexcept {
   switch (k) {
@@ -72,6 +76,8 @@ constexpr std::string_view to_string(EventKind k) noexcept {
       return "ice-rtcp-changed";
     case EventKind::dtls_rtcp_changed:
       return "dtls-rtcp-changed";
+    case EventKind::ice_check_refused:
+      return "ice-check-refused";
   }
   return "unknown";
 }

@@ -136,6 +136,19 @@ Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, 
     for (const auto& dropped : mc.dropped) {
       out.dropped += (out.dropped.empty() ? "dropped remote candidates: " : "; ") + dropped.to_string();
     }
+    if (mc.awaits_peer_reflexive) {
+      // behaviour.md §3 / RFC 8445 §7.3.1.3: no candidate to send to, but the phone checks;
+      // the candidate ACL travels with the call to the media side (LegSetup::candidate_acl).
+      out.media.ice = IceCredentials{std::string(*sdp::ice_ufrag(d, m)),
+                                     std::string(*sdp::ice_pwd(d, m))};
+      const char* why = mc.ice ? "only candidates it cannot send to"
+                        : mc.trickle ? "no candidates yet (trickle ICE)"
+                                     : "no candidates";
+      out.peer_reflexive = std::string("the phone offered ") + why +
+                           ": its media address is learnt from its first authenticated ICE "
+                           "check (peer-reflexive)";
+      return out;
+    }
     // behaviour.md §3: a phone that offers candidates must keep at least one usable RTP
     // candidate; falling back to c= would send media where the candidate ACL said no.
     const bool any_rtp = std::any_of(mc.usable.begin(), mc.usable.end(),

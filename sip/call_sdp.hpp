@@ -19,11 +19,18 @@ struct RemoteAnalysis {
   RemoteMedia media;
   std::size_t section = 0;  // the relayed m= section
   std::string dropped;      // candidates dropped and why (for the call's log); empty if none
+  // Set when the phone's ICE leg has no candidate icegate can send to (mDNS names, non-UDP, or
+  // none yet) and its address is learnt from its first authenticated check: says so for the
+  // call's log. Empty otherwise.
+  std::string peer_reflexive;
 };
 
 // What a leg's SDP says about its far end. For a phone leg the candidates are filtered by
-// `candidate_acl` (nullptr = allow all), UDP only, IP literals only; when none is usable the
-// error names the candidates and the ACL (the caller answers 488).
+// `candidate_acl` (nullptr = allow all), UDP only, IP literals only. A phone that does ICE and
+// offers only mDNS names / non-UDP candidates, or none yet (trickle), is an ICE leg without
+// candidates: the media side learns its address from its first check (behaviour.md §3). When
+// media cannot arrive at all the error names the candidates and the ACL (the caller answers
+// 488).
 Expected<RemoteAnalysis, std::string> analyse_remote(const sdp::Description& d, bool phone,
                                                      const acl::Acl* candidate_acl);
 

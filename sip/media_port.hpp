@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "acl/acl.hpp"
 #include "acl/address.hpp"
 #include "acl/expected.hpp"
 
@@ -51,6 +52,12 @@ struct LegSetup {
   // trunk's, and where its SIP comes from.
   bool phone = false;
   std::optional<acl::Address> party;
+  // ICE legs: the candidate ACL (behaviour.md §3, §6) for the source of every connectivity
+  // check, so that an address learnt from a check (peer-reflexive, RFC 8445 §7.3.1.3: a phone
+  // that offered only mDNS names or no candidates yet) passes the same ACL as a signalled
+  // candidate; a check from a denied address is not answered. nullptr: no ACL. The call keeps
+  // the ACL it started with.
+  std::shared_ptr<const acl::Acl> candidate_acl;
 };
 
 // How a call ended as the SIP side saw it, handed to the media side before the session is

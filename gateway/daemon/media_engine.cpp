@@ -197,6 +197,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
       media::ice::AgentConfig ac;
       ac.consent_timeout = cfg_.consent_timeout;
       ac.punch_all = cfg_.pinhole_puncher;
+      ac.source_acl = ls.candidate_acl;  // behaviour.md §3: peer-reflexive sources too
       auto creds = media::ice::Credentials::generate();
       local.ice = {creds.ufrag, creds.pwd};
       lc.ice = std::make_unique<media::ice::LiteAgent>(ac, creds);
@@ -652,6 +653,11 @@ void MediaEngine::dispatch_events() {
       case media::EventKind::dtls_rtcp_changed:
         note("leg " + leg + " " + ev.detail);
         log->info("call {}: leg {} {}", label, leg, out.detail);
+        break;
+      case media::EventKind::ice_check_refused:
+        // behaviour.md §3, §9 pattern 5: the candidate ACL on a check's (peer-reflexive) source.
+        note("leg " + leg + " ICE " + ev.detail);
+        log->warn("call {}: leg {} ICE {}", label, leg, ev.detail);
         break;
       case media::EventKind::stats:
         if (it != calls_.end() && ev.stats) it->second.last = *ev.stats;

@@ -38,6 +38,8 @@ std::string_view to_string(EventKind k) noexcept {
       return "consent-lost";
     case EventKind::pinhole_answered:
       return "pinhole-answered";
+    case EventKind::check_refused:
+      return "check-refused";
   }
   return "?";
 }
@@ -97,37 +99,70 @@ void LiteAgent::answer_error(const stun::Message& req, const Endpoint& to, int c
   out.transmits.push_back({to, std::move(b).finish()});
 }
 
-void LiteAgent::handle_request(const stun::Message& m, const Endpoint& from, TimePoint now,
-                               Output& out) {
+LiteAgent::Auth LiteAgent::authenticate(const stun::Message& m) const {
   const stun::Attribute* user = m.find(attr::username);
-  const stun::Attribute* integrity = m.find(attr::message_integrity);
-  // RFC 5389 §10.1.2: without USERNAME and MESSAGE-INTEGRITY the answer is 400.
-  if (user == nullptr || integrity == nullptr) {
-    ++stats_.bad_request;
-    answer_error(m, from, 400, false, out);
-    return;
-  }
+  if (user == nullptr || m.find(attr::message_integrity) == nullptr) return Auth::missing;
   // RFC 8445 §7.3: USERNAME is "<our ufrag>:<their ufrag>". Checks may arrive before we learn
   // the peer's ufrag (§7.3 says answer them anyway), so the second half is checked only once
   // it is known.
   const auto username = stun::read_text(m, *user);
-  bool user_ok = false;
-  if (username) {
-    const std::string_view u = *username;
-    const auto colon = u.find(':');
-    user_ok = colon != std::string_view::npos && u.substr(0, colon) == local_.ufrag &&
-              (!remote_ || u.substr(colon + 1) == remote_->ufrag);
-  }
-  if (!user_ok) {
-    ++stats_.bad_username;
-    answer_error(m, from, 401, false, out);  // RFC 5389 §10.1.2: unknown username -> 401
-    return;
+  if (!username) return Auth::bad_username;
+  const std::string_view u = *username;
+  const auto colon = u.find(':');
+  if (colon == std::string_view::npos || u.substr(0, colon) != local_.ufrag ||
+      (remote_ && u.substr(colon + 1) != remote_->ufrag)) {
+    return Auth::bad_username;
   }
   // RFC 8445 §7.3: short-term credential, keyed with OUR password.
   if (stun::verify_message_integrity(m, stun::short_term_key(local_.pwd)) != stun::Check::ok) {
-    ++stats_.bad_integrity;
-    answer_error(m, from, 401, false, out);  // RFC 5389 §10.1.2: bad integrity -> 401
+    return Auth::bad_integrity;
+  }
+  return Auth::ok;
+}
+
+void LiteAgent::refuse(const stun::Message& m, const Endpoint& from, const acl::Decision& d,
+                       Output& out) {
+  // behaviour.md §3: the candidate ACL applies to every address media could come from, the
+  // peer-reflexive ones included. Nothing goes back, not even an error: a denied address is
+  // never a destination.
+  ++stats_.refused_by_acl;
+  // Anyone can send an unauthenticated request: only the phone's own checks are reported.
+  if (authenticate(m) != Auth::ok) return;
+  auto& seen = stats_.refused_sources;
+  if (seen.size() >= kMaxRefusedSources || std::find(seen.begin(), seen.end(), from) != seen.end()) {
     return;
+  }
+  seen.push_back(from);
+  out.events.push_back({EventKind::check_refused, from,
+                        "check from " + from.to_string() + " not answered: rejected by acl \"" +
+                            config_.source_acl->name() + "\" (" + d.explain() + ")"});
+}
+
+void LiteAgent::handle_request(const stun::Message& m, const Endpoint& from, TimePoint now,
+                               Output& out) {
+  if (config_.source_acl) {
+    const auto decision = config_.source_acl->check(from.address);
+    if (!decision.allowed()) {
+      refuse(m, from, decision, out);
+      return;
+    }
+  }
+  switch (authenticate(m)) {
+    case Auth::missing:
+      // RFC 5389 §10.1.2: without USERNAME and MESSAGE-INTEGRITY the answer is 400.
+      ++stats_.bad_request;
+      answer_error(m, from, 400, false, out);
+      return;
+    case Auth::bad_username:
+      ++stats_.bad_username;
+      answer_error(m, from, 401, false, out);  // RFC 5389 §10.1.2: unknown username -> 401
+      return;
+    case Auth::bad_integrity:
+      ++stats_.bad_integrity;
+      answer_error(m, from, 401, false, out);  // RFC 5389 §10.1.2: bad integrity -> 401
+      return;
+    case Auth::ok:
+      break;
   }
 
   // Authenticated from here on.
@@ -380,11 +415,15 @@ std::string summary(const AgentStats& s) {
   add("unknown attributes (420)", s.unknown_attributes);
   add("malformed", s.malformed);
   add("role conflicts", s.role_conflicts);
+  add("refused by the candidate acl", s.refused_by_acl);
   add("binding indications", s.indications);
   out += ", pin-hole requests sent " + std::to_string(s.punches_sent) + " answered " +
          std::to_string(s.punches_answered);
   if (s.selected) out += ", media path " + s.selected->to_string();
-  if (s.punches_sent != 0 && s.punches_answered == 0 && s.checks_answered == 0) {
+  if (s.refused_by_acl != 0 && s.checks_answered == 0) {
+    // behaviour.md §3, §9 pattern 5: the checks came, from addresses the ACL denies.
+    out += " (every check came from an address the candidate ACL denies)";
+  } else if (s.punches_sent != 0 && s.punches_answered == 0 && s.checks_answered == 0) {
     // behaviour.md §9 pattern 1.
     out +=
         " (Binding Requests sent but never answered: routing or firewall; try the pin-hole "

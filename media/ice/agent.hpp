@@ -24,7 +24,11 @@
 //    (or the first answered check), so a call whose ICE never succeeds is reported too;
 //  * pin-hole punching (behaviour.md §4): after set_remote(), Binding Requests to the first (or
 //    every) remote candidate, retransmitted with doubling interval. Their answers are
-//    diagnostics only (event pinhole_answered); they NEVER select the media path.
+//    diagnostics only (event pinhole_answered); they NEVER select the media path;
+//  * the candidate ACL on every check's source (behaviour.md §3, §6): a check from an address
+//    the ACL denies is not answered at all, whether the address was signalled or is learnt from
+//    the check itself (peer-reflexive, RFC 8445 §7.3.1.3: a phone that offered only mDNS names
+//    or no candidates yet). Counted; the first authenticated one per address is reported.
 //
 // Roles: a lite agent is controlled, always (RFC 8445 §6.1.1: the full agent MUST control). A
 // request carrying ICE-CONTROLLED means the full peer wrongly thinks it is controlled too: it
@@ -37,12 +41,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "acl/acl.hpp"
 #include "media/endpoint.hpp"
 #include "media/ice/credentials.hpp"
 #include "media/stun/message.hpp"
@@ -62,13 +68,15 @@ enum class EventKind : std::uint8_t {
   selected_pair_changed,  // another remote address took over (nomination, or after restart)
   consent_lost,           // no valid check for consent_timeout: end the call
   pinhole_answered,       // one of our pin-hole requests was answered (diagnostics only)
+  check_refused,          // an authenticated check from a source the candidate ACL denies
 };
 std::string_view to_string(EventKind k) noexcept;
 
 struct Event {
   EventKind kind;
   // The address concerned: the new media path; for consent_lost the media path, or the first
-  // punched candidate when ICE never connected; for pinhole_answered the punched candidate.
+  // punched candidate when ICE never connected; for pinhole_answered the punched candidate;
+  // for check_refused the check's source.
   Endpoint remote;
   std::string detail;  // human-readable, for the call's log
 };
@@ -84,6 +92,9 @@ struct AgentConfig {
   int punch_attempts = 3;  // requests per candidate in total (first one included); 0 disables
   std::chrono::milliseconds punch_initial_interval{100};  // doubles after each attempt
   std::uint16_t component = 1;    // component id, for the PRIORITY of our requests
+  // The candidate ACL (behaviour.md §3, §6) for the sources of checks; nullptr allows all. It
+  // is immutable and shared: the agent only reads it, on its worker.
+  std::shared_ptr<const acl::Acl> source_acl;
 };
 
 // What happened to the pin-hole requests sent to one remote candidate.
@@ -111,6 +122,9 @@ struct AgentStats {
   std::uint64_t punches_sent = 0;
   std::uint64_t punches_answered = 0;
   std::uint64_t punch_responses_rejected = 0;  // matched a punch but failed integrity
+  std::uint64_t refused_by_acl = 0;  // requests from a source the candidate ACL denies (silent)
+  // Sources of refused authenticated checks, as reported (at most kMaxRefusedSources).
+  std::vector<Endpoint> refused_sources;
   std::optional<TimePoint> last_check;         // last answered check, any source
   std::optional<Endpoint> last_check_from;
   // Consent kept by a Binding Indication / by authenticated media on the media path, last at:
@@ -120,6 +134,10 @@ struct AgentStats {
   bool nominated = false;            // selected by USE-CANDIDATE
   std::vector<PunchTarget> punches;  // since the last set_remote()
 };
+
+// How many refused sources are reported per agent: a peer that keeps checking from blocked
+// addresses (every candidate pair of a full agent) is counted, not logged without end.
+inline constexpr std::size_t kMaxRefusedSources = 8;
 
 // One line for the call log, e.g. for failure pattern 1 of behaviour.md §9 ("Binding
 // requests sent but no Binding Success").
@@ -167,6 +185,12 @@ class LiteAgent {
     std::size_t target;  // index into stats_.punches
   };
 
+  enum class Auth : std::uint8_t { missing, bad_username, bad_integrity, ok };
+  // RFC 8445 §7.3 / RFC 5389 §10.1.2: USERNAME "<our ufrag>:<their ufrag>", MESSAGE-INTEGRITY
+  // keyed with our password.
+  Auth authenticate(const stun::Message& m) const;
+  // The candidate ACL denies `from`: counted, never answered; reported once per source.
+  void refuse(const stun::Message& m, const Endpoint& from, const acl::Decision& d, Output& out);
   void handle_request(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
   void handle_response(const stun::Message& m, const Endpoint& from, TimePoint now, Output& out);
   void handle_indication(const Endpoint& from, TimePoint now);

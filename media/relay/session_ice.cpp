@@ -18,6 +18,8 @@ std::optional<EventKind> to_media_event(ice::EventKind k) noexcept {
       return EventKind::consent_lost;
     case ice::EventKind::pinhole_answered:
       return EventKind::pinhole_answered;
+    case ice::EventKind::check_refused:
+      return EventKind::ice_check_refused;
   }
   return std::nullopt;
 }
@@ -72,7 +74,7 @@ void Session::flush_ice(LegState& l, std::uint8_t leg, Component c, Clock::time_
   for (auto& e : l.ice_out.events) {
     auto kind = to_media_event(e.kind);
     if (!kind) continue;
-    if (rtcp && *kind != EventKind::pinhole_answered) {
+    if (rtcp && *kind != EventKind::pinhole_answered && *kind != EventKind::ice_check_refused) {
       // Component 2 only carries RTCP: its state is reported, it never connects or ends the
       // call (behaviour.md §4 is about the media path, component 1).
       events.push_back(MediaEvent{EventKind::ice_rtcp_changed,

@@ -166,15 +166,17 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
                   "no usable ICE candidate");
   }
   if (!remote->dropped.empty()) log().info("call {}: {}", call->id(), remote->dropped);
+  if (!remote->peer_reflexive.empty()) log().info("call {}: {}", call->id(), remote->peer_reflexive);
   // A calling phone without ICE (desk phones, apps with ICE off) is a plain leg that latches.
   const bool a_ice = a.phone && remote->media.ice.has_value();
   if (a_ice) a.media_to(MediaState::waiting_ice);
 
   MediaCallSetup setup;
   setup.label = call->id();
-  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false, {}, a.phone, a.party};
+  setup.a = {a_ice, a_ice ? offers_rtcp_mux(*offer) : false, {}, a.phone, a.party,
+             cfg_->policy.remote_candidates};
   // A called phone is offered rtcp-mux with a fallback RTCP port (baresip, linphone decline it).
-  setup.b = {b.phone, false, {}, b.phone, {}};
+  setup.b = {b.phone, false, {}, b.phone, {}, cfg_->policy.remote_candidates};
   // A phone's group may set latching for its own leg (issue 18: per user group and globally).
   if (a.phone) setup.a.latching = group_latching(from_user);
   if (b.phone) setup.b.latching = group_latching(call->to_user);

@@ -1,5 +1,9 @@
 #include "sip/sdp/candidate_filter.hpp"
 
+#include <algorithm>
+
+#include "sip/sdp/attributes.hpp"
+
 namespace icegate::sip::sdp {
 namespace {
 
@@ -35,6 +39,31 @@ Verdict check_candidate(const Candidate& c, const acl::Acl* acl) {
     return {DropReason::unsupported_component, std::to_string(c.component)};
   }
   return check_address(c.ip(), c.port, acl);
+}
+
+// Dropped only because the gateway cannot send to it; the phone itself still checks from it.
+bool hidden_address(const DroppedCandidate& d) {
+  return d.reason == DropReason::unresolved_name || d.reason == DropReason::not_udp;
+}
+
+// behaviour.md §3: whether a section without a usable RTP candidate can still receive media
+// through peer-reflexive learning. ICE credentials are the sign that the phone will check.
+bool media_can_arrive_by_checks(const Description& d, const MediaSection& m,
+                                const MediaCandidates& mc) {
+  if (!ice_ufrag(d, m) || !ice_pwd(d, m)) return false;
+  if (mc.ice) {
+    // Only names and non-UDP candidates: an offer whose candidates the ACL blocked stays
+    // refused (behaviour.md §6, §9 pattern 5).
+    return !mc.dropped.empty() && std::all_of(mc.dropped.begin(), mc.dropped.end(), hidden_address);
+  }
+  // No candidates yet (trickle ICE, RFC 8838 / RFC 8840: c=IN IP4 0.0.0.0 and port 9). With
+  // a=end-of-candidates the phone said it has none at all: nothing will check.
+  if (mc.end_of_candidates) return false;
+  if (mc.trickle) return true;
+  auto conn = m.connection();
+  if (!conn) conn = d.connection();
+  const auto ip = conn ? conn->ip() : std::nullopt;
+  return !ip || ip->is_unspecified();
 }
 
 std::string describe_failure(const MediaSection& m, const MediaCandidates& mc) {
@@ -112,6 +141,15 @@ CandidateFilterResult filter_remote_candidates(const Description& phone, const a
       // behaviour.md §3: the first valid candidate in SDP order is the initial destination.
       if (c->component == 1 && !mc.destination) mc.destination = RemoteAddress{*c->ip(), c->port};
       mc.usable.push_back(std::move(*c));
+    }
+    const auto options = ice_options(phone, m);
+    mc.trickle = std::find(options.begin(), options.end(), "trickle") != options.end();
+    mc.end_of_candidates =
+        m.has_attribute("end-of-candidates") || phone.attribute("end-of-candidates") != nullptr;
+    if (!mc.destination && media_can_arrive_by_checks(phone, m, mc)) {
+      mc.awaits_peer_reflexive = true;
+      result.media.push_back(std::move(mc));
+      continue;
     }
     if (!mc.destination) {
       // RFC 8839 §4.2: c=/m= carry the default destination; without ICE it is the only one.

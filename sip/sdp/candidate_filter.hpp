@@ -52,6 +52,15 @@ struct MediaCandidates {
   // or the c=/m= address when the section has no candidates or none of them is usable.
   std::optional<RemoteAddress> destination;
   bool destination_from_connection = false;  // destination taken from c=/m=
+  bool trickle = false;            // a=ice-options:trickle (RFC 8838, RFC 8840)
+  bool end_of_candidates = false;  // a=end-of-candidates, media or session level (RFC 8840 §8.2)
+  // No usable RTP candidate, yet media can arrive (behaviour.md §3): the section has ICE
+  // credentials and either only candidates the gateway cannot send to (mDNS or other names,
+  // non-UDP: the phone still checks from the addresses behind them) or no candidates yet
+  // (trickle, or c= 0.0.0.0 / port 9) without a=end-of-candidates. The phone's first
+  // authenticated check then gives its address (peer-reflexive, RFC 8445 §7.3.1.3), to which
+  // the media side applies the candidate ACL. No destination, and c=/m= is not used.
+  bool awaits_peer_reflexive = false;
 };
 
 struct CandidateFilterResult {

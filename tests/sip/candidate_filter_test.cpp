@@ -280,5 +280,114 @@ TEST(CandidateFilter, Ipv6Candidates) {
   EXPECT_EQ(r.media[0].destination->to_string(), "[2001:db8:1::28]:65268");
 }
 
+// behaviour.md §3: offers a browser really sends. With ICE credentials, an offer whose only
+// candidates are mDNS names (Chromium without microphone permission) or that has none yet
+// (trickle: c=IN IP4 0.0.0.0, port 9) waits for the phone's first check (peer-reflexive).
+constexpr const char* kIceHead =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    "c=IN IP4 0.0.0.0\r\na=ice-ufrag:2qsL\r\na=ice-pwd:vjIh9plO21KEAuXjTHiTY2FD\r\n";
+
+TEST(CandidateFilter, OnlyMdnsWithIceCredentialsAwaitsPeerReflexive) {
+  const auto d = parse_ok(std::string(kIceHead) +
+                          "a=candidate:1 1 udp 2122260223 0b6e5a1c-2d3f-4e5a-8b9c-0d1e2f3a4b5c.local "
+                          "50000 typ host generation 0\r\n"
+                          "a=candidate:2 1 tcp 1518280447 0b6e5a1c-2d3f-4e5a-8b9c-0d1e2f3a4b5c.local "
+                          "9 typ host tcptype active\r\n"
+                          "a=end-of-candidates\r\n");
+  const auto acl = make_acl({{"10.0.0.0/8", kBlack}});
+  const auto r = filter_remote_candidates(d, acl.get());
+  ASSERT_FALSE(r.reject()) << *r.reject_reason;
+  const auto& m = r.media[0];
+  EXPECT_TRUE(m.ice);
+  EXPECT_TRUE(m.awaits_peer_reflexive);
+  EXPECT_TRUE(m.end_of_candidates);
+  EXPECT_FALSE(m.destination) << "neither a name nor c= 0.0.0.0 is a destination";
+  EXPECT_TRUE(m.usable.empty());
+  ASSERT_EQ(m.dropped.size(), 2u) << "the names are still reported";
+  EXPECT_EQ(m.dropped[0].reason, DropReason::unresolved_name);
+  EXPECT_EQ(m.dropped[1].reason, DropReason::not_udp);
+}
+
+TEST(CandidateFilter, TrickleOfferWithoutCandidatesAwaitsPeerReflexive) {
+  const auto d = parse_ok(std::string(kIceHead) + "a=ice-options:trickle\r\n");
+  const auto r = filter_remote_candidates(d, nullptr);
+  ASSERT_FALSE(r.reject()) << *r.reject_reason;
+  EXPECT_FALSE(r.media[0].ice);
+  EXPECT_TRUE(r.media[0].trickle);
+  EXPECT_TRUE(r.media[0].awaits_peer_reflexive);
+  EXPECT_TRUE(r.media[0].dropped.empty()) << "c= 0.0.0.0 is the trickle placeholder, not an error";
+  // Session-level ice-options count as well (RFC 8839 §5.6).
+  const auto s = parse_ok(
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-options:trickle\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 203.0.113.7\r\na=ice-ufrag:2qsL\r\n"
+      "a=ice-pwd:vjIh9plO21KEAuXjTHiTY2FD\r\n");
+  const auto rs = filter_remote_candidates(s, nullptr);
+  ASSERT_FALSE(rs.reject());
+  EXPECT_TRUE(rs.media[0].trickle);
+  EXPECT_TRUE(rs.media[0].awaits_peer_reflexive);
+  EXPECT_FALSE(rs.media[0].destination) << "a trickling phone's c= is not a candidate";
+}
+
+TEST(CandidateFilter, NoCandidatesAndUnspecifiedConnectionAwaitsChecksWithoutTrickleToo) {
+  const auto r = filter_remote_candidates(parse_ok(kIceHead), nullptr);
+  ASSERT_FALSE(r.reject());
+  EXPECT_TRUE(r.media[0].awaits_peer_reflexive);
+}
+
+TEST(CandidateFilter, EndOfCandidatesWithoutAnyCandidateRejects) {
+  // The phone finished gathering with nothing: nobody will ever check.
+  for (const char* where : {"media", "session"}) {
+    const std::string eoc = "a=end-of-candidates\r\n";
+    std::string text = std::string(kIceHead) + "a=ice-options:trickle\r\n";
+    if (std::string(where) == "media") {
+      text += eoc;
+    } else {
+      text.insert(text.find("m=audio"), eoc);
+    }
+    const auto r = filter_remote_candidates(parse_ok(text), nullptr);
+    ASSERT_TRUE(r.reject()) << where;
+    EXPECT_TRUE(r.media[0].end_of_candidates) << where;
+    EXPECT_FALSE(r.media[0].awaits_peer_reflexive) << where;
+    EXPECT_TRUE(contains(*r.reject_reason, "c=/m= 0.0.0.0:9 unspecified address"))
+        << *r.reject_reason;
+  }
+}
+
+TEST(CandidateFilter, BlockedCandidatesBesideMdnsStillReject) {
+  // behaviour.md §3: "only such candidates" (names, non-UDP); one the ACL blocked means the
+  // phone's addresses are known and refused: 488 (pattern 5), peer-reflexive or not.
+  const auto d = parse_ok(std::string(kIceHead) +
+                          "a=candidate:1 1 udp 2122260223 x.local 50000 typ host\r\n"
+                          "a=candidate:2 1 udp 1686052607 10.1.2.3 50000 typ srflx raddr 0.0.0.0 "
+                          "rport 0\r\n");
+  const auto acl = make_acl({{"10.0.0.0/8", kBlack}});
+  const auto r = filter_remote_candidates(d, acl.get());
+  ASSERT_TRUE(r.reject());
+  EXPECT_FALSE(r.media[0].awaits_peer_reflexive);
+  EXPECT_TRUE(contains(*r.reject_reason, "rejected by acl \"candidates\"")) << *r.reject_reason;
+}
+
+TEST(CandidateFilter, NoIceCredentialsMeansNoPeerReflexive) {
+  // Without ice-ufrag/ice-pwd nothing will check: only mDNS and c= 0.0.0.0 is refused.
+  const auto d = parse_ok(
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=ice-options:trickle\r\n");
+  const auto r = filter_remote_candidates(d, nullptr);
+  ASSERT_TRUE(r.reject());
+  EXPECT_FALSE(r.media[0].awaits_peer_reflexive);
+}
+
+TEST(CandidateFilter, IceCredentialsWithoutCandidatesButAUsableConnectionKeepIt) {
+  // Not trickling, c= a real address: the c=/m= destination, as for a phone without ICE.
+  const auto d = parse_ok(
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+      "c=IN IP4 203.0.113.7\r\na=ice-ufrag:2qsL\r\na=ice-pwd:vjIh9plO21KEAuXjTHiTY2FD\r\n");
+  const auto r = filter_remote_candidates(d, nullptr);
+  ASSERT_FALSE(r.reject());
+  EXPECT_FALSE(r.media[0].awaits_peer_reflexive);
+  EXPECT_EQ(r.media[0].destination, ra("203.0.113.7", 40000));
+  EXPECT_TRUE(r.media[0].destination_from_connection);
+}
+
 }  // namespace
 }  // namespace icegate::sip::sdp
