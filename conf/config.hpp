@@ -131,6 +131,17 @@ struct Group {
   Location where;
 };
 
+// Where calls to a user that never registers go (a fixed device, a web app that only calls):
+// <user contact="sip:1002@192.0.2.10:5060;transport=tcp">. A live registration wins over it.
+struct StaticContact {
+  std::string uri;  // as configured: the Request-URI of calls to it
+  Transport transport = Transport::udp;  // the URI's transport parameter (sips: tls)
+  acl::Address address;                  // its host, an IP literal
+  std::uint16_t port = 5060;             // its port, or the transport's default
+  // A static contact is not behind NAT: requests of its dialogs follow its Contact and its
+  // SDP addresses are taken as they are.
+};
+
 struct User {
   std::string name;  // SIP user part and digest username
   // The password, or instead (docs/security.md) the digest hashes H(name:realm:password) for MD5
@@ -139,6 +150,7 @@ struct User {
   std::string ha1;
   std::string ha1_sha256;
   std::string group;  // may be empty
+  std::optional<StaticContact> contact;
   Location where;
 };
 

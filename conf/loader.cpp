@@ -17,6 +17,7 @@
 
 #include "acl/unique_fd.hpp"
 #include "conf/config.hpp"
+#include "conf/contact.hpp"
 #include "conf/loader_state.hpp"
 #include "conf/security_values.hpp"
 #include "conf/values.hpp"
@@ -571,7 +572,7 @@ class Loader {
   void users(const Node& n) {
     check_attributes(n, {});
     for_children(n, {"user"}, [&](const Node& c) {
-      check_attributes(c, {"name", "password", "ha1", "ha1-sha256", "group"});
+      check_attributes(c, {"name", "password", "ha1", "ha1-sha256", "group", "contact"});
       no_children(c);
       User u;
       u.where = c.where();
@@ -584,6 +585,7 @@ class Loader {
         st_.error(u.where, "<user> needs the attribute \"password\" (or \"ha1\"/\"ha1-sha256\")");
       }
       value(c, "group", false, u.group, parse_name);
+      value(c, "contact", false, u.contact, parse_static_contact);  // conf/contact.hpp
       st_.cfg.users.push_back(std::move(u));
     });
   }

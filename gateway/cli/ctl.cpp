@@ -115,6 +115,17 @@ void print_human(const std::string& sub, const json& body, std::ostream& out) {
     }
     table(out, rows);
     out << body["registrations"].size() << " registration(s)\n";
+    if (body.contains("static_contacts") && !body["static_contacts"].empty()) {
+      // Users that never register: their calls go to the configured contact (issue 11).
+      std::vector<std::vector<std::string>> statics = {{"USER", "STATIC CONTACT", "TRANSPORT", "IN USE"}};
+      for (const auto& s : body["static_contacts"]) {
+        statics.push_back({str(s, "user"), str(s, "contact"), str(s, "transport"),
+                           s.value("overridden", false) ? "no (registered)" : "yes"});
+      }
+      out << "\n";
+      table(out, statics);
+      out << body["static_contacts"].size() << " static contact(s)\n";
+    }
   } else if (sub == "trunks") {
     std::vector<std::vector<std::string>> rows = {{"TRUNK", "UP", "TRANSPORT", "ADDRESSES", "REGISTRATION"}};
     for (const auto& t : body["trunks"]) {

@@ -485,7 +485,17 @@ nlohmann::json DaemonControl::registrations() {
                                                .count()},
                           {"registered_s_ago", seconds_since(b.registered, now)}});
         }
-        return json{{"registrations", list}};
+        // Users that never register (issue 11): where their calls go while no registration
+        // is live; a live one overrides the static contact.
+        json statics = json::array();
+        for (const auto& u : b2bua_.router().config().users) {
+          if (!u.contact) continue;
+          statics.push_back({{"user", u.name},
+                             {"contact", u.contact->uri},
+                             {"transport", std::string(conf::to_string(u.contact->transport))},
+                             {"overridden", b2bua_.registrar().lookup(u.name, now).has_value()}});
+        }
+        return json{{"registrations", list}, {"static_contacts", statics}};
       },
       std::chrono::milliseconds(3000));
 }

@@ -68,9 +68,15 @@ bool CallRouter::admitted(LegId leg, const InboundRequest& req) {
 std::optional<CallRouter::Route> CallRouter::route(LegId leg, const InboundRequest& req,
                                                    const std::string& to_user, bool from_trunk) {
   Route out;
-  if (cfg_->find_user(to_user)) {
+  if (const conf::User* user = cfg_->find_user(to_user)) {
     out.to_phone = true;
     out.callee = registrar_.lookup(to_user, Registrar::Clock::now());
+    if (!out.callee && user->contact) {
+      // A device that never registers (issue 11): its static contact, unless a registration
+      // is live (that wins, above).
+      out.static_contact = user->contact;
+      return out;
+    }
     if (!out.callee) {
       reject(leg, req, 480, "Temporarily Unavailable", "not-registered", "user " + to_user + " not registered");
       return std::nullopt;
@@ -156,6 +162,20 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
     b.via =
         Source{TransportAddress{r->callee->source, r->callee->source_port}, r->callee->transport};
     call->target_uri = r->callee->route_uri;
+  } else if (r->static_contact) {
+    // Not behind NAT: no forced hop (the dialog follows its Contact), its SDP taken as it is.
+    // Sent from a listener of the contact's transport (check-config makes sure there is one).
+    const conf::StaticContact& c = *r->static_contact;
+    b.party = c.address;
+    for (const auto& l : cfg_->sip.listeners) {
+      if (l.transport == c.transport) {
+        b.profile = l.name;
+        break;
+      }
+    }
+    call->target_uri = c.uri;
+    log().info("call {}: user {} has no registration: to its static contact {}", call->id(),
+               call->to_user, c.uri);
   }
 
   // The caller's media, with the candidate ACL applied to a softphone's candidates.
@@ -180,7 +200,7 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   // A phone's group may set latching for its own leg (issue 18: per user group and globally).
   if (a.phone) setup.a.latching = group_latching(from_user);
   if (b.phone) setup.b.latching = group_latching(call->to_user);
-  if (r->callee) setup.b.party = b.party;
+  if (r->callee || r->static_contact) setup.b.party = b.party;
   setup.from_user = call->from_user;
   setup.to_user = call->to_user;
   setup.a_call_id = call->a_call_id;

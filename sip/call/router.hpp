@@ -81,6 +81,8 @@ class CallRouter {
     bool to_phone = false;
     std::string trunk;  // B's trunk when !to_phone
     std::optional<Binding> callee;
+    // A user without a live registration: its configured contact (a registration wins).
+    std::optional<conf::StaticContact> static_contact;
   };
   // The steps of on_invite; each answers the request itself when it says no.
   bool admitted(LegId leg, const InboundRequest& req);
