@@ -127,6 +127,23 @@ struct RemoteMedia {
   std::optional<SdesChoice> sdes;
 };
 
+// A leg's payload types once offer/answer settled them, as numbers for the relay: the clock
+// rate of each type that may arrive on the leg (its a=rtpmap or RFC 3551's static table: the
+// units of its RTP timestamps, for the jitter estimate) and the types that must leave on it
+// under another number than the other leg sends (the same codec numbered differently by the
+// two parties, e.g. telephone-event 101 from a trunk, 126 for a browser).
+struct PayloadTypes {
+  struct Format {
+    std::uint8_t pt = 0;
+    std::uint32_t clock_rate = 0;  // Hz
+    bool event = false;            // RFC 4733 telephone-event
+    friend bool operator==(const Format&, const Format&) = default;
+  };
+  std::vector<Format> formats;  // arriving on the leg; the first non-event one is its main codec
+  std::vector<std::pair<std::uint8_t, std::uint8_t>> rewrite;  // leaving: {other leg's, this leg's}
+  friend bool operator==(const PayloadTypes&, const PayloadTypes&) = default;
+};
+
 enum class MediaEventKind {
   ice_connected,
   path_changed,
@@ -169,6 +186,13 @@ class MediaPort {
   // `remote` are installed when they differ from the ones in use (a new DTLS handshake for a new
   // fingerprint, role or ICE restart).
   virtual void set_remote(std::uint64_t call, Side side, const RemoteMedia& remote) = 0;
+  // The leg's payload types (clock rates in, mapping out) after each offer/answer that may
+  // have changed them; the same value again changes nothing. Optional for a port.
+  virtual void set_payload_types(std::uint64_t call, Side side, const PayloadTypes& types) {
+    (void)call;
+    (void)side;
+    (void)types;
+  }
   // Releases the ports (into quarantine) and the relay session.
   virtual void destroy_call(std::uint64_t call) = 0;
   // The call is ending (before destroy_call): how, for the diagnosis. Optional for a port.

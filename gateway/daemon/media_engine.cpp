@@ -68,8 +68,11 @@ std::string format_leg(const media::relay::LegStats& l) {
     s += ", srtp " + std::string(l.srtp->profile) + " in " + std::to_string(l.srtp->unprotected) +
          " out " + std::to_string(l.srtp->protected_out);
   }
-  if (l.rtp_lost || l.jitter.count()) {
-    s += ", lost " + std::to_string(l.rtp_lost) + ", jitter " + std::to_string(l.jitter.count()) + " us";
+  if (l.rtp_lost) s += ", lost " + std::to_string(l.rtp_lost);
+  // RFC 3550 A.8 in the clock of the payload type it was last counted in (opus: 48000).
+  if (l.rtp_received) {
+    s += ", jitter " + std::to_string(l.jitter.count()) + " us at " +
+         std::to_string(l.clock_rate) + " Hz";
   }
   return s;
 }
@@ -260,6 +263,13 @@ Expected<sip::SdesChoice, std::string> MediaEngine::sdes_answer(
                  line.substr(0, line.find(' ', line.find(' ') + 1)) + ": " + theirs.error().reason;
       continue;
     }
+    if (!media::srtp::profile_supported(theirs->key.profile())) {
+      // Never answer with what cannot be keyed (AES-GCM on a libsrtp2 without it).
+      reasons += (reasons.empty() ? "" : "; ") +
+                 std::string(media::srtp::to_string(theirs->key.profile())) +
+                 ": not supported by this libsrtp2";
+      continue;
+    }
     auto ours = media::srtp::make_sdes_crypto(theirs->tag, theirs->key.profile());
     if (!ours) return unexpected("key generation failed: " + ours.error());
     return sip::SdesChoice{media::srtp::format_sdes_crypto(*ours), line};
@@ -368,6 +378,34 @@ void MediaEngine::set_remote(std::uint64_t call, sip::Side side, const sip::Remo
     }
     u.require_srtp = true;  // a bad key means no media on that leg, never media in clear
   }
+  relay_.update(call, leg_of(side), std::move(u));
+}
+
+void MediaEngine::set_payload_types(std::uint64_t call, sip::Side side,
+                                    const sip::PayloadTypes& types) {
+  auto it = calls_.find(call);
+  if (it == calls_.end()) return;
+  CallState& state = it->second;
+  auto& last = state.payload_types[slot(side)];
+  if (last == types) return;
+  last = types;
+  media::relay::LegUpdate u;
+  media::relay::PayloadPlan plan;
+  for (const auto& f : types.formats) {
+    plan.formats.push_back({f.pt, f.clock_rate, f.event});
+    // The main codec's clock counts what the plan does not name.
+    if (!u.clock_rate && !f.event && f.clock_rate != 0) u.clock_rate = f.clock_rate;
+  }
+  plan.rewrite = types.rewrite;
+  if (!types.rewrite.empty()) {
+    std::string pairs;
+    for (const auto& [from, to] : types.rewrite) {
+      pairs += (pairs.empty() ? "" : ", ") + std::to_string(from) + "->" + std::to_string(to);
+    }
+    logger("media")->info("call {}: payload types toward leg {} mapped: {}", state.label,
+                          sip::to_string(side), pairs);
+  }
+  u.payloads = std::move(plan);
   relay_.update(call, leg_of(side), std::move(u));
 }
 

@@ -63,6 +63,8 @@ class MediaEngine final : public sip::MediaPort {
       std::uint64_t call, sip::Side side, const std::vector<std::string>& offered) override;
   sip::IceCredentials restart_ice(std::uint64_t call, sip::Side side) override;
   void set_remote(std::uint64_t call, sip::Side side, const sip::RemoteMedia& remote) override;
+  void set_payload_types(std::uint64_t call, sip::Side side,
+                         const sip::PayloadTypes& types) override;
   void destroy_call(std::uint64_t call) override;
   void call_ending(std::uint64_t call, const sip::CallOutcome& outcome) override;
   std::string describe(std::uint64_t call) override;
@@ -130,6 +132,7 @@ class MediaEngine final : public sip::MediaPort {
     bool latching[2] = {false, false};       // when the leg has (or ends up with) no ICE
     std::shared_ptr<const media::dtls::Certificate> certificate;  // as the call started
     LegKeys keys[2];
+    sip::PayloadTypes payload_types[2];  // as last handed to the relay
     std::string history;  // ICE / pin-hole / path events, for diagnostics
     std::chrono::steady_clock::time_point created;
     std::optional<media::relay::SessionStats> last;  // latest snapshot from the worker

@@ -26,6 +26,7 @@
 #include "media/dtls/fingerprint.hpp"
 #include "media/srtp/key.hpp"
 #include "media/srtp/profile.hpp"
+#include "media/srtp/session.hpp"
 
 namespace icegate::media::dtls {
 
@@ -69,9 +70,9 @@ struct DtlsConfig {
   // the strongest hash function offered. Must not be empty.
   std::vector<Fingerprint> expected_peer_fingerprints;
   std::size_t mtu = 1200;  // largest datagram the engine emits (UDP payload)
-  // use_srtp offer/preference, strongest first (RFC 5764 §4.1.1).
-  std::vector<srtp::SrtpProfile> srtp_profiles{srtp::SrtpProfile::aead_aes_128_gcm,
-                                               srtp::SrtpProfile::aes_cm_128_hmac_sha1_80};
+  // use_srtp offer/preference, strongest first (RFC 5764 §4.1.1): by default what this libsrtp2
+  // can key (srtp::dtls_srtp_profiles(): AES-256-GCM, AES-128-GCM, AES_CM_128_HMAC_SHA1_80).
+  std::vector<srtp::SrtpProfile> srtp_profiles = srtp::dtls_srtp_profiles();
   // First retransmission timeout; must exceed 15 ms (OpenSSL treats less as already expired).
   std::chrono::milliseconds initial_retransmit{1000};
   std::chrono::milliseconds handshake_timeout{30'000};  // from start() to connected

@@ -134,6 +134,8 @@ Session::Session(SessionConfig&& c, Clock::time_point now)
     l.tags = {SocketTag{this, l.cfg.sockets.rtp().fd(), i, Component::rtp},
               SocketTag{this, rtcp ? rtcp->fd() : -1, i, Component::rtcp}};
     l.stream.set_clock_rate(l.cfg.clock_rate);
+    l.payloads.set_default_rate(l.cfg.clock_rate);
+    l.payloads.set(l.cfg.payloads);
     l.srtp_required = l.cfg.require_srtp;
     set_transform(l, std::move(l.cfg.srtp));
     reset_remotes(l);
@@ -352,7 +354,10 @@ bool Session::relay(const SocketTag& tag, std::span<std::byte> buf, std::size_t 
   if (rtcp) {
     ++s.rtcp_in;
   } else {
-    in.stream.on_packet(header->ssrc, header->sequence, header->timestamp, now);
+    in.stream.on_packet(header->ssrc, header->sequence, header->timestamp, now,
+                        in.payloads.clock_rate(header->payload_type));
+    // Y's payload type for this codec (RFC 4733 events included), before Y's SRTP protects it.
+    other.payloads.rewrite(buf);
   }
 
   const Destination* d = destination(other, rtcp);
@@ -408,7 +413,14 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
   }
   if (u.payload_types) l.cfg.payload_types = std::move(*u.payload_types);
   if (u.latch_ssrc) l.cfg.latch_ssrc = *u.latch_ssrc;
-  if (u.clock_rate) l.stream.set_clock_rate(*u.clock_rate);
+  if (u.clock_rate) {
+    l.stream.set_clock_rate(*u.clock_rate);
+    l.payloads.set_default_rate(*u.clock_rate);
+  }
+  if (u.payloads) {
+    l.payloads.set(*u.payloads);
+    l.cfg.payloads = std::move(*u.payloads);
+  }
   if (u.require_srtp) l.srtp_required = *u.require_srtp || l.dtls.has_value();
   if (u.srtp) set_transform(l, std::move(u.srtp));
   if (u.remote_rtp || u.remote_rtcp) {
@@ -508,6 +520,7 @@ SessionStats Session::stats() const {
     s.late = seq.late();
     s.jitter_units = l.stream.jitter_units();
     s.jitter = l.stream.jitter();
+    s.clock_rate = l.stream.clock_rate();
     s.remote_rtp = l.rtp.remote;
     s.remote_rtcp = l.cfg.rtcp_mux ? l.rtp.remote : l.rtcp.remote;
     s.rtp_source = l.rtp_source;

@@ -5,6 +5,9 @@
 // header), checked against X's accepted source (strict source; latching learns it once when
 // allowed), unprotected (X's transform), counted (RFC 3550 A.1/A.8), protected for leg Y and
 // sent from Y's socket to Y's remote. STUN on an ICE leg goes to the leg's agent instead.
+// Between unprotect and protect, an RTP packet's payload type is rewritten to Y's numbering
+// where the legs number a codec differently (payloads.hpp): SRTP authenticates the header, so
+// X's tag is checked on what X sent and Y's is computed over what Y gets.
 //
 // Accepted source of a leg (behaviour.md §5, no RTP bleed), per component (Source in stats.hpp):
 //  - ICE on: only the agent's selected address (nothing before a check was answered); without
@@ -51,6 +54,7 @@
 #include "media/events.hpp"
 #include "media/ice/agent.hpp"
 #include "media/ports/port_allocator.hpp"
+#include "media/relay/payloads.hpp"
 #include "media/relay/stats.hpp"
 #include "media/relay/tap.hpp"
 #include "media/relay/transform.hpp"
@@ -82,6 +86,9 @@ struct LegConfig {
   // carry the SSRC of the packet that latched first (RTCP: the first packet's sender SSRC).
   bool latch_ssrc = false;
   std::uint32_t clock_rate = 8000;      // of the payload, for the jitter estimate
+  // Per payload type: clock rates of what arrives, payload types of what leaves (payloads.hpp).
+  // Payload types it does not name count at `clock_rate` and leave unchanged.
+  PayloadPlan payloads{};
   std::unique_ptr<ice::LiteAgent> ice;  // set: ICE-lite on this leg, component 1
   // ICE component 2 on the RTCP socket; required with `ice` when !rtcp_mux. Same local
   // credentials as `ice` (RFC 8445 §5.3: one ufrag/pwd per media stream) and
@@ -109,6 +116,7 @@ struct LegUpdate {
   std::optional<std::vector<std::uint8_t>> payload_types;  // as LegConfig; applies to new latches
   std::optional<bool> latch_ssrc;
   std::optional<std::uint32_t> clock_rate;
+  std::optional<PayloadPlan> payloads;  // replaces the leg's (an offer/answer changed them)
   std::optional<IceRemote> ice_remote;  // new candidates/credentials (LiteAgent::set_remote)
   std::optional<ice::Credentials> ice_restart;  // new local credentials (LiteAgent::restart)
   std::unique_ptr<PacketTransform> srtp;        // new keys; nullptr keeps the current one
@@ -215,6 +223,7 @@ class Session {
     Source rtp_source = Source::signalled, rtcp_source = Source::signalled;
     LegStats stats;
     rtp::StreamStats stream;
+    LegPayloads payloads;  // clock rate per payload type in, payload type rewrite out
     LegConfig cfg;
     ice::Output ice_out;  // reused to keep allocations off the STUN path
     // DTLS-SRTP: the engine of the current handshake, its reused output, and what the session

@@ -154,6 +154,7 @@ struct LegStats {
   std::uint32_t late = 0;  // reordered or duplicated
   std::uint32_t jitter_units = 0;
   std::chrono::microseconds jitter{0};
+  std::uint32_t clock_rate = 0;  // Hz of jitter_units: the clock of the payload type last counted
 
   // Where media currently goes and is accepted from (nullopt: nowhere yet).
   std::optional<Endpoint> remote_rtp;

@@ -101,7 +101,7 @@ void StreamStats::set_clock_rate(std::uint32_t hz) noexcept {
 }
 
 void StreamStats::on_packet(std::uint32_t ssrc, std::uint16_t seq, std::uint32_t rtp_timestamp,
-                            Clock::time_point arrival) noexcept {
+                            Clock::time_point arrival, std::uint32_t clock_rate) noexcept {
   if (!active_ || ssrc != ssrc_) {
     if (active_) ++ssrc_changes_;
     active_ = true;
@@ -112,7 +112,12 @@ void StreamStats::on_packet(std::uint32_t ssrc, std::uint16_t seq, std::uint32_t
   }
   const auto r = seq_.update(seq);
   if (r == SequenceTracker::Update::jump) return;  // not yet believed: keep it out of jitter
-  if (clock_rate_ != 0) jitter_.update(rtp_timestamp, to_rtp_units(arrival - epoch_, clock_rate_));
+  if (clock_rate == 0) return;
+  if (clock_rate != clock_rate_) {
+    clock_rate_ = clock_rate;
+    jitter_.reset();  // transit times in other units compare with nothing of the old ones
+  }
+  jitter_.update(rtp_timestamp, to_rtp_units(arrival - epoch_, clock_rate_));
 }
 
 std::chrono::microseconds StreamStats::jitter() const noexcept {

@@ -72,7 +72,15 @@ class StreamStats {
   explicit StreamStats(std::uint32_t clock_rate = 8000) noexcept : clock_rate_(clock_rate) {}
 
   void on_packet(std::uint32_t ssrc, std::uint16_t seq, std::uint32_t rtp_timestamp,
-                 Clock::time_point arrival) noexcept;
+                 Clock::time_point arrival) noexcept {
+    on_packet(ssrc, seq, rtp_timestamp, arrival, clock_rate_);
+  }
+  // With the clock rate of this packet's payload type (RFC 3550 A.8: jitter is kept in the
+  // units of the stream's timestamps). 0 leaves the packet out of the jitter estimate (it is
+  // still counted: an RFC 4733 event, whose timestamp stays at the event's start); another
+  // rate than the last restarts the estimate in the new units (the sender changed codec).
+  void on_packet(std::uint32_t ssrc, std::uint16_t seq, std::uint32_t rtp_timestamp,
+                 Clock::time_point arrival, std::uint32_t clock_rate) noexcept;
   void set_clock_rate(std::uint32_t hz) noexcept;
 
   bool active() const noexcept { return active_; }

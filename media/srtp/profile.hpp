@@ -13,6 +13,7 @@ enum class SrtpProfile : std::uint8_t {
   aes_cm_128_hmac_sha1_80,
   aes_cm_128_hmac_sha1_32,
   aead_aes_128_gcm,
+  aead_aes_256_gcm,
 };
 
 struct SrtpProfileInfo {
@@ -33,6 +34,8 @@ inline constexpr SrtpProfileInfo kCm32{
     16, 14, 4, 10, 0x0002, "SRTP_AES128_CM_SHA1_32", "AES_CM_128_HMAC_SHA1_32"};
 inline constexpr SrtpProfileInfo kGcm{
     16, 12, 16, 16, 0x0007, "SRTP_AEAD_AES_128_GCM", "AEAD_AES_128_GCM"};
+inline constexpr SrtpProfileInfo kGcm256{
+    32, 12, 16, 16, 0x0008, "SRTP_AEAD_AES_256_GCM", "AEAD_AES_256_GCM"};
 }  // namespace detail
 
 constexpr const SrtpProfileInfo& info(SrtpProfile p) noexcept {
@@ -41,15 +44,21 @@ constexpr const SrtpProfileInfo& info(SrtpProfile p) noexcept {
       return detail::kCm32;
     case SrtpProfile::aead_aes_128_gcm:
       return detail::kGcm;
+    case SrtpProfile::aead_aes_256_gcm:
+      return detail::kGcm256;
     case SrtpProfile::aes_cm_128_hmac_sha1_80:
       break;
   }
   return detail::kCm80;
 }
 
-inline constexpr SrtpProfile kAllProfiles[] = {SrtpProfile::aes_cm_128_hmac_sha1_80,
-                                               SrtpProfile::aes_cm_128_hmac_sha1_32,
-                                               SrtpProfile::aead_aes_128_gcm};
+inline constexpr SrtpProfile kAllProfiles[] = {
+    SrtpProfile::aes_cm_128_hmac_sha1_80, SrtpProfile::aes_cm_128_hmac_sha1_32,
+    SrtpProfile::aead_aes_128_gcm, SrtpProfile::aead_aes_256_gcm};
+
+constexpr bool is_gcm(SrtpProfile p) noexcept {
+  return p == SrtpProfile::aead_aes_128_gcm || p == SrtpProfile::aead_aes_256_gcm;
+}
 
 constexpr std::string_view to_string(SrtpProfile p) noexcept {
   return info(p).sdes_name;

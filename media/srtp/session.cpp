@@ -49,6 +49,10 @@ void set_crypto_policy(SrtpProfile p, srtp_policy_t& policy) {
       srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
       srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
       break;
+    case SrtpProfile::aead_aes_256_gcm:
+      srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
+      srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
+      break;
   }
 }
 
@@ -90,6 +94,35 @@ std::optional<std::string> ensure_libsrtp() {
   std::call_once(once, [] { status = srtp_init(); });
   if (status != srtp_err_status_ok) return "srtp_init: " + status_text(status);
   return std::nullopt;
+}
+
+bool profile_supported(SrtpProfile p) {
+  // A libsrtp2 built without a GCM-capable crypto backend has no AES-GCM cipher: srtp_create
+  // then fails. Asked once per profile with a throw-away key (a context both ways).
+  static std::once_flag once;
+  static std::array<bool, std::size(kAllProfiles)> ok{};
+  std::call_once(once, [] {
+    for (std::size_t i = 0; i < std::size(kAllProfiles); ++i) {
+      const auto key = SrtpKey::generate(kAllProfiles[i]);
+      ok[i] = key && SrtpSender::create(*key) && SrtpReceiver::create(*key);
+    }
+  });
+  for (std::size_t i = 0; i < std::size(kAllProfiles); ++i) {
+    if (kAllProfiles[i] == p) return ok[i];
+  }
+  return false;
+}
+
+std::vector<SrtpProfile> dtls_srtp_profiles() {
+  // Strongest first (RFC 5764 §4.1.1: the client lists them by preference; OpenSSL as server
+  // picks its own most preferred one among those the client offers). RFC 7714 §14.2 GCM before
+  // AES-CM; the _32 profile is left out (a weaker tag for nothing on a relay).
+  std::vector<SrtpProfile> out;
+  for (auto p : {SrtpProfile::aead_aes_256_gcm, SrtpProfile::aead_aes_128_gcm,
+                 SrtpProfile::aes_cm_128_hmac_sha1_80}) {
+    if (profile_supported(p)) out.push_back(p);
+  }
+  return out;
 }
 
 std::string_view libsrtp_version() {

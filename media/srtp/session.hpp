@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "acl/expected.hpp"
 #include "media/srtp/key.hpp"
@@ -59,6 +60,13 @@ struct SrtpOptions {
 // libsrtp error, if any, on every call.
 std::optional<std::string> ensure_libsrtp();
 std::string_view libsrtp_version();
+// Whether this libsrtp2 can key `p` (AES-GCM needs a crypto backend that has it: OpenSSL or
+// NSS; a build with libsrtp's own ciphers has none). Checked once, at first use.
+bool profile_supported(SrtpProfile p);
+// The use_srtp profiles icegate offers and accepts in DTLS-SRTP (RFC 5764 §4.1.2, RFC 7714
+// §14.2), strongest first, only those profile_supported(): AEAD_AES_256_GCM, AEAD_AES_128_GCM,
+// AES_CM_128_HMAC_SHA1_80.
+std::vector<SrtpProfile> dtls_srtp_profiles();
 
 namespace detail {
 struct SrtpCtxDeleter {

@@ -129,6 +129,9 @@ class Call {
   // SDP for `target`, derived from the other leg's `from`; `answering` when it answers an offer
   // `target` made. nullopt (logged) when it cannot be built.
   std::optional<std::string> sdp_toward(Leg& target, const sdp::Description& from, bool answering);
+  // Both legs' payload types (clock rates, mapping between their numbers) to the media side,
+  // from the SDP each party sent and icegate sent it (call_offer_answer.cpp).
+  void hand_payload_types();
 
   CallRouter& router_;
   std::string id_;

@@ -5,8 +5,49 @@
 #include "sip/call/router.hpp"
 #include "sip/call_sdp.hpp"
 #include "sip/log.hpp"
+#include "sip/sdp/payload_types.hpp"
+#include "sip/sdp/rewrite.hpp"
 
 namespace icegate::sip {
+namespace {
+
+// The payload types of the relayed section of an SDP body (none when there is none yet).
+std::vector<sdp::PayloadType> relayed_types(const std::string& body) {
+  if (body.empty()) return {};
+  const auto d = sdp::parse(body);
+  if (!d) return {};
+  const auto sections = sdp::trunk_media_sections(*d);
+  if (sections.empty()) return {};
+  return sdp::payload_types(d->media[sections.front()]);
+}
+
+// What may arrive on a leg: the types its party declared, then those icegate offered or answered
+// it with (a party may send with the numbers it was given, RFC 3264 §5.1).
+std::vector<sdp::PayloadType> arriving_types(const Leg& leg) {
+  return sdp::merge_payload_types(relayed_types(leg.remote_sdp), relayed_types(leg.local_sdp));
+}
+
+PayloadTypes types_for(const std::vector<sdp::PayloadType>& arriving,
+                       const std::vector<sdp::PayloadType>& from_other,
+                       const std::vector<sdp::PayloadType>& declared) {
+  PayloadTypes p;
+  for (const auto& t : arriving) p.formats.push_back({t.pt, t.clock_rate, t.event()});
+  // Toward the leg: the other leg's numbers for a codec become the ones the party declared.
+  p.rewrite = sdp::payload_type_map(from_other, declared);
+  return p;
+}
+
+}  // namespace
+
+void Call::hand_payload_types() {
+  if (!media) return;
+  const auto a_in = arriving_types(a_);
+  const auto b_in = arriving_types(b_);
+  router_.media().set_payload_types(media->id(), Side::a,
+                                    types_for(a_in, b_in, relayed_types(a_.remote_sdp)));
+  router_.media().set_payload_types(media->id(), Side::b,
+                                    types_for(b_in, a_in, relayed_types(b_.remote_sdp)));
+}
 
 std::optional<std::string> Call::take_first_offer(const sdp::Description& offer,
                                                   const std::string& text, RemoteMedia& media) {
@@ -14,6 +55,7 @@ std::optional<std::string> Call::take_first_offer(const sdp::Description& offer,
   note_nat(a_, media);
   router_.media().set_remote(this->media->id(), Side::a, media);
   a_.remote_sdp = text;
+  hand_payload_types();
   return std::nullopt;
 }
 
@@ -135,7 +177,7 @@ Expected<std::string, int> Call::take_reoffer(Leg& leg, const std::string& body,
   note_nat(leg, r->media);
   router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
-  auto built = sdp_toward(other, *d, false);
+  auto built = sdp_toward(other, *d, false);  // hands the payload types on
   if (!built) return unexpected(488);
   return std::move(*built);
 }
@@ -148,6 +190,7 @@ std::optional<std::string> Call::take_answer(Leg& leg, const sdp::Description& a
   note_nat(leg, r->media);
   router_.media().set_remote(media->id(), leg.side(), r->media);
   leg.remote_sdp = body;
+  hand_payload_types();
   return std::nullopt;
 }
 
@@ -224,6 +267,7 @@ std::optional<std::string> Call::sdp_toward(Leg& target, const sdp::Description&
     return std::nullopt;
   }
   target.local_sdp = *out;
+  hand_payload_types();
   return *out;
 }
 

@@ -175,6 +175,9 @@ class FakeMedia final : public MediaPort {
   void set_remote(std::uint64_t call, Side side, const RemoteMedia& remote) override {
     remotes[{call, side}].push_back(remote);
   }
+  void set_payload_types(std::uint64_t call, Side side, const PayloadTypes& types) override {
+    payload_types[{call, side}] = types;
+  }
   void destroy_call(std::uint64_t call) override {
     EXPECT_TRUE(live.count(call)) << "media call " << call << " destroyed twice or never made";
     live.erase(call);
@@ -193,6 +196,7 @@ class FakeMedia final : public MediaPort {
   std::vector<std::uint64_t> destroyed;
   std::map<std::uint64_t, MediaCallSetup> setups;
   std::map<std::pair<std::uint64_t, Side>, std::vector<RemoteMedia>> remotes;
+  std::map<std::pair<std::uint64_t, Side>, PayloadTypes> payload_types;  // the last per leg
 
  private:
   std::uint64_t next_ = 1;

@@ -3,6 +3,7 @@
 // to each, the call and leg states, and that every dialog handle and media session is released.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -73,7 +74,7 @@ std::string param(const std::string& header, const std::string& name) {
 }
 
 Source source(const char* ip, std::uint16_t port) {
-  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp};
+  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp, std::nullopt};
 }
 
 class CallFlow : public ::testing::Test {
@@ -639,6 +640,48 @@ TEST_F(CallFlow, InviteCredentialsCannotBeReplayedAndGuessingIsBanned) {
   router_.on_cancel(a);
   router_.on_invite_response(b, response(487));
   router_.on_terminated(b);
+}
+
+// Issue 11 item 4: a browser offers telephone-event 126 (and 110 at 48 kHz), the trunk answers
+// with its own 101. The media side is told, per leg, the clock of every payload type that
+// arrives and which types leave under another number: 101 -> 126 toward the browser, 126 -> 101
+// toward the trunk.
+TEST_F(CallFlow, PayloadTypesAreMappedBetweenABrowserAndATrunk) {
+  const std::string offer =
+      replaced(load("chromium-156-offer.sdp"), "10.97.0.2", "127.0.0.2");
+  const LegId a = phone_invite("5555", offer);
+  const LegId b = sip_.last_invite();
+  ASSERT_NE(b, 0U);
+  ASSERT_TRUE(call_of(b).media);
+  const std::uint64_t id = call_of(b).media->id();
+  const std::string answer =
+      "v=0\r\no=pbx 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 24618 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
+      "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
+  router_.on_invite_response(b, response(200, answer));
+  ASSERT_EQ(sip_.last(Sent::respond, a)->status, 200);
+
+  const auto& ta = media_.payload_types[{id, Side::a}];
+  const auto& tb = media_.payload_types[{id, Side::b}];
+  using Pair = std::pair<std::uint8_t, std::uint8_t>;
+  EXPECT_EQ(ta.rewrite, (std::vector<Pair>{{101, 126}}));
+  EXPECT_EQ(tb.rewrite, (std::vector<Pair>{{126, 101}}));
+  // What arrives from the browser: opus at 48 kHz first (its main codec), events marked.
+  ASSERT_FALSE(ta.formats.empty());
+  EXPECT_EQ(ta.formats.front(), (PayloadTypes::Format{111, 48000, false}));
+  const auto has = [](const PayloadTypes& t, PayloadTypes::Format f) {
+    return std::find(t.formats.begin(), t.formats.end(), f) != t.formats.end();
+  };
+  EXPECT_TRUE(has(ta, {126, 8000, true}));
+  EXPECT_TRUE(has(ta, {110, 48000, true}));
+  EXPECT_TRUE(has(ta, {9, 8000, false})) << "G722 counts at 8000 (RFC 3551 §4.5.2)";
+  // From the trunk: PCMU first, its 101 an event.
+  ASSERT_FALSE(tb.formats.empty());
+  EXPECT_EQ(tb.formats.front(), (PayloadTypes::Format{0, 8000, false}));
+  EXPECT_TRUE(has(tb, {101, 8000, true}));
+
+  router_.on_bye(a);
+  both_terminated(a, b);
 }
 
 }  // namespace

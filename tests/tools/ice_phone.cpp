@@ -80,6 +80,19 @@ struct Options {
   std::string peer_fingerprint;
   int dtls_timeout_ms = 8000;
   int srtp_garbage = 0;
+  // What the RTP says (issue 11 item 4): payload type, timestamp step per packet (960 for 20 ms
+  // of opus at 48 kHz), and every `event_every`-th packet with `event_type` instead (an RFC 4733
+  // telephone-event the trunk numbers differently).
+  int payload_type = 0;
+  int ts_step = 160;
+  int event_type = -1;
+  int event_every = 0;
+  // RTP that is not ours (the far end's own stream, e.g. its RFC 4733 events): with
+  // --expect-type, keep listening after the echoes until --expect-count such packets arrived
+  // (or --expect-ms passed); the summary counts them and the far end's packets of other types.
+  int expect_type = -1;
+  int expect_count = 1;
+  int expect_ms = 10000;
 };
 
 // --make-cert DIR: a fresh certificate and key as DIR/cert.pem + DIR/key.pem; prints the
@@ -120,7 +133,9 @@ std::optional<media::Endpoint> parse_endpoint(const std::string& s) {
                "ice_phone: %s\nusage: ice_phone --local IP:PORT --remote IP:PORT --remote-ufrag U "
                "--remote-pwd P --local-ufrag U --local-pwd P [--packets N] [--min-rtp M] "
                "[--interval-ms 20] [--ice-timeout-ms 5000] [--grace-ms 2000] "
-               "[--wait-request-ms N] [--no-use-candidate]\n",
+               "[--wait-request-ms N] [--no-use-candidate] [--payload-type 0] [--ts-step 160] "
+               "[--event-type PT --event-every K] [--expect-type PT [--expect-count N] "
+               "[--expect-ms 10000]]\n",
                why);
   std::exit(3);
 }
@@ -188,11 +203,27 @@ Options parse_args(int argc, char** argv) {
       o.dtls_timeout_ms = number();
     } else if (k == "--srtp-garbage") {
       o.srtp_garbage = number();
+    } else if (k == "--payload-type" || k == "--event-type") {
+      const int pt = number();
+      if (pt > 127) usage(("bad payload type for " + k).c_str());
+      (k == "--payload-type" ? o.payload_type : o.event_type) = pt;
+    } else if (k == "--expect-type") {
+      o.expect_type = number();
+      if (o.expect_type > 127) usage("bad payload type for --expect-type");
+    } else if (k == "--expect-count") {
+      o.expect_count = number();
+    } else if (k == "--expect-ms") {
+      o.expect_ms = number();
+    } else if (k == "--ts-step") {
+      o.ts_step = number();
+    } else if (k == "--event-every") {
+      o.event_every = number();
     } else {
       usage(("unknown option " + k).c_str());
     }
   }
   if (!have_local || !have_remote) usage("--local and --remote are required");
+  if (o.event_every > 0 && o.event_type < 0) usage("--event-every needs --event-type");
   if (o.remote_ufrag.empty() || o.remote_pwd.empty() || o.local_ufrag.empty() ||
       o.local_pwd.empty()) {
     usage("all four ICE credentials are required");
@@ -275,6 +306,7 @@ class Phone {
     }
     // Phase 2: RTP every interval from the checked socket; count what comes back.
     auto next_rtp = Clock::now();
+    const auto rtp_started = next_rtp;
     while (rtp_sent_ < o_.packets) {
       if (Clock::now() >= next_rtp) {
         send_rtp();
@@ -284,6 +316,10 @@ class Phone {
     }
     const auto grace_end = Clock::now() + milliseconds(o_.grace_ms);
     while (rtp_echoed_ < rtp_sent_ && Clock::now() < grace_end) wait_and_read(grace_end);
+    if (o_.expect_type >= 0) {
+      const auto expect_end = rtp_started + milliseconds(o_.expect_ms);
+      while (expected_in_ < o_.expect_count && Clock::now() < expect_end) wait_and_read(expect_end);
+    }
     const bool ok = rtp_echoed_ >= o_.min_rtp;
     summary(ok, ok ? "" : "only " + std::to_string(rtp_echoed_) + " of " +
                               std::to_string(rtp_sent_) + " RTP packets came back (want " +
@@ -403,9 +439,10 @@ class Phone {
     // Every packet gets its own sequence number: SRTP never protects one index twice.
     const int index = rtp_sent_ + srtp_garbage_sent_ + protect_failed_;
     const auto seq = static_cast<std::uint16_t>(index);
-    const std::uint32_t ts = static_cast<std::uint32_t>(index) * 160u;
+    const std::uint32_t ts = static_cast<std::uint32_t>(index) * static_cast<std::uint32_t>(o_.ts_step);
+    const std::uint8_t pt = payload_type_of(seq);
     const std::uint8_t h[12] = {0x80,
-                                static_cast<std::uint8_t>(index == 0 ? 0x80 : 0x00),
+                                static_cast<std::uint8_t>((index == 0 ? 0x80 : 0x00) | pt),
                                 static_cast<std::uint8_t>(seq >> 8),
                                 static_cast<std::uint8_t>(seq),
                                 static_cast<std::uint8_t>(ts >> 24),
@@ -494,10 +531,35 @@ class Phone {
         ++srtp_unauthenticated_;
         return;
       }
-      if (load32(copy, 8) == ssrc_ && *n == 172) ++rtp_echoed_;
+      if (load32(copy, 8) == ssrc_ && *n == 172) count_echo(copy);
+      if (load32(copy, 8) != ssrc_) count_foreign(copy);
       return;
     }
-    if (load32(d, 8) == ssrc_ && d.size() == 172) ++rtp_echoed_;
+    if (load32(d, 8) == ssrc_ && d.size() == 172) count_echo(d);
+    if (load32(d, 8) != ssrc_) count_foreign(d);
+  }
+
+  void count_foreign(std::span<const std::byte> rtp) {
+    if ((byte_at(rtp, 1) & 0x7f) == o_.expect_type) {
+      ++expected_in_;
+    } else {
+      ++foreign_other_;
+    }
+  }
+
+  // The payload type packet `seq` was sent with (--payload-type, --event-type/--event-every).
+  std::uint8_t payload_type_of(std::uint16_t seq) const {
+    const bool event = o_.event_every > 0 && seq % o_.event_every == o_.event_every - 1;
+    return static_cast<std::uint8_t>(event ? o_.event_type : o_.payload_type);
+  }
+  // One of our packets came back: it must carry the payload type it left with (what the other
+  // leg numbers differently is mapped there and back).
+  void count_echo(std::span<const std::byte> rtp) {
+    ++rtp_echoed_;
+    const auto seq = static_cast<std::uint16_t>((byte_at(rtp, 2) << 8) | byte_at(rtp, 3));
+    const std::uint8_t pt = byte_at(rtp, 1) & 0x7f;
+    if (pt != payload_type_of(seq)) ++pt_mismatch_;
+    if (o_.event_every > 0 && pt == o_.event_type) ++events_echoed_;
   }
 
   void on_stun(std::span<const std::byte> d, const media::Endpoint& from) {
@@ -572,7 +634,9 @@ class Phone {
         "\"rtp_sent\":%d,\"rtp_received\":%d,\"rtp_echoed\":%d,\"rtp_foreign\":%d,\"rtcp_in\":%d,"
         "\"other_in\":%d,\"stun_malformed\":%d,\"stun_stray\":%d,\"waited_request_ms\":%lld,"
         "\"dtls_in\":%d,\"dtls_ms\":%lld,\"srtp_profile\":\"%s\",\"srtp_bytes\":%d,"
-        "\"srtp_unauthenticated\":%d,\"srtp_garbage_sent\":%d,\"error\":\"%s\"}\n",
+        "\"srtp_unauthenticated\":%d,\"srtp_garbage_sent\":%d,\"pt_mismatch\":%d,"
+        "\"events_echoed\":%d,\"expected_type_in\":%d,\"foreign_other_in\":%d,"
+        "\"error\":\"%s\"}\n",
         ok ? "true" : "false", o_.local.to_string().c_str(), o_.remote.to_string().c_str(),
         checks_sent_, check_success_, check_errors_, last_error_, responses_unauthenticated_,
         responses_wrong_source_, static_cast<long long>(check_rtt_ms_),
@@ -580,7 +644,8 @@ class Phone {
         requests_answered_, rtp_sent_, rtp_received_, rtp_echoed_, rtp_foreign_, rtcp_in_,
         other_in_, stun_malformed_, stun_stray_, waited_request_ms_, dtls_in_,
         static_cast<long long>(dtls_ms_), srtp_profile_.c_str(), srtp_sent_bytes_,
-        srtp_unauthenticated_, srtp_garbage_sent_, json_escape(error).c_str());
+        srtp_unauthenticated_, srtp_garbage_sent_, pt_mismatch_, events_echoed_, expected_in_,
+        foreign_other_, json_escape(error).c_str());
     std::fflush(stdout);
   }
 
@@ -588,6 +653,8 @@ class Phone {
   std::mt19937 rng_;
   int fd_ = -1;
   std::uint32_t ssrc_ = 0;
+  int pt_mismatch_ = 0, events_echoed_ = 0;
+  int expected_in_ = 0, foreign_other_ = 0;  // RTP not ours: of --expect-type, of other types
   std::uint64_t tie_breaker_ = 0;
   std::set<media::stun::TransactionId> pending_;
   bool connected_ = false;
