@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "acl/unique_fd.hpp"
@@ -93,8 +94,11 @@ bool valid_capture_name(const std::string& n) {
   return true;
 }
 
-Server::Server(conf::Admin cfg, Control& control, std::string static_dir)
-    : cfg_(std::move(cfg)), control_(control), static_dir_(std::move(static_dir)) {}
+Server::Server(conf::Admin cfg, Control& control, std::string static_dir, std::string webphone_dir)
+    : cfg_(std::move(cfg)),
+      control_(control),
+      static_dir_(std::move(static_dir)),
+      webphone_dir_(std::move(webphone_dir)) {}
 
 Server::~Server() { stop(); }
 
@@ -269,8 +273,48 @@ void Server::routes() {
            auto o = control_.run_check(tool, server, expect);
            send_json(res, o.status, o.body);
          });
+  webphone_routes();
   if (!static_dir_.empty() && !s.set_mount_point("/", static_dir_)) {
     log()->warn("admin page: cannot serve {}", static_dir_);
+  }
+}
+
+// The webphone (tools/webphone/): only its own files, named one by one, so that nothing else of
+// its directory (package.json, node_modules/ in a source tree) is served. Each is read when asked
+// for: tools/webphone/setup may bundle JsSIP after icegate started.
+void Server::webphone_routes() {
+  if (webphone_dir_.empty()) return;
+  auto& s = *http_;
+  s.Get("/webphone",
+        [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/webphone/"); });
+  struct File {
+    const char* path;  // under /webphone/
+    const char* file;  // under webphone_dir_
+    const char* type;
+  };
+  static constexpr File kFiles[] = {
+      {"/webphone/", "index.html", "text/html; charset=utf-8"},
+      {"/webphone/index.html", "index.html", "text/html; charset=utf-8"},
+      {"/webphone/webphone.js", "webphone.js", "text/javascript; charset=utf-8"},
+      {"/webphone/style.css", "style.css", "text/css; charset=utf-8"},
+      {"/webphone/vendor/jssip.min.js", "vendor/jssip.min.js", "text/javascript; charset=utf-8"},
+      {"/webphone/vendor/LICENSE.jssip.md", "vendor/LICENSE.jssip.md", "text/plain; charset=utf-8"},
+  };
+  for (const File& f : kFiles) {
+    const std::string path = webphone_dir_ + "/" + f.file;
+    const std::string type = f.type;
+    s.Get(f.path, [path, type](const httplib::Request&, httplib::Response& res) {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) {
+        return send_error(res, 404,
+                          path.find("/vendor/") != std::string::npos
+                              ? "JsSIP is not installed: run tools/webphone/setup"
+                              : "webphone file missing: " + path);
+      }
+      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::move(body), type);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 // The admin listener: /metrics, the control API under /api/v1 and the admin page, served by
-// cpp-httplib on eight threads of its own. Authentication: a bearer token or mutual TLS when
+// cpp-httplib on eight threads of its own, and the webphone page under /webphone/
+// (tools/webphone/). Authentication: a bearer token or mutual TLS when
 // configured; without either only loopback clients are served (the configuration refuses a
 // non-loopback address then). docs/operations.md lists the routes.
 #pragma once
@@ -20,7 +21,9 @@ namespace icegate::admin {
 
 class Server {
  public:
-  Server(conf::Admin cfg, Control& control, std::string static_dir);
+  // static_dir: the admin page's files, served at /; webphone_dir: the webphone's (index.html,
+  // webphone.js, style.css, vendor/jssip.min.js), served at /webphone/. Empty: not served.
+  Server(conf::Admin cfg, Control& control, std::string static_dir, std::string webphone_dir = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -32,11 +35,13 @@ class Server {
 
  private:
   void routes();
+  void webphone_routes();
   bool authorised(const std::string& remote_addr, const std::string& authorization) const;
 
   conf::Admin cfg_;
   Control& control_;
   std::string static_dir_;  // the admin page's files; empty: no page
+  std::string webphone_dir_;  // the webphone's files; empty: no /webphone/
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   std::uint16_t port_ = 0;

@@ -36,6 +36,15 @@ std::string admin_page_dir() {
   return {};
 }
 
+// The webphone's static files (tools/webphone/), found the same way.
+std::string webphone_dir() {
+  for (const char* dir : {ICEGATE_WEBPHONE_DIR}) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(std::filesystem::path(dir) / "index.html", ec)) return dir;
+  }
+  return {};
+}
+
 }  // namespace
 
 Gateway::Gateway(std::string config_file, bool log_level_fixed, std::function<void()> drained)
@@ -109,7 +118,8 @@ bool Gateway::start(std::shared_ptr<const conf::Config> cfg) {
     };
     hooks.config_file = file_;
     control_ = std::make_unique<DaemonControl>(*stack_, *b2bua_, *media_, std::move(hooks));
-    admin_ = std::make_unique<admin::Server>(*c->admin, *control_, admin_page_dir());
+    admin_ =
+        std::make_unique<admin::Server>(*c->admin, *control_, admin_page_dir(), webphone_dir());
     if (auto err = admin_->start()) {
       log->critical("cannot start the admin listener: {}", *err);
       admin_.reset();

@@ -183,12 +183,13 @@
     const old = ua;
     ua = null;
     if (!old) return;
+    const connected = old.isConnected();
     const closed = new Promise((resolve) => {
       old.on("disconnected", resolve);
       setTimeout(resolve, timeout || 5000);  // a bound, not a wait: stop() resolves it first
     });
     old.stop();
-    await closed;
+    if (connected) await closed;
     set({ transport: "disconnected",
           registration: st.registration === "registered" ? "unregistered" : st.registration },
         "ua stopped");
