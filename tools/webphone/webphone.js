@@ -26,6 +26,7 @@
 
   let ua = null;
   let session = null;
+  let outgoing = null;  // the last call() (target, JsSIP options): a 422 retries it
   let localStream = null;
   let toneContext = null;
   let statsTimer = null;
@@ -135,7 +136,8 @@
       uri: o.uri,
       password: o.password || "",
       display_name: o.displayName || undefined,
-      register: false,
+      // REGISTER once the WebSocket is open (and again after a reconnection).
+      register: true,
       register_expires: o.expires || 600,
       user_agent: "icegate-webphone JsSIP/" + J.version,
       // One WebSocket for the whole test or session: no reconnection storm while testing.
@@ -145,8 +147,14 @@
     const mine = ua;
     ua.on("connecting", () => mine === ua && set({ transport: "connecting" }, "ws connecting", o.ws));
     ua.on("connected", () => mine === ua && set({ transport: "connected" }, "ws connected", o.ws));
-    ua.on("disconnected", (e) => mine === ua && set({ transport: "disconnected" }, "ws disconnected",
-      e && e.error ? "error" : (e && e.reason) || null));
+    ua.on("disconnected", (e) => {
+      if (mine !== ua) return;
+      const why = e && e.error ? "connection error" : (e && (e.reason || e.code)) || "closed";
+      // A WebSocket that fails before the REGISTER went out ends the registration attempt too.
+      const failed = st.registration === "registering"
+        ? { registration: "failed", registrationCause: "WebSocket " + why } : {};
+      set(Object.assign({ transport: "disconnected" }, failed), "ws disconnected", why);
+    });
     ua.on("registered", () => mine === ua &&
       set({ registration: "registered", registrationCause: null }, "registered", o.uri));
     ua.on("unregistered", (e) => mine === ua &&
@@ -158,7 +166,6 @@
     ua.on("newRTCSession", (e) => onNewSession(e));
     set({ registration: "registering", registrationCause: null }, "register", o.uri);
     ua.start();
-    ua.register();
     const s = await waitFor((x) => x.registration === "registered" || x.registration === "failed",
                             o.timeoutMs || 15000, "registration");
     if (s.registration !== "registered") {
@@ -233,8 +240,33 @@
     s.on("accepted", () => s === session && set({ call: "connected" }, "accepted"));
     s.on("confirmed", () => s === session && set({ call: "connected" }, "confirmed"));
     s.on("ended", (x) => s === session && finish("ended", x));
-    s.on("failed", (x) => s === session && finish("failed", x));
+    s.on("failed", (x) => s === session && !retryAfter422(x) && finish("failed", x));
     s.on("newDTMF", (x) => note("dtmf " + x.originator, x.dtmf.tone));
+  }
+
+  // RFC 4028 §6: a 422 (Session Interval Too Small) is retried once with the Min-SE it names as
+  // Session-Expires. JsSIP does not do it by itself (it offers 90 s; a server whose Min-SE is
+  // higher, as Sofia-SIP's and FreeSWITCH's default of 120 s, refuses that).
+  function retryAfter422(x) {
+    const r = x.message;
+    if (!outgoing || outgoing.retried || x.originator !== "remote" || !r || r.status_code !== 422) {
+      return false;
+    }
+    const minSe = parseInt(r.getHeader && r.getHeader("Min-SE"), 10);
+    if (!(minSe > 0)) return false;
+    outgoing.retried = true;
+    outgoing.options.sessionTimersExpires = minSe;
+    note("422 Session Interval Too Small", `retrying with Session-Expires: ${minSe}`);
+    setTimeout(() => {
+      try {
+        const again = ua.call(outgoing.target, outgoing.options);
+        if (again.connection) hookPc(again.connection);
+      } catch (e) {
+        finish("failed", x);
+        showError(e);
+      }
+    }, 0);
+    return true;
   }
 
   function finish(how, x) {
@@ -252,7 +284,8 @@
     if (session && !session.isEnded()) throw new Error("call: a call is in progress");
     const source = (opts && opts.source) || $("audio-source").value;
     localStream = await makeStream(source);
-    const s = ua.call(String(target), mediaOptions(localStream));
+    outgoing = { target: String(target), options: mediaOptions(localStream), retried: false };
+    const s = ua.call(outgoing.target, outgoing.options);
     if (s.connection) hookPc(s.connection);
     startStats();
     return snapshot();
