@@ -1430,6 +1430,11 @@ class Test:
             self.check(role == icegate_role, "icegate is the DTLS %s, expected %s (it %s)"
                        % (role, icegate_role, "answered a=setup:active to baresip's actpass"
                           if icegate_role == "client" else "offered actpass, baresip answered active"))
+            if icegate_role == "server":
+                # As the DTLS server icegate picks its own preference among the profiles baresip
+                # offers (RFC 5764 §4.1.1): AES-256-GCM first (issue 11 item 4).
+                self.check(suite == "AEAD_AES_256_GCM", "icegate as DTLS server must pick "
+                           "AEAD_AES_256_GCM from baresip's use_srtp list, got %s" % suite)
             m2 = re.search(r"dtls (?:connected|closed) as %s,.*?srtp (\S+) in (\d+) out (\d+)" % role, phone_leg)
             self.check(m2 and m2.group(1) == suite and int(m2.group(2)) >= MIN_PKTS
                        and int(m2.group(3)) >= MIN_PKTS,
