@@ -232,6 +232,13 @@ void check_users_trunks_routes(LoaderState& st) {
       st.error(u.where, "user \"" + u.name + "\" is in group \"" + u.group +
                             "\", which does not exist");
     }
+    // A static contact is called from a listener of its transport (as a trunk is).
+    if (u.contact && std::none_of(st.cfg.sip.listeners.begin(), st.cfg.sip.listeners.end(),
+                                  [&](const Listener& l) { return l.transport == u.contact->transport; })) {
+      const std::string t(to_string(u.contact->transport));
+      st.error(u.where, "user \"" + u.name + "\": contact transport " + t + " needs a " + t +
+                            " <listener> to send from");
+    }
   }
   for (const auto& t : st.cfg.trunks) {
     if (t.addresses.empty()) {
@@ -243,13 +250,6 @@ void check_users_trunks_routes(LoaderState& st) {
     if (t.transport == Transport::tls && !tls_listener) {
       st.error(t.where,
                "trunk \"" + t.name + "\": transport tls needs a tls <listener> to send from");
-    }
-    // A static contact is called from a listener of its transport (as a trunk is).
-    if (u.contact && std::none_of(st.cfg.sip.listeners.begin(), st.cfg.sip.listeners.end(),
-                                  [&](const Listener& l) { return l.transport == u.contact->transport; })) {
-      const std::string t(to_string(u.contact->transport));
-      st.error(u.where, "user \"" + u.name + "\": contact transport " + t + " needs a " + t +
-                            " <listener> to send from");
     }
   }
   std::map<std::string, Location> prefixes;
