@@ -129,6 +129,8 @@
     const J = JsSIPOrThrow();
     const o = Object.assign({}, opts || {});
     if (!o.ws || !o.uri) throw new Error("register: a WebSocket URL and a SIP URI are needed");
+    $("ws-url").value = o.ws;  // the form shows what is in use, whoever called
+    $("sip-uri").value = o.uri;
     if (ua) await stopUa();
     const socket = new J.WebSocketInterface(o.ws);
     ua = new J.UA({
@@ -283,6 +285,8 @@
     if (!ua) throw new Error("call: register first (that also opens the WebSocket)");
     if (session && !session.isEnded()) throw new Error("call: a call is in progress");
     const source = (opts && opts.source) || $("audio-source").value;
+    $("target").value = String(target);
+    $("audio-source").value = source;
     localStream = await makeStream(source);
     outgoing = { target: String(target), options: mediaOptions(localStream), retried: false };
     const s = ua.call(outgoing.target, outgoing.options);
@@ -295,6 +299,7 @@
     clearError();
     if (!session || st.call !== "ringing") throw new Error("answer: no incoming call");
     const source = (opts && opts.source) || $("audio-source").value;
+    $("audio-source").value = source;
     localStream = await makeStream(source);
     session.answer(mediaOptions(localStream));
     startStats();

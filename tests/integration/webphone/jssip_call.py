@@ -201,6 +201,7 @@ class Page:
         self.env, self.cdp, self.shots = env, cdp, shots
         self.console_path = os.path.join(env.work, "chromium-console.log")
         self.written = 0
+        self.closed = False  # Page.close sent: the DevTools connection is gone
 
     def js(self, expression, timeout=30):
         try:
@@ -436,14 +437,15 @@ def run(argv):
     if v["transport"] and not shutil.which("openssl"):
         skip("openssl is not installed (tools/deps test)")
     if "--netns" not in a:
-        if namespaces_available():
+        # ICEGATE_WEBPHONE_NO_NETNS=1: page, ws and wss on the host's loopback even as root.
+        if not os.environ.get("ICEGATE_WEBPHONE_NO_NETNS") and namespaces_available():
             return run_in_namespace(argv)
         if v["mdns"]:
             skip("the mdns variant runs in a network namespace of its own: needs root "
                  "(ip netns add)")
         # page, ws, wss on this namespace's loopback: Chromium may then also gather candidates
         # on this host's other interfaces (their checks stay on this host).
-        print("no network namespaces (not root): Chromium runs on this host's loopback")
+        print("no network namespace: Chromium runs on this host's loopback")
 
     env = Env("webphone-" + variant, net=v["net"])
     env.needs_sipp = bool(v["transport"])
@@ -464,7 +466,7 @@ def run(argv):
             flags.append("--ignore-certificate-errors")
         chrome = WebphoneChromium(chromium_bin, env.work, env.icegate_ip, flags)
         env.procs.append(chrome.proc)
-        cdp = None
+        cdp = page = None
         try:
             cdp = chrome.page()
             page = Page(env, cdp, shots)
@@ -485,16 +487,17 @@ def run(argv):
                 print("page: %s" % page.screenshot("page.png"))
             else:
                 calls(env, page, variant, base)
-            page.flush_console()
+            if not page.closed:
+                page.flush_console()
             exceptions = [e for e in cdp.errors() if e.startswith("exception")]
             env.check(not exceptions, "the page threw:\n" + "\n".join(exceptions))
             cdp.close()
         except CdpError as e:
             raise TestFailure("Chromium/DevTools: %s" % e)
         finally:
-            if cdp is not None:
+            if page is not None:
                 try:
-                    Page(env, cdp, shots).flush_console()
+                    page.flush_console()
                 except Exception:  # noqa: BLE001 - the first failure is what counts
                     pass
             chrome.stop()
@@ -582,6 +585,23 @@ def calls(env, page, variant, base):
               "JsSIP did not unregister: %s" % r)
     env.check(poll(lambda: not registration_of(env, base, "1001"), 10),
               "the control API still shows 1001 registered after the unregistration")
+
+    # A tab that is closed never unregisters: the registration ends with its WebSocket.
+    r = page.api("register(%s)" % json.dumps({"ws": url, "uri": "sip:1001@%s" % env.icegate_ip,
+                                               "password": "1001secret", "timeoutMs": 15000}), 25)
+    env.check(r and "rejected" not in r and r["registration"] == "registered",
+              "JsSIP did not register again: %s" % r)
+    env.check(poll(lambda: registration_of(env, base, "1001"), 10),
+              "the control API shows no registration of 1001 after the second REGISTER")
+    page.flush_console()
+    # The tab is closed (Page.close: its DevTools connection goes with it, so no answer is
+    # awaited); its WebSocket closes with it.
+    page.cdp.next_id += 1
+    page.cdp.ws.send(json.dumps({"id": page.cdp.next_id, "method": "Page.close", "params": {}}))
+    page.closed = True
+    env.check(poll(lambda: not registration_of(env, base, "1001"), 10),
+              "1001 is still registered 10 s after its tab (and WebSocket) closed")
+    print("%s: the registration ended with the WebSocket (tab closed)" % variant)
 
 
 if __name__ == "__main__":
