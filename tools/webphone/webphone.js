@@ -427,12 +427,14 @@
     $("sx-loss").textContent = `${s.packetsLost === null ? "–" : s.packetsLost} / ` +
       (s.jitter === null ? "–" : `${Math.round(s.jitter * 1000)} ms`);
     $("sx-rtt").textContent = s.rtt === null ? "–" : `${(s.rtt * 1000).toFixed(1)} ms`;
-    $("sx-codec").textContent = s.codec ? `${s.codec.mimeType}/${s.codec.clockRate} (pt ${s.codec.payloadType})` : "–";
+    const c = s.codec;
+    $("sx-codec").textContent = c ? `${c.mimeType}/${c.clockRate} (pt ${c.payloadType})` : "–";
     const p = s.pair;
+    const end = (x) => `${x.address || "(hidden)"}:${x.port} (${x.type})`;
     $("sx-pair").textContent = p && p.local && p.remote
-      ? `${p.local.address}:${p.local.port} (${p.local.type}) ⇄ ${p.remote.address}:${p.remote.port} (${p.remote.type}), ${p.state}`
-      : "–";
-    $("sx-dtls").textContent = s.dtls ? `${s.dtls.state}, ${s.dtls.cipher || "–"}, ${s.dtls.srtpCipher || "–"}` : "–";
+      ? `${end(p.local)} ⇄ ${end(p.remote)}, ${p.state}` : "–";
+    const d = s.dtls;
+    $("sx-dtls").textContent = d ? `${d.state}, ${d.cipher || "–"}, ${d.srtpCipher || "–"}` : "–";
   }
 
   // ---- the form --------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def media_both_ways(env, page, label):
             "jitter %s s, rtt %.1f ms, codec %s, pair %s:%s (%s) <-> %s:%s, DTLS %s %s"
             % (label, s["packetsSent"], s["bytesSent"], s["packetsReceived"], s["bytesReceived"],
                s["packetsLost"], s["jitter"], s["rtt"] * 1000,
-               s["codec"] and s["codec"]["mimeType"], pair["local"]["address"],
+               s["codec"] and s["codec"]["mimeType"], pair["local"]["address"] or "(hidden)",
                pair["local"]["port"], pair["local"]["type"], pair["remote"]["address"],
                pair["remote"]["port"], s["dtls"]["cipher"], s["dtls"]["srtpCipher"]))
     print(line)
@@ -534,7 +534,9 @@ def loopback_candidates(env, page):
       const s = await navigator.mediaDevices.getUserMedia({audio: true});
       s.getTracks().forEach((t) => pc.addTrack(t, s));
       const out = [];
-      const done = new Promise((r) => { pc.onicecandidate = (e) => e.candidate ? out.push(e.candidate.candidate) : r(); });
+      const done = new Promise((r) => {
+        pc.onicecandidate = (e) => e.candidate ? out.push(e.candidate.candidate) : r();
+      });
       await pc.setLocalDescription(await pc.createOffer());
       await done;
       pc.close();
