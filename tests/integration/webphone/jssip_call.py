@@ -122,16 +122,20 @@ def run_in_namespace(argv):
 
     def cleanup(*_):
         if inner is not None and inner.poll() is None:
+            inner.send_signal(signal.SIGTERM)  # its Env ends what it started, then it exits
             try:
-                os.killpg(inner.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            inner.wait()
+                inner.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                inner.kill()
+                inner.wait()
         ip("netns", "del", ns, check=False)
 
     def on_signal(signum, _frame):
-        cleanup()
-        sys.exit(128 + signum)
+        # Passed on to the inner driver, whose Env ends what it started; the wait below then
+        # returns and the namespace is deleted. (No wait here: the main thread may be inside
+        # inner.wait() already, holding its lock.)
+        if inner is not None and inner.poll() is None:
+            inner.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -145,8 +149,9 @@ def run_in_namespace(argv):
         ip("-n", ns, "route", "add", "default", "dev", "wpa")
         print("network namespace %s: lo, veth wpa %s/24 (default route) <-> wpb" % (ns, NETNS_ADDR))
         sys.stdout.flush()
-        inner = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__)]
-                                 + argv + ["--netns", ns], start_new_session=True)
+        # In this process group: whatever stops the whole group (ctest at its timeout) stops it.
+        inner = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
+                                  os.path.abspath(__file__)] + argv + ["--netns", ns])
         return inner.wait()
     finally:
         cleanup()
@@ -447,6 +452,10 @@ def run(argv):
         # on this host's other interfaces (their checks stay on this host).
         print("no network namespace: Chromium runs on this host's loopback")
 
+    def stopped(signum, _frame):  # Env's exit then ends everything this driver started
+        raise TestFailure("stopped by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, stopped)
     env = Env("webphone-" + variant, net=v["net"])
     env.needs_sipp = bool(v["transport"])
     shots = a.get("--screenshots") or os.path.join(env.work, "screenshots")
