@@ -9,6 +9,8 @@ std::string_view to_string(Transport t) {
     case Transport::udp: return "udp";
     case Transport::tcp: return "tcp";
     case Transport::tls: return "tls";
+    case Transport::ws: return "ws";
+    case Transport::wss: return "wss";
   }
   return "?";
 }

@@ -26,7 +26,11 @@ struct Location {
   std::string to_string() const { return line ? file + ":" + std::to_string(line) : file; }
 };
 
-enum class Transport : std::uint8_t { udp, tcp, tls };
+// ws and wss (SIP over WebSocket, RFC 7118) are for listeners only; trunks and TURN servers
+// take udp, tcp or tls.
+enum class Transport : std::uint8_t { udp, tcp, tls, ws, wss };
+// A connection-oriented transport whose connection is the way back to the peer (not UDP).
+inline bool is_stream(Transport t) { return t != Transport::udp; }
 std::string_view to_string(Transport t);
 
 struct Listener {
@@ -34,10 +38,13 @@ struct Listener {
   Transport transport = Transport::udp;
   acl::Address address;
   std::uint16_t port = 5060;
-  // transport="tls": the server certificate (chain) and its private key, PEM files (relative
-  // paths: to the configuration file). Required for TLS, refused for the others.
+  // transport="tls" or "wss": the server certificate (chain) and its private key, PEM files
+  // (relative paths: to the configuration file). Required for them, refused for the others.
   std::string certificate_file;
   std::string private_key_file;
+  // transport="ws"/"wss": the Origin values a browser's WebSocket upgrade may carry (exact
+  // match, e.g. "https://phone.example.com"); empty: any origin.
+  std::vector<std::string> origins;
   Location where;
 };
 

@@ -404,16 +404,26 @@ class Loader {
   }
 
   void listener(const Node& n) {
-    check_attributes(n, {"name", "transport", "address", "port", "certificate", "private-key"});
+    check_attributes(n, {"name", "transport", "address", "port", "certificate", "private-key",
+                         "origins"});
     no_children(n);
     Listener l;
     l.where = n.where();
-    value(n, "transport", true, l.transport, parse_transport);
+    value(n, "transport", true, l.transport, parse_listener_transport);
     value(n, "address", true, l.address, address);
     if (l.transport == Transport::tls) l.port = 5061;  // RFC 3261 §26.2 / RFC 5630
+    if (l.transport == Transport::ws) l.port = 80;     // RFC 7118 §7 (the WebSocket defaults)
+    if (l.transport == Transport::wss) l.port = 443;
     value(n, "port", false, l.port, parse_port);
     value(n, "certificate", false, l.certificate_file, relative_file(n));
     value(n, "private-key", false, l.private_key_file, relative_file(n));
+    if (const auto o = attr(n, "origins", false)) {
+      std::istringstream words(*o);
+      for (std::string w; words >> w;) l.origins.push_back(w);
+      if (l.transport != Transport::ws && l.transport != Transport::wss) {
+        st_.error(n.where(), "origins is for transport ws or wss");
+      }
+    }
     l.name = std::string(to_string(l.transport)) + ":" + l.address.to_string() + ":" + std::to_string(l.port);
     value(n, "name", false, l.name, parse_name);
     st_.cfg.sip.listeners.push_back(std::move(l));

@@ -136,24 +136,32 @@ void check_readable(LoaderState& st, const Location& where, const std::string& f
 void check_tls(LoaderState& st) {
   std::map<std::pair<acl::Address, std::uint16_t>, const Listener*> by_addr;
   for (const auto& l : st.cfg.sip.listeners) {
-    const bool tls = l.transport == Transport::tls;
+    const bool tls = l.transport == Transport::tls || l.transport == Transport::wss;
+    const bool ws = l.transport == Transport::ws || l.transport == Transport::wss;
+    const std::string t(to_string(l.transport));
     if (tls && (l.certificate_file.empty() || l.private_key_file.empty())) {
       st.error(l.where,
-               "listener \"" + l.name + "\": transport tls needs certificate and private-key");
+               "listener \"" + l.name + "\": transport " + t + " needs certificate and private-key");
     } else if (!tls && (!l.certificate_file.empty() || !l.private_key_file.empty())) {
       st.error(l.where,
-               "listener \"" + l.name + "\": certificate and private-key are for transport tls");
+               "listener \"" + l.name + "\": certificate and private-key are for transport tls or wss");
     }
     if (tls) {
       if (!l.certificate_file.empty()) check_readable(st, l.where, l.certificate_file);
       if (!l.private_key_file.empty()) check_readable(st, l.where, l.private_key_file);
     }
-    // One SIP stack instance per address and port: TLS cannot share one with UDP/TCP.
+    // One SIP stack instance per address and port: TLS cannot share one with UDP/TCP, and a
+    // WebSocket listener (an HTTP server) shares its port with nothing.
     auto [it, fresh] = by_addr.emplace(std::pair{l.address, l.port}, &l);
-    if (!fresh && (tls || it->second->transport == Transport::tls)) {
-      st.error(l.where, "listener \"" + l.name + "\": TLS needs a port of its own (" +
-                            l.address.to_string() + ":" + std::to_string(l.port) +
-                            " is also used by \"" + it->second->name + "\")");
+    const auto own_port = [](const Listener& x) {
+      return x.transport == Transport::tls || x.transport == Transport::ws ||
+             x.transport == Transport::wss;
+    };
+    if (!fresh && (own_port(l) || own_port(*it->second))) {
+      st.error(l.where, "listener \"" + l.name + "\": " + (ws ? "a WebSocket listener" : "TLS") +
+                            " needs a port of its own (" + l.address.to_string() + ":" +
+                            std::to_string(l.port) + " is also used by \"" + it->second->name +
+                            "\")");
     }
   }
 }

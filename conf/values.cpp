@@ -70,6 +70,14 @@ Expected<Transport, std::string> parse_transport(std::string_view text) {
   return unexpected("transport " + quoted(text) + " is not one of udp, tcp, tls");
 }
 
+Expected<Transport, std::string> parse_listener_transport(std::string_view text) {
+  if (text == "ws") return Transport::ws;
+  if (text == "wss") return Transport::wss;
+  auto t = parse_transport(text);
+  if (!t) return unexpected("transport " + quoted(text) + " is not one of udp, tcp, tls, ws, wss");
+  return t;
+}
+
 Expected<MediaProfile, std::string> parse_media_profile(std::string_view text) {
   if (text == "rtp") return MediaProfile::rtp;
   if (text == "sdes") return MediaProfile::sdes;

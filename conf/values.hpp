@@ -18,6 +18,8 @@ Expected<Duration, std::string> parse_duration(std::string_view text);
 // true/false, yes/no, on/off, 1/0.
 Expected<bool, std::string> parse_bool(std::string_view text);
 Expected<Transport, std::string> parse_transport(std::string_view text);
+// A SIP listener's transport: parse_transport's, plus ws and wss (RFC 7118).
+Expected<Transport, std::string> parse_listener_transport(std::string_view text);
 Expected<MediaProfile, std::string> parse_media_profile(std::string_view text);
 // Names of ACLs, servers, trunks, groups: letters, digits, '_', '-', '.'.
 Expected<std::string, std::string> parse_name(std::string_view text);

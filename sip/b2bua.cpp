@@ -110,6 +110,15 @@ void B2bua::on_nua_event(Profile& p, nua_event_t event, int status, const char* 
   }
 }
 
+void B2bua::on_ws_closed(Profile& p, std::uint16_t bridge_port, const ws::Peer& peer) {
+  // RFC 7118 §5.3 (with RFC 5626's flow semantics): the connection is the phone's only path,
+  // so its registration ends with it.
+  for (const auto& user : registrar_.remove_connection(p.name, bridge_port)) {
+    log().info("REGISTER: {}'s binding over WebSocket from {}:{} ended with its connection", user,
+               peer.address.to_string(), peer.port);
+  }
+}
+
 bool B2bua::acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,
                        const std::shared_ptr<const acl::Acl>& acl, const char* what) {
   if (!acl) return true;
@@ -165,6 +174,7 @@ void B2bua::on_register(Profile& p, nua_handle_t* nh, const sip_t* sip) {
     req.source = src->address;
     req.source_port = src->port;
     req.transport = src->transport;
+    req.bridge_port = src->bridge_port;
   }
   req.profile = p.name;
   su_home_t* home = nua_handle_home(nh);

@@ -73,6 +73,7 @@ class B2bua : public EventSink {
                     nua_handle_t* nh, SofiaLeg* leg, const sip_t* sip, tagi_t tags[]) override;
   void on_started() override;
   void on_stopping() override;
+  void on_ws_closed(Profile& p, std::uint16_t bridge_port, const ws::Peer& peer) override;
   // A trunk's OPTIONS interval or registration back-off passed (su_timer callbacks).
   void trunk_options(TrunkLink& t);
   void trunk_register(TrunkLink& t);

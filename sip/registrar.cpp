@@ -6,6 +6,10 @@ namespace icegate::sip {
 namespace {
 
 std::string route_uri_for(const RegisterRequest& r) {
+  if (r.bridge_port) {
+    // A WebSocket phone is reached down its own connection: the bridge's end on loopback.
+    return "sip:" + r.user + "@127.0.0.1:" + std::to_string(r.bridge_port) + ";transport=tcp";
+  }
   const std::string host =
       r.source.is_v4() ? r.source.to_string() : "[" + r.source.to_string() + "]";
   return "sip:" + r.user + "@" + host + ":" + std::to_string(r.source_port) +
@@ -56,6 +60,7 @@ RegisterOutcome Registrar::apply(const RegisterRequest& req, Clock::time_point n
     b.source = req.source;
     b.source_port = req.source_port;
     b.transport = req.transport;
+    b.bridge_port = req.bridge_port;
     b.profile = req.profile;
     b.call_id = req.call_id;
     b.cseq = req.cseq;
@@ -67,6 +72,21 @@ RegisterOutcome Registrar::apply(const RegisterRequest& req, Clock::time_point n
   out.bindings = list;
   if (list.empty()) by_user_.erase(req.user);
   return out;
+}
+
+std::vector<std::string> Registrar::remove_connection(const std::string& profile,
+                                                     std::uint16_t bridge_port) {
+  std::vector<std::string> users;
+  for (auto it = by_user_.begin(); it != by_user_.end();) {
+    auto& list = it->second;
+    const auto gone = std::remove_if(list.begin(), list.end(), [&](const Binding& b) {
+      return b.bridge_port == bridge_port && b.profile == profile;
+    });
+    if (gone != list.end()) users.push_back(it->first);
+    list.erase(gone, list.end());
+    it = list.empty() ? by_user_.erase(it) : std::next(it);
+  }
+  return users;
 }
 
 std::vector<Binding> Registrar::bindings(const std::string& user, Clock::time_point now) const {

@@ -23,6 +23,9 @@ struct Binding {
   acl::Address source;     // observed source address and port of the REGISTER
   std::uint16_t source_port = 0;
   conf::Transport transport = conf::Transport::udp;
+  // A WebSocket phone: its bridge connection's port on 127.0.0.1 (route_uri names it); the
+  // binding ends when that connection closes (RFC 7118 §5.3). 0 for other transports.
+  std::uint16_t bridge_port = 0;
   std::string profile;     // name of the profile (listener) the REGISTER arrived on
   std::string call_id;
   std::uint32_t cseq = 0;
@@ -49,6 +52,7 @@ struct RegisterRequest {
   acl::Address source;
   std::uint16_t source_port = 0;
   conf::Transport transport = conf::Transport::udp;
+  std::uint16_t bridge_port = 0;  // see Binding
   std::string profile;
 };
 
@@ -73,6 +77,9 @@ class Registrar {
   std::vector<Binding> all(Clock::time_point now) const;
   // Drops `user`'s binding of `contact`; false when there is none.
   bool remove(const std::string& user, const std::string& contact);
+  // Drops every binding made through WebSocket bridge `bridge_port` of `profile` (its
+  // connection closed); returns the users whose binding went.
+  std::vector<std::string> remove_connection(const std::string& profile, std::uint16_t bridge_port);
   // Drops expired bindings; returns how many.
   std::size_t expire(Clock::time_point now);
   std::size_t size() const;

@@ -39,9 +39,18 @@ std::optional<RequestSource> request_source(nua_t* nua) {
     return std::nullopt;
   }
   s.transport = ai->ai_protocol == IPPROTO_TCP ? conf::Transport::tcp : conf::Transport::udp;
+  const Profile* p = nua_magic(nua);
   // TLS runs over TCP; a TLS profile (its own nua) serves nothing else (check-config).
-  if (const Profile* p = nua_magic(nua); p && p->tls && s.transport == conf::Transport::tcp) {
-    s.transport = conf::Transport::tls;
+  if (p && p->tls && s.transport == conf::Transport::tcp) s.transport = conf::Transport::tls;
+  if (p && p->ws) {
+    // The bridge's loopback connection stands for a browser: say where the browser is.
+    if (!s.address.is_loopback() || !p->stack) return std::nullopt;
+    auto peer = p->stack->ws_peers().find(s.port);
+    if (!peer) return std::nullopt;
+    s.bridge_port = s.port;
+    s.address = peer->address;
+    s.port = peer->port;
+    s.transport = peer->transport;
   }
   return s;
 }

@@ -33,11 +33,12 @@ std::string reason_header(std::string text) {
   return "SIP;cause=200;text=\"" + text + "\"";
 }
 
-// The Contact icegate puts into dialog-forming messages on a TLS leg: nua would write "sips:"
-// (its TLS transport is bound with a sips: URL), which a sip: dialog must not get
-// (RFC 3261 §12.1.1) and some phones cannot send to. nullptr: nua's own Contact.
+// The Contact icegate puts into dialog-forming messages where nua's own is wrong. TLS: nua would
+// write "sips:" (its TLS transport is bound with a sips: URL), which a sip: dialog must not get
+// (RFC 3261 §12.1.1) and some phones cannot send to. WebSocket: nua would name the loopback
+// side of the bridge. nullptr: nua's own Contact.
 const char* tls_contact(const SofiaLeg& leg) {
-  return leg.profile && leg.profile->tls ? leg.profile->contact.c_str() : nullptr;
+  return leg.profile && !leg.profile->contact.empty() ? leg.profile->contact.c_str() : nullptr;
 }
 
 // nua_respond() keeps the phrase pointer until it builds the response later on the same loop:
@@ -70,7 +71,10 @@ InboundRequest request_of(Profile& p, const sip_t* sip) {
     }
   }
   if (auto src = request_source(p.nua)) {
-    r.source = Source{TransportAddress{src->address, src->port}, src->transport};
+    r.source = Source{TransportAddress{src->address, src->port}, src->transport, std::nullopt};
+    if (src->bridge_port) {
+      r.source->next_hop = TransportAddress{acl::Address::v4(0x7f000001u), src->bridge_port};
+    }
   }
   r.profile = p.name;
   return r;
@@ -90,6 +94,10 @@ InboundResponse response_of(int status, const char* phrase, const sip_t* sip) {
 
 // "sip:192.0.2.7:41234;transport=udp": a next hop for NUTAG_PROXY.
 std::string hop_uri(const Source& s) {
+  if (s.next_hop) {  // a WebSocket phone: its bridge, TCP on loopback
+    return "sip:" + host_for_uri(s.next_hop->address) + ":" + std::to_string(s.next_hop->port) +
+           ";transport=tcp";
+  }
   return "sip:" + host_for_uri(s.address.address) + ":" + std::to_string(s.address.port) +
          ";transport=" + std::string(conf::to_string(s.transport));
 }

@@ -1,7 +1,9 @@
 #include "sip/stack.hpp"
 
 #include <sofia-sip/su_log.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sofia-sip/tport_tag.h>
@@ -56,6 +58,44 @@ std::string host_for_url(const acl::Address& a) {
   return a.is_v4() ? a.to_string() : "[" + a.to_string() + "]";
 }
 
+// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice).
+std::optional<std::uint16_t> free_loopback_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::nullopt;
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sin;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
+    return std::nullopt;
+  }
+  return ntohs(sin.sin_port);
+}
+
+// The nua events that are requests from the network.
+bool is_request_event(nua_event_t event) {
+  switch (event) {
+    case nua_i_invite:
+    case nua_i_register:
+    case nua_i_options:
+    case nua_i_message:
+    case nua_i_subscribe:
+    case nua_i_notify:
+    case nua_i_refer:
+    case nua_i_info:
+    case nua_i_update:
+    case nua_i_bye:
+    case nua_i_cancel:
+    case nua_i_prack:
+    case nua_i_publish:
+    case nua_i_method:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool Profile::has(conf::Transport t) const {
@@ -99,6 +139,7 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
     }
   }
   if (error.empty()) create_profiles(sip, error);
+  if (error.empty()) start_websocket(error);
   if (!error.empty()) {
     // nua_destroy() asserts a finished nua_shutdown(): shut the ones that came up down first
     // (dispatch() breaks the loop once every live profile answered).
@@ -111,6 +152,7 @@ void Stack::run(const conf::Sip& sip, int sofia_level, std::promise<std::string>
         p->shut_down = true;
       }
     }
+    if (ws_server_) ws_server_->stop();
     if (any) su_root_run(root_.get());
     for (auto& p : profiles_) {
       if (p->nua) nua_destroy(p->nua);
@@ -182,6 +224,23 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
   // Listeners on the same address and port share one nua (one URL binds UDP and TCP).
   std::map<std::pair<acl::Address, std::uint16_t>, Profile*> by_addr;
   for (const auto& l : sip.listeners) {
+    if (l.transport == conf::Transport::ws || l.transport == conf::Transport::wss) {
+      // Its own nua on loopback TCP; the WebSocket server is its only client.
+      auto port = free_loopback_port();
+      if (!port) {
+        error = "listener " + l.name + ": no free TCP port on 127.0.0.1 for its SIP stack";
+        return false;
+      }
+      profiles_.push_back(std::make_unique<Profile>());
+      Profile* p = profiles_.back().get();
+      p->address = acl::Address::v4(0x7f000001u);
+      p->port = *port;
+      p->stack = this;
+      p->name = l.name;
+      p->transports.push_back(l.transport);
+      p->ws = &l;
+      continue;
+    }
     auto key = std::pair{l.address, l.port};
     auto it = by_addr.find(key);
     if (it == by_addr.end()) {
@@ -201,12 +260,22 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
     // nta binds TLS only for a sips: URL (a sip: URL offers udp, tcp and sctp).
     p->url = std::string(p->tls ? "sips:" : "sip:") + host_for_url(p->address) + ":" +
              std::to_string(p->port);
-    if (p->transports.size() == 1 && !p->tls) {
+    if (p->ws) {
+      p->url += ";transport=tcp";
+    } else if (p->transports.size() == 1 && !p->tls) {
       p->url += ";transport=" + std::string(conf::to_string(p->transports.front()));
     }
     if (p->tls) {
       p->contact =
           "<sip:" + host_for_url(p->address) + ":" + std::to_string(p->port) + ";transport=tls>";
+    }
+    if (p->ws) {
+      // What the browser sees: the listener, not the loopback side (RFC 7118 §5.2's "ws" URI
+      // parameter). An unspecified listener address has no name to give: a .invalid one.
+      const std::string host = p->ws->address.is_unspecified() ? std::string("icegate.invalid")
+                                                               : host_for_url(p->ws->address);
+      p->contact = "<sip:" + host + ":" + std::to_string(p->ws->port) + ";transport=" +
+                   std::string(conf::to_string(p->ws->transport)) + ">";
     }
     // Sofia-SIP's TLS reads its key and certificate from "agent.pem" in a directory: a private
     // one, removed again once the transport holds them in memory.
@@ -236,9 +305,27 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
                       : "): address in use or not local");
       return false;
     }
-    log().info("listening on {} ({})", p->url, p->name);
+    if (!p->ws) log().info("listening on {} ({})", p->url, p->name);
   }
   return true;
+}
+
+bool Stack::start_websocket(std::string& error) {
+  std::vector<ws::ListenerSpec> specs;
+  for (const auto& p : profiles_) {
+    if (p->ws) specs.push_back({p->ws, p->port});
+  }
+  if (specs.empty()) return true;
+  ws_server_ = std::make_unique<ws::Server>(
+      ws_peers_, [this](std::uint16_t bridge_port, const ws::Peer& peer) {
+        // On the WebSocket thread: the registrar and calls live on the signalling thread.
+        post([this, bridge_port, peer] {
+          if (Profile* p = profile_named(peer.listener); p && p->ws) {
+            sink_->on_ws_closed(*p, bridge_port, peer);
+          }
+        });
+      });
+  return ws_server_->start(specs, error);
 }
 
 void Stack::dispatch(Profile& p, nua_event_t event, int status, const char* phrase,
@@ -253,33 +340,31 @@ void Stack::dispatch(Profile& p, nua_event_t event, int status, const char* phra
     }
     return;
   }
+  if (p.ws && refused_as_stranger(p, event, nh, leg, sip)) return;
   if (guard_ && refused_by_guard(p, event, nh, leg, sip)) return;
   sink_->on_nua_event(p, event, status, phrase, nh, leg, sip, tags);
+}
+
+bool Stack::refused_as_stranger(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
+                                const sip_t* sip) {
+  // A WebSocket listener's loopback port serves the WebSocket server's bridges only: anything
+  // else connecting to it (a local process) is not a browser, and has no address to check.
+  if (!is_request_event(event) || !sip || !sip->sip_request || request_source(p.nua)) return false;
+  log().warn("{} on WebSocket listener {}'s stack port from a connection that is not a bridge: "
+             "refused with 403",
+             sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "request",
+             p.name);
+  if (leg || !nh) return true;
+  Handle owned(nh);
+  nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(p.nua), TAG_END());
+  return true;
 }
 
 bool Stack::refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
                              const sip_t* sip) {
   // The earliest point Sofia-SIP 1.12 offers the application: nta has already parsed the
   // request and made its server transaction (docs/security.md says so).
-  switch (event) {
-    case nua_i_invite:
-    case nua_i_register:
-    case nua_i_options:
-    case nua_i_message:
-    case nua_i_subscribe:
-    case nua_i_notify:
-    case nua_i_refer:
-    case nua_i_info:
-    case nua_i_update:
-    case nua_i_bye:
-    case nua_i_cancel:
-    case nua_i_prack:
-    case nua_i_publish:
-    case nua_i_method:
-      break;
-    default:
-      return false;
-  }
+  if (!is_request_event(event)) return false;
   if (!sip || !sip->sip_request) return false;
   const auto src = request_source(p.nua);
   if (!src) return false;
@@ -330,6 +415,9 @@ void Stack::drain_posted() {
 
 void Stack::stop() {
   if (!thread_.joinable()) return;
+  // Browsers first: their connections close (and their registrations with them) while the
+  // stack still runs.
+  if (ws_server_) ws_server_->stop();
   if (running_) {
     post([this] {
       stopping_ = true;

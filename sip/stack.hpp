@@ -19,6 +19,8 @@
 #include "conf/config.hpp"
 #include "sip/flood/guard.hpp"
 #include "sip/flood/socket_filter.hpp"
+#include "sip/ws/peers.hpp"
+#include "sip/ws/server.hpp"
 
 namespace icegate::sip {
 
@@ -30,8 +32,13 @@ class Profile {
   std::uint16_t port = 0;
   std::vector<conf::Transport> transports;
   const conf::Listener* tls = nullptr;   // the TLS listener (certificate files), if it is one
+  // A WebSocket listener (ws/wss): this profile is its stack side, TCP on 127.0.0.1 at an
+  // ephemeral port, reached only through the bridge (sip/ws/server.hpp).
+  const conf::Listener* ws = nullptr;
   std::string url;                       // the NUTAG_URL it was created with
-  std::string contact;                   // TLS: "<sip:host:port;transport=tls>" for dialogs
+  // The Contact for dialogs when nua's own would be wrong, else empty. TLS:
+  // "<sip:host:port;transport=tls>"; WebSocket: "<sip:host:port;transport=ws>".
+  std::string contact;
   nua_t* nua = nullptr;                  // owned by Stack (nua_destroy after shutdown)
   bool shut_down = false;
   Stack* stack = nullptr;
@@ -49,6 +56,10 @@ class EventSink {
   virtual void on_started() {}
   // Called on the signalling thread before the profiles shut down (end calls here).
   virtual void on_stopping() {}
+  // A WebSocket phone's connection ended (on the signalling thread): `bridge_port` is the port
+  // its requests came from on `profile`.
+  virtual void on_ws_closed(Profile& /*profile*/, std::uint16_t /*bridge_port*/,
+                            const ws::Peer& /*peer*/) {}
 };
 
 class Stack {
@@ -79,6 +90,10 @@ class Stack {
   // The profile by one of its listeners' names, or by its own name ("udp-lo+tcp-lo").
   Profile* profile_named(const std::string& listener_name);
   su_root_t* root() const { return root_.get(); }
+  // The browsers connected over WebSocket, by bridge port (sip/ws/peers.hpp).
+  const ws::Peers& ws_peers() const { return ws_peers_; }
+  // The WebSocket server's counters; nullptr without a ws/wss listener.
+  const ws::Stats* ws_stats() const { return ws_server_ ? &ws_server_->stats() : nullptr; }
   bool on_signalling_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   // Internal (C callback trampolines).
@@ -91,7 +106,12 @@ class Stack {
   // A private directory with agent.pem (key + certificate) for Sofia-SIP's TLS, or an error.
   static std::optional<std::string> write_tls_dir(const conf::Listener& l, std::string& error);
   bool create_profiles(const conf::Sip& sip, std::string& error);
+  // The WebSocket listeners' server, once their stack-side profiles are up.
+  bool start_websocket(std::string& error);
 
+  // A request on a WebSocket profile that did not come through a bridge: answered 403.
+  bool refused_as_stranger(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
+                           const sip_t* sip);
   // The guard's verdict on a request event; true when the request was answered or dropped.
   bool refused_by_guard(Profile& p, nua_event_t event, nua_handle_t* nh, SofiaLeg* leg,
                         const sip_t* sip);
@@ -114,6 +134,8 @@ class Stack {
   std::vector<std::unique_ptr<std::function<void()>>> watchers_;
   std::atomic<bool> running_{false};
   bool stopping_ = false;
+  ws::Peers ws_peers_;
+  std::unique_ptr<ws::Server> ws_server_;
 };
 
 }  // namespace icegate::sip

@@ -160,7 +160,11 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
     b.party = r->callee->source;
     b.profile = r->callee->profile;
     b.via =
-        Source{TransportAddress{r->callee->source, r->callee->source_port}, r->callee->transport};
+        Source{TransportAddress{r->callee->source, r->callee->source_port}, r->callee->transport,
+               std::nullopt};
+    if (r->callee->bridge_port) {  // a WebSocket phone: down its own connection
+      b.via->next_hop = TransportAddress{acl::Address::v4(0x7f000001u), r->callee->bridge_port};
+    }
     call->target_uri = r->callee->route_uri;
   } else if (r->static_contact) {
     // Not behind NAT: no forced hop (the dialog follows its Contact), its SDP taken as it is.

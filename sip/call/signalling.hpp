@@ -26,6 +26,9 @@ using LegId = std::uint64_t;  // 0: none
 struct Source {
   TransportAddress address;
   conf::Transport transport = conf::Transport::udp;
+  // Where requests to this source go when not to `address` itself: a WebSocket phone's bridge
+  // connection to the stack (TCP on 127.0.0.1, sip/ws/peers.hpp).
+  std::optional<TransportAddress> next_hop;
   std::string to_string() const;
 };
 

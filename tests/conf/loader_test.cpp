@@ -424,7 +424,7 @@ TEST(ConfigLoader, TlsListenerNeedsItsFilesAndAPortOfItsOwn) {
                    "certificate=\"/etc/hostname\" private-key=\"/etc/hostname\"/></sip>\n"
                    "<media address=\"127.0.0.1\"/>\n",
                    false),
-               3, "certificate and private-key are for transport tls");
+               3, "certificate and private-key are for transport tls or wss");
   expect_error(
       doc("<sip><listener name=\"u\" transport=\"tcp\" address=\"127.0.0.1\" port=\"5061\"/>\n"
           "<listener name=\"t\" transport=\"tls\" address=\"127.0.0.1\" "
@@ -569,6 +569,58 @@ TEST(ConfigLoader, AdminTokenFileIsReadTrimmed) {
   ASSERT_FALSE(e);
   EXPECT_THAT(e.error().front().message, HasSubstr("the file is empty"));
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace icegate::conf
+
+namespace icegate::conf {
+namespace {
+
+TEST(ConfigLoader, WebSocketListeners) {
+  auto r = load_string(
+      doc("<sip><listener name=\"w\" transport=\"ws\" address=\"127.0.0.1\"/>\n"
+          "<listener name=\"s\" transport=\"wss\" address=\"127.0.0.1\" certificate=\"/etc/hostname\" "
+          "private-key=\"/etc/hostname\" origins=\"https://a.example  http://127.0.0.1:8000\"/>\n"
+          "<listener name=\"u\" transport=\"udp\" address=\"127.0.0.1\"/></sip>\n"
+          "<media address=\"127.0.0.1\"/>\n",
+          false),
+      "test.xml", "/tmp");
+  ASSERT_TRUE(r.has_value()) << r.error().front().to_string();
+  const auto& ls = r->config->sip.listeners;
+  ASSERT_EQ(ls.size(), 3u);
+  EXPECT_EQ(ls[0].transport, Transport::ws);
+  EXPECT_EQ(ls[0].port, 80);  // RFC 7118's WebSocket defaults
+  EXPECT_TRUE(ls[0].origins.empty());
+  EXPECT_EQ(ls[1].transport, Transport::wss);
+  EXPECT_EQ(ls[1].port, 443);
+  EXPECT_EQ(ls[1].origins, (std::vector<std::string>{"https://a.example", "http://127.0.0.1:8000"}));
+  EXPECT_EQ(to_string(Transport::wss), "wss");
+}
+
+TEST(ConfigLoader, WebSocketListenerErrors) {
+  expect_error(doc("<sip><listener name=\"s\" transport=\"wss\" address=\"127.0.0.1\"/></sip>\n"
+                   "<media address=\"127.0.0.1\"/>\n",
+                   false),
+               3, "transport wss needs certificate and private-key");
+  expect_error(doc("<sip><listener name=\"u\" transport=\"udp\" address=\"127.0.0.1\" "
+                   "origins=\"https://a.example\"/></sip>\n<media address=\"127.0.0.1\"/>\n",
+                   false),
+               3, "origins is for transport ws or wss");
+  expect_error(
+      doc("<sip><listener name=\"t\" transport=\"tcp\" address=\"127.0.0.1\" port=\"8080\"/>\n"
+          "<listener name=\"w\" transport=\"ws\" address=\"127.0.0.1\" port=\"8080\"/></sip>\n"
+          "<media address=\"127.0.0.1\"/>\n",
+          false),
+      4, "a WebSocket listener needs a port of its own");
+  expect_error(doc("<sip><listener transport=\"websocket\" address=\"127.0.0.1\"/></sip>\n"
+                   "<media address=\"127.0.0.1\"/>\n",
+                   false),
+               3, "is not one of udp, tcp, tls, ws, wss");
+  // Trunks do not speak WebSocket.
+  expect_error(doc("<trunks><trunk name=\"p\" transport=\"ws\"><address host=\"127.0.0.1\"/>"
+                   "</trunk></trunks>\n"),
+               5, "is not one of udp, tcp, tls");
 }
 
 }  // namespace

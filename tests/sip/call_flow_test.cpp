@@ -74,7 +74,7 @@ std::string param(const std::string& header, const std::string& name) {
 }
 
 Source source(const char* ip, std::uint16_t port) {
-  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp};
+  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp, std::nullopt};
 }
 
 class CallFlow : public ::testing::Test {
