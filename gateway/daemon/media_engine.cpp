@@ -201,6 +201,7 @@ Expected<sip::MediaCall, sip::MediaError> MediaEngine::create_call(const sip::Me
       ac.consent_timeout = cfg_.consent_timeout;
       ac.punch_all = cfg_.pinhole_puncher;
       ac.source_acl = ls.candidate_acl;  // behaviour.md §3: peer-reflexive sources too
+      state.candidate_acl[slot(side)] = ls.candidate_acl;
       auto creds = media::ice::Credentials::generate();
       local.ice = {creds.ufrag, creds.pwd};
       lc.ice = std::make_unique<media::ice::LiteAgent>(ac, creds);
@@ -429,6 +430,7 @@ diagnosis::CallEvidence MediaEngine::evidence(const CallState& state,
     l.sip_source = state.party[i];
     // Candidate types are not kept by the media side: every candidate counts as host here.
     for (const auto& c : state.candidates[i]) l.candidates.push_back({c, {}, 1});
+    l.blocked = state.refused[i];  // check sources the candidate ACL refused
     // What each pin-hole target answered, and how the phone saw icegate (pattern 3).
     if (l.stats.ice) l.punches = l.stats.ice->punches;
     l.public_candidate = pub             ? diagnosis::PublicCandidate::offered
@@ -696,6 +698,13 @@ void MediaEngine::dispatch_events() {
         // behaviour.md §3, §9 pattern 5: the candidate ACL on a check's (peer-reflexive) source.
         note("leg " + leg + " ICE " + ev.detail);
         log->warn("call {}: leg {} ICE {}", label, leg, ev.detail);
+        if (it != calls_.end() && ev.leg && ev.remote) {
+          const auto i = static_cast<std::size_t>(*ev.leg);
+          if (const auto& acl = it->second.candidate_acl[i]) {
+            it->second.refused[i].push_back({"check from " + remote + " (peer-reflexive)",
+                                             acl->name(), acl->check(ev.remote->address).explain()});
+          }
+        }
         break;
       case media::EventKind::stats:
         if (it != calls_.end() && ev.stats) it->second.last = *ev.stats;

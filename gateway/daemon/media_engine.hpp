@@ -140,6 +140,9 @@ class MediaEngine final : public sip::MediaPort {
     bool phone[2] = {false, false};
     std::optional<acl::Address> party[2];
     std::vector<media::Endpoint> candidates[2];  // ICE legs: the phone's RTP candidates
+    // ICE legs: the candidate ACL, and the check sources it refused (pattern 5, issue 11).
+    std::shared_ptr<const acl::Acl> candidate_acl[2];
+    std::vector<diagnosis::BlockedCandidate> refused[2];
     std::uint16_t local_rtp[2] = {0, 0};
     std::optional<sip::CallOutcome> outcome;
   };

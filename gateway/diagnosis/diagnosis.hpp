@@ -24,6 +24,8 @@
 //       icegate offered no public address, its media address is private
 //       and the phone is outside (a public candidate or SIP source)      -> pattern 2
 //       otherwise: the range is not reachable from the phone             -> pattern 6
+//     no check answered, checks refused by the candidate ACL (their source,
+//       e.g. a peer-reflexive address, is denied; LegEvidence::blocked)  -> pattern 5
 //     only checks with wrong credentials (401), none answered            -> ice_credentials
 //     no check answered, but the phone answered icegate's Binding Requests:
 //       no public address offered (as for pattern 2; the address the
@@ -113,7 +115,7 @@ struct LegEvidence {
   std::optional<acl::Address> sip_source;  // where this leg's SIP came from (its party)
   // Phone legs with ICE: the candidates after the candidate ACL, in SDP order, and the removed.
   std::vector<RemoteCandidate> candidates;
-  std::vector<BlockedCandidate> blocked;
+  std::vector<BlockedCandidate> blocked;  // also check sources the ACL refused (peer-reflexive)
   // Per pin-hole target (media::ice::AgentStats::punches): the address the phone saw icegate's
   // requests come from. Empty when the relay does not report it.
   std::vector<media::ice::PunchTarget> punches;
@@ -151,7 +153,8 @@ enum class Finding : std::uint8_t {
   missing_candidates,  // pattern 2: no public candidate for a phone outside (STUN unreachable)
   address_mismatch,    // pattern 3: several public addresses / NICs
   sip_acl,             // pattern 4: 403 by the SIP ACL
-  candidate_acl,       // pattern 5: 488, every candidate removed by the candidate ACL
+  candidate_acl,       // pattern 5: 488, every candidate removed by the candidate ACL; or the
+                       // phone's checks refused, their sources denied by it (peer-reflexive)
   port_range_blocked,  // pattern 6: nothing reaches icegate's RTP port from the phone
   dtls_failed,         // not one of the six: ICE worked, DTLS did not
   ice_credentials,     // not one of the six: checks arrive with credentials icegate did not give

@@ -124,7 +124,7 @@ std::string title(Finding f) {
     case Finding::sip_acl:
       return pattern("SIP ACL: 403");
     case Finding::candidate_acl:
-      return pattern("candidate ACL: 488");
+      return pattern("candidate ACL");  // 488, or a refused peer-reflexive check (issue 11)
     case Finding::port_range_blocked:
       return pattern("RTP port range blocked");
     case Finding::dtls_failed:

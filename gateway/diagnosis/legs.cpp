@@ -110,6 +110,20 @@ LegFinding judge_ice(const CallEvidence& call, const LegEvidence& leg, double se
   const IceFigures f = ice_figures(s);
   const std::string punched = n(f.punches_sent) + " binding requests sent to " +
                               punch_targets(leg) + ", " + n(f.punches_answered) + " answered";
+  if (f.checks_answered == 0 && !leg.blocked.empty()) {
+    // behaviour.md §3 / §9 pattern 5: the phone's checks came, from addresses the candidate ACL
+    // denies (peer-reflexive ones: it offered only mDNS names or none), and were not answered.
+    std::string from;
+    for (const auto& b : leg.blocked) {
+      from += (from.empty() ? "" : ", ") + b.candidate + " rejected by acl \"" + b.acl + "\"";
+    }
+    return found(Finding::candidate_acl,
+                 "the phone's checks were not answered: " + from + "; " + n(arrived(s)) +
+                     " datagrams reached " + port_text(leg) + ", none from an allowed address",
+                 "if the phone is legitimate, allow the address its checks come from (its "
+                 "public / NAT address) in acl \"" +
+                     leg.blocked.front().acl + "\"");
+  }
   if (f.checks_answered == 0 && f.refused > 0) {
     return found(
         Finding::ice_credentials,

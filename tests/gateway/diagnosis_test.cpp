@@ -447,7 +447,7 @@ TEST(Diagnosis, Pattern5CandidateAclNamesEachBlockedCandidate) {
   const auto v = candidate_acl_rejected(blocked, others);
   EXPECT_EQ(v.pattern(), 5);
   EXPECT_EQ(v.summary,
-            "pattern 5 (candidate ACL: 488): 2 candidates of the phone removed by acl "
+            "pattern 5 (candidate ACL): 2 candidates of the phone removed by acl "
             "\"remote-candidates\" (1 more unusable), none left: 488 Not Acceptable Here");
   ASSERT_EQ(v.evidence.size(), 3u);
   EXPECT_EQ(v.evidence[0],

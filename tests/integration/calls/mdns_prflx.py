@@ -11,7 +11,7 @@ ACL "cands" blacklists 127.0.85.66/32 and is the remote-candidates policy; ice-t
 3. The same mDNS offer, but the phone's checks come from 127.0.85.66, which the candidate ACL
    denies: not one of them is answered (ice_phone gets nothing back at all), icegate logs the
    refused check with the ACL, and the call ends as any call whose ICE fails (BYE to both legs
-   after ice-timeout), the reason in the log.
+   after ice-timeout), the reason in the log; its diagnosis is pattern 5 (candidate ACL).
 """
 import os
 import re
@@ -97,6 +97,10 @@ with env:
                  r'arrived \([^\n]*ICE check from %s:40000 not answered: rejected by acl "cands"'
                  % re.escape(blocked))
     env.wait_log(r"media closed: A in", count=3)
+    # The call's verdict is behaviour.md section 9 pattern 5, naming the refused source.
+    env.wait_log(r'call c\d+: diagnosis: pattern 5 \(candidate ACL\): leg A \(phone with ICE\): the '
+                 r'phone.s checks were not answered: check from %s:40000 \(peer-reflexive\) '
+                 r'rejected by acl "cands"' % re.escape(blocked))
     log = env.log()
     env.check(len(re.findall(r"call c\d+: leg A ICE check from %s:40000 not answered"
                              % re.escape(blocked), log)) == 1,
