@@ -329,6 +329,27 @@ std::string DaemonControl::render_metrics() {
   m.family("icegate_rtp_port_bind_failures_total", "counter",
            "RTP ports skipped because they could not be bound (another program holds them)");
   m.sample("icegate_rtp_port_bind_failures_total", static_cast<double>(ports.bind_failures));
+  if (const sip::ws::Stats* ws = stack_.ws_stats()) {  // only with a ws/wss listener
+    m.family("icegate_websocket_connections", "gauge",
+             "Browser connections open now on the WebSocket listeners (SIP over WebSocket)");
+    m.sample("icegate_websocket_connections", static_cast<double>(ws->open.load()));
+    m.family("icegate_websocket_connections_total", "counter",
+             "WebSocket connections upgraded since the start");
+    m.sample("icegate_websocket_connections_total", static_cast<double>(ws->opened.load()));
+    m.family("icegate_websocket_refused_total", "counter",
+             "WebSocket upgrades refused (400 no sip subprotocol or malformed, 403 origin, "
+             "per-source or total cap, TLS or upgrade timeout)");
+    m.sample("icegate_websocket_refused_total", static_cast<double>(ws->refused.load()));
+    m.family("icegate_websocket_messages_total", "counter",
+             "SIP messages carried over WebSocket, by direction");
+    m.sample("icegate_websocket_messages_total", {{"direction", "in"}},
+             static_cast<double>(ws->to_stack.load()));
+    m.sample("icegate_websocket_messages_total", {{"direction", "out"}},
+             static_cast<double>(ws->to_phone.load()));
+    m.family("icegate_websocket_dropped_total", "counter",
+             "WebSocket messages from browsers that were not SIP (dropped)");
+    m.sample("icegate_websocket_dropped_total", static_cast<double>(ws->dropped.load()));
+  }
   m.family("icegate_media_sessions_active", "gauge", "Media sessions on the relay workers");
   m.sample("icegate_media_sessions_active", static_cast<double>(media_.active_sessions()));
   m.family("icegate_relay_worker_cpu_seconds_total", "counter",
