@@ -4,12 +4,13 @@ namespace icegate::media::relay {
 
 void LegPayloads::set(const PayloadPlan& plan) {
   formats_ = plan.formats;
-  out_ = identity();
-  rewrites_ = false;
+  count_ = 0;
   for (const auto& [from, to] : plan.rewrite) {
     if (from > 127 || to > 127 || from == to) continue;  // RFC 3550 §5.1: 7-bit payload types
-    out_[from] = to;
-    rewrites_ = true;
+    if (count_ == kMaxRewrites) break;
+    from_[count_] = from;
+    to_[count_] = to;
+    ++count_;
   }
   last_pt_ = kNone;
 }

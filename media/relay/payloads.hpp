@@ -33,10 +33,15 @@ struct PayloadPlan {
   friend bool operator==(const PayloadPlan&, const PayloadPlan&) = default;
 };
 
-// A leg's plan in the form the per-packet path reads: one table lookup for the rewrite, a short
-// scan with a one-entry cache for the clock rate.
+// A leg's plan in the form the per-packet path reads: a short scan of at most kMaxRewrites pairs
+// for the rewrite (none at all on a leg without one), a short scan with a one-entry cache for
+// the clock rate. Small on purpose: every session has two (sessions are many).
 class LegPayloads {
  public:
+  // More codecs than this numbered differently between two parties is not seen in practice
+  // (a browser offers about ten formats); pairs past it are left unmapped.
+  static constexpr std::size_t kMaxRewrites = 16;
+
   // Rate for payload types the plan does not name (the leg's LegConfig::clock_rate).
   explicit LegPayloads(std::uint32_t default_rate = 8000) noexcept : default_rate_(default_rate) {}
 
@@ -61,30 +66,29 @@ class LegPayloads {
     return rate;
   }
 
-  bool rewrites() const noexcept { return rewrites_; }
+  bool rewrites() const noexcept { return count_ != 0; }
   // RFC 3550 §5.1: the payload type is the low 7 bits of the second octet (M is the high one).
   void rewrite(std::span<std::byte> rtp) const noexcept {
-    if (!rewrites_ || rtp.size() < 2) return;
+    if (count_ == 0 || rtp.size() < 2) return;
     const auto b = std::to_integer<std::uint8_t>(rtp[1]);
-    const std::uint8_t pt = out_[b & 0x7fu];
+    const std::uint8_t pt = mapped(b & 0x7fu);
     rtp[1] = static_cast<std::byte>((b & 0x80u) | pt);
   }
-  std::uint8_t mapped(std::uint8_t pt) const noexcept { return out_[pt & 0x7fu]; }
+  std::uint8_t mapped(std::uint8_t pt) const noexcept {
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (from_[i] == pt) return to_[i];
+    }
+    return pt;
+  }
 
  private:
   static constexpr std::uint16_t kNone = 0x100;
-  std::array<std::uint8_t, 128> out_ = identity();
-  std::vector<PayloadFormat> formats_;
-  std::uint32_t default_rate_;
-  std::uint32_t last_rate_ = 0;
   std::uint16_t last_pt_ = kNone;
-  bool rewrites_ = false;
-
-  static constexpr std::array<std::uint8_t, 128> identity() noexcept {
-    std::array<std::uint8_t, 128> a{};
-    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<std::uint8_t>(i);
-    return a;
-  }
+  std::uint8_t count_ = 0;
+  std::uint32_t last_rate_ = 0;
+  std::uint32_t default_rate_;
+  std::array<std::uint8_t, kMaxRewrites> from_{}, to_{};
+  std::vector<PayloadFormat> formats_;
 };
 
 }  // namespace icegate::media::relay

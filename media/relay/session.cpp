@@ -136,6 +136,7 @@ Session::Session(SessionConfig&& c, Clock::time_point now)
     l.stream.set_clock_rate(l.cfg.clock_rate);
     l.payloads.set_default_rate(l.cfg.clock_rate);
     l.payloads.set(l.cfg.payloads);
+    l.cfg.payloads = {};  // LegPayloads has it now
     l.srtp_required = l.cfg.require_srtp;
     set_transform(l, std::move(l.cfg.srtp));
     reset_remotes(l);
@@ -417,10 +418,7 @@ void Session::update(Leg leg, LegUpdate u, Clock::time_point now, std::vector<Me
     l.stream.set_clock_rate(*u.clock_rate);
     l.payloads.set_default_rate(*u.clock_rate);
   }
-  if (u.payloads) {
-    l.payloads.set(*u.payloads);
-    l.cfg.payloads = std::move(*u.payloads);
-  }
+  if (u.payloads) l.payloads.set(*u.payloads);
   if (u.require_srtp) l.srtp_required = *u.require_srtp || l.dtls.has_value();
   if (u.srtp) set_transform(l, std::move(u.srtp));
   if (u.remote_rtp || u.remote_rtcp) {

@@ -81,6 +81,18 @@ TEST(LegPayloads, RewriteKeepsTheMarkerAndLeavesOtherTypes) {
   EXPECT_EQ(p.mapped(101), 101);
 }
 
+TEST(LegPayloads, AtMostSixteenPairsAreMapped) {
+  PayloadPlan plan;
+  for (std::uint8_t i = 0; i < 20; ++i) plan.rewrite.emplace_back(96 + i, 20 + i);
+  plan.rewrite.insert(plan.rewrite.begin(), {{7, 7}, {200, 1}});  // same number, not 7-bit
+  LegPayloads p;
+  p.set(plan);
+  EXPECT_EQ(p.mapped(7), 7);
+  EXPECT_EQ(p.mapped(96), 20);
+  EXPECT_EQ(p.mapped(96 + 15), 20 + 15);
+  EXPECT_EQ(p.mapped(96 + 16), 96 + 16) << "past kMaxRewrites: left as it is";
+}
+
 TEST(LegPayloads, ClockRatePerTypeEventsLeftOutDefaultForUnknown) {
   LegPayloads p(8000);
   p.set(PayloadPlan{{{111, 48000, false}, {126, 8000, true}, {9, 8000, false}}, {}});

@@ -20,7 +20,8 @@
 //                    [--no-srtp] [--no-latch] [--no-datapath]
 //
 // --no-datapath skips the in-memory per-packet measurement of Session::on_datagram (plain vs.
-// latched leg, 1 M packets per run), which resolves differences the socket runs cannot.
+// latched leg vs. payload types mapped between the legs, 1 M packets per run), which resolves
+// differences the socket runs cannot.
 //
 // The machine is shared and its load moves while the benchmark runs, so every scenario is run
 // `repeat` times with floor and relay interleaved; the summary gives medians and the spread.
@@ -402,7 +403,10 @@ IceResult run_ice(unsigned samples) {
 // plain and signalled vs. leg A latching (latched by its first packet, which is not counted).
 // What the socket runs above cannot resolve (their noise is +-10 % on this machine) shows here.
 
-double datapath_ns(bool latch, unsigned packets) {
+// `mapped`: the legs number the codec differently (issue 11: leg A sends PCMU as payload type 0,
+// leg B declared it as 8 in this made-up plan), so every packet has its payload type rewritten
+// on the way, and leg A knows its clock per payload type.
+double datapath_ns(bool latch, unsigned packets, bool mapped = false) {
   relay::SessionConfig cfg;
   cfg.id = 1;
   cfg.media_timeout = 0ms;
@@ -416,6 +420,11 @@ double datapath_ns(bool latch, unsigned packets) {
     cfg.a.latching = true;
     cfg.a.payload_types = {0, 101};
     cfg.a.remote_rtp = kWrongSdp;
+  }
+  if (mapped) {
+    cfg.a.payloads.formats = {{0, 8000, false}, {101, 8000, true}};
+    cfg.b.payloads.formats = {{8, 8000, false}, {126, 8000, true}};
+    cfg.b.payloads.rewrite = {{0, 8}, {101, 126}};
   }
   auto now = std::chrono::steady_clock::now();
   auto made = relay::Session::create(std::move(cfg), now);
@@ -455,7 +464,7 @@ double datapath_ns(bool latch, unsigned packets) {
 }
 
 struct DatapathResult {
-  std::vector<double> plain, latch;
+  std::vector<double> plain, latch, mapped;
   unsigned packets = 0;
 };
 
@@ -466,6 +475,7 @@ DatapathResult run_datapath(unsigned packets, unsigned repeat) {
   for (unsigned i = 0; i < repeat; ++i) {  // interleaved, like the socket runs
     r.plain.push_back(datapath_ns(false, packets));
     r.latch.push_back(datapath_ns(true, packets));
+    r.mapped.push_back(datapath_ns(false, packets, true));
   }
   pin_self(kLoadCpu);
   return r;
@@ -682,7 +692,9 @@ int main(int argc, char** argv) {
       << ", \"plain_min\": " << *std::min_element(dp.plain.begin(), dp.plain.end())
       << ", \"latched_min\": " << *std::min_element(dp.latch.begin(), dp.latch.end())
       << ", \"plain_runs\": [" << list(dp.plain) << "], \"latched_runs\": [" << list(dp.latch)
-      << "]}";
+      << "], \"pt_mapped_median\": " << median(dp.mapped)
+      << ", \"pt_mapped_min\": " << *std::min_element(dp.mapped.begin(), dp.mapped.end())
+      << ", \"pt_mapped_runs\": [" << list(dp.mapped) << "]}";
   }
   if (opt.ice) {
     const auto ice = run_ice(2000);
