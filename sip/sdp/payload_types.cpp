@@ -1,8 +1,8 @@
 #include "sip/sdp/payload_types.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 #include "sip/sdp/attributes.hpp"
 
@@ -18,12 +18,11 @@ struct StaticType {
 
 // RFC 3551 §6, table 4 (audio); the unassigned and video numbers are left out.
 constexpr StaticType kStatic[] = {
-    {0, "pcmu", 8000, 1},     {3, "gsm", 8000, 1},      {4, "g723", 8000, 1},
-    {5, "dvi4", 8000, 1},     {6, "dvi4", 16000, 1},    {7, "lpc", 8000, 1},
-    {8, "pcma", 8000, 1},     {9, "g722", 8000, 1},     {10, "l16", 44100, 2},
-    {11, "l16", 44100, 1},    {12, "qcelp", 8000, 1},   {13, "cn", 8000, 1},
-    {14, "mpa", 90000, 1},    {15, "g728", 8000, 1},    {16, "dvi4", 11025, 1},
-    {17, "dvi4", 22050, 1},   {18, "g729", 8000, 1},
+    {0, "pcmu", 8000, 1},  {3, "gsm", 8000, 1},   {4, "g723", 8000, 1},   {5, "dvi4", 8000, 1},
+    {6, "dvi4", 16000, 1}, {7, "lpc", 8000, 1},   {8, "pcma", 8000, 1},   {9, "g722", 8000, 1},
+    {10, "l16", 44100, 2}, {11, "l16", 44100, 1}, {12, "qcelp", 8000, 1}, {13, "cn", 8000, 1},
+    {14, "mpa", 90000, 1}, {15, "g728", 8000, 1}, {16, "dvi4", 11025, 1}, {17, "dvi4", 22050, 1},
+    {18, "g729", 8000, 1},
 };
 
 std::string lower(std::string_view s) {
@@ -71,8 +70,8 @@ bool same_codec(const PayloadType& a, const PayloadType& b) noexcept {
 std::vector<PayloadType> merge_payload_types(std::vector<PayloadType> list,
                                              std::span<const PayloadType> more) {
   for (const auto& t : more) {
-    const bool taken = std::any_of(list.begin(), list.end(),
-                                   [&t](const PayloadType& l) { return l.pt == t.pt; });
+    const bool taken =
+        std::any_of(list.begin(), list.end(), [&t](const PayloadType& l) { return l.pt == t.pt; });
     if (!taken) list.push_back(t);
   }
   return list;
@@ -87,11 +86,11 @@ std::vector<std::pair<std::uint8_t, std::uint8_t>> payload_type_map(
       return t.pt == f.pt && same_codec(t, f);
     });
     if (same_number) continue;
-    const auto it = std::find_if(to.begin(), to.end(),
-                                 [&f](const PayloadType& t) { return same_codec(t, f); });
+    const auto it =
+        std::find_if(to.begin(), to.end(), [&f](const PayloadType& t) { return same_codec(t, f); });
     if (it == to.end()) continue;
-    const bool seen = std::any_of(out.begin(), out.end(),
-                                  [&f](const auto& p) { return p.first == f.pt; });
+    const bool seen =
+        std::any_of(out.begin(), out.end(), [&f](const auto& p) { return p.first == f.pt; });
     if (!seen) out.emplace_back(f.pt, it->pt);
   }
   return out;

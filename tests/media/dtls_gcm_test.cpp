@@ -88,7 +88,9 @@ SrtpProfile agreed(std::vector<SrtpProfile> client_profiles,
   return ck.profile;
 }
 
-bool supported(SrtpProfile p) { return srtp::profile_supported(p); }
+bool supported(SrtpProfile p) {
+  return srtp::profile_supported(p);
+}
 
 TEST(DtlsGcm, DefaultProfilesAreWhatLibsrtpCanKeyStrongestFirst) {
   const auto offered = srtp::dtls_srtp_profiles();

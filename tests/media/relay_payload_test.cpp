@@ -53,12 +53,15 @@ SessionConfig browser_and_trunk() {
   SessionConfig c;
   c.id = 1;
   c.a = memory_leg(kBrowser);
-  c.a.payloads.formats = {{111, 48000, false}, {0, 8000, false}, {126, 8000, true},
-                          {110, 48000, true}, {101, 8000, true}};
+  c.a.payloads.formats = {{111, 48000, false},
+                          {0, 8000, false},
+                          {126, 8000, true},
+                          {110, 48000, true},
+                          {101, 8000, true}};
   c.a.payloads.rewrite = {{101, 126}};  // toward the browser: the trunk's 101 is its 126
   c.b = memory_leg(kTrunk);
-  c.b.payloads.formats = {{0, 8000, false}, {101, 8000, true}, {111, 48000, false},
-                          {126, 8000, true}};
+  c.b.payloads.formats = {
+      {0, 8000, false}, {101, 8000, true}, {111, 48000, false}, {126, 8000, true}};
   c.b.payloads.rewrite = {{126, 101}};  // toward the trunk
   return c;
 }
@@ -137,8 +140,8 @@ TEST(RelayPayloads, OpusJitterOfAWobblingStreamIsInMilliseconds) {
   ASSERT_TRUE(s.ok());
   for (std::uint16_t i = 0; i < 400; ++i) {
     const auto wobble = (i % 2 == 0) ? 0ms : 2ms;
-    ASSERT_TRUE(s.receive(Leg::a, Component::rtp, rtp(111, i, i * 960u), kBrowser,
-                          t0 + i * 20ms + wobble));
+    ASSERT_TRUE(
+        s.receive(Leg::a, Component::rtp, rtp(111, i, i * 960u), kBrowser, t0 + i * 20ms + wobble));
   }
   const auto st = s.stats(Leg::a);
   // |D| is 2 ms on every packet: J converges to 2 ms (96 units at 48 kHz).
@@ -243,8 +246,8 @@ TEST_P(RelayPayloadsSrtp, MappedTypeOnAnSrtpLegKeepsTheTagRight) {
   expect[1] = static_cast<std::byte>(0x80 | 101);
   EXPECT_EQ(to_trunk->bytes, expect);  // clear RTP toward the trunk, 101, marker kept
 
-  auto to_browser = s.receive(Leg::b, Component::rtp, rtp(101, 20, 8000, true, 0xbbbb), kTrunk,
-                              t0 + 1ms);
+  auto to_browser =
+      s.receive(Leg::b, Component::rtp, rtp(101, 20, 8000, true, 0xbbbb), kTrunk, t0 + 1ms);
   ASSERT_TRUE(to_browser);
   auto got = to_browser->bytes;
   const auto n = browser_rx.unprotect_rtp(got, got.size());

@@ -34,8 +34,9 @@ TEST(PayloadTypes, ChromiumOfferRatesAndEvents) {
 }
 
 TEST(PayloadTypes, StaticTypesWithoutRtpmapAndUnknownDynamicOnesLeftOut) {
-  const auto t = payload_types(section("m=audio 4000 RTP/AVP 0 8 9 18 96 97\r\n"
-                                       "a=rtpmap:97 Speex/16000\r\n"));
+  const auto t =
+      payload_types(section("m=audio 4000 RTP/AVP 0 8 9 18 96 97\r\n"
+                            "a=rtpmap:97 Speex/16000\r\n"));
   ASSERT_EQ(t.size(), 5u);
   EXPECT_EQ(t[0], (PayloadType{0, "pcmu", 8000, 1}));
   EXPECT_EQ(t[1], (PayloadType{8, "pcma", 8000, 1}));
@@ -48,8 +49,8 @@ TEST(PayloadTypes, TheTrunksEventsBecomeTheBrowsersAndBack) {
   const auto browser = payload_types(
       section("m=audio 4000 UDP/TLS/RTP/SAVPF 111 0 110 126\r\na=rtpmap:111 opus/48000/2\r\n"
               "a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n"));
-  const auto trunk = payload_types(
-      section("m=audio 5000 RTP/AVP 0 101\r\na=rtpmap:101 TELEPHONE-EVENT/8000\r\n"));
+  const auto trunk =
+      payload_types(section("m=audio 5000 RTP/AVP 0 101\r\na=rtpmap:101 TELEPHONE-EVENT/8000\r\n"));
   EXPECT_EQ(payload_type_map(trunk, browser), (std::vector<Pair>{{101, 126}}));
   EXPECT_EQ(payload_type_map(browser, trunk), (std::vector<Pair>{{126, 101}}));
   // The same numbers on both sides: nothing to map.
