@@ -117,6 +117,21 @@ void B2bua::on_ws_closed(Profile& p, std::uint16_t bridge_port, const ws::Peer& 
     log().info("REGISTER: {}'s binding over WebSocket from {}:{} ended with its connection", user,
                peer.address.to_string(), peer.port);
   }
+  // Its calls cannot go on either: no BYE can reach it any more (a closed tab sends none).
+  const auto through = [&](const Leg& l) {
+    return l.phone && l.profile == p.name && l.via && l.via->next_hop &&
+           l.via->next_hop->port == bridge_port;
+  };
+  std::vector<std::string> ended;
+  for (const auto& [id, call] : router_.calls()) {
+    if (through(call->a()) || through(call->b())) ended.push_back(id);
+  }
+  for (const auto& id : ended) {
+    auto it = router_.calls().find(id);
+    if (it == router_.calls().end()) continue;
+    log().info("call {}: the phone's WebSocket connection closed", id);
+    it->second->end("WebSocket connection closed");
+  }
 }
 
 bool B2bua::acl_allows(Profile& p, nua_handle_t* nh, const sip_t* sip,

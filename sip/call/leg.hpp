@@ -86,7 +86,7 @@ class Leg {
   unsigned auth_rounds = 0;       // digest rounds answered with the trunk's credentials
   std::string profile;            // the listener it runs on
   acl::Address party;             // the far end's signalling address (public-candidate ACL)
-  std::optional<Source> via;      // B phones: where the dialog's requests go (its registration)
+  std::optional<Source> via;      // phones: where the dialog's requests go (B: its registration)
   std::string remote_sdp;         // last SDP received on this leg
   std::string local_sdp;          // last SDP icegate built toward this leg
   unsigned sdp_version = 0;       // o= version of the SDP icegate sends on this leg

@@ -223,7 +223,10 @@ void CallRouter::on_invite(LegId leg, const InboundRequest& req) {
   calls_[ref.id()] = std::move(call);
   bind(a, leg);
   // behaviour.md §7: a phone's in-dialog requests go where its messages come from (NAT).
-  if (a.phone) signalling_.route_via(leg, *req.source);
+  if (a.phone) {
+    signalling_.route_via(leg, *req.source);
+    a.via = *req.source;
+  }
   a.to(LegState::inviting);
   ref.b_call_id = setup.b_call_id;
   ++stats_.calls_active[ref.direction()];

@@ -355,7 +355,7 @@ class Session : public std::enable_shared_from_this<Session<Next>> {
   http::response<http::string_body> refusal_;
   beast::flat_buffer in_;
   std::string to_bridge_;
-  std::array<char, 16384> from_bridge_{};
+  std::array<char, 4096> from_bridge_{};  // per connection: kept small (10,000 browsers)
   std::deque<std::string> out_;
   std::uint16_t bridge_port_ = 0;
   bool registered_ = false;
