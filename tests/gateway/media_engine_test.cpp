@@ -21,7 +21,7 @@ conf::Media media_config(std::uint16_t first_port) {
 sip::MediaCall new_call(MediaEngine& e) {
   sip::MediaCallSetup s;
   s.label = "t";
-  s.a = {true, true, {}, true, {}};
+  s.a = {true, true, {}, true, {}, nullptr};
   auto c = e.create_call(s);
   EXPECT_TRUE(c);
   return c ? *c : sip::MediaCall{};
