@@ -293,7 +293,9 @@ bool Stack::create_profiles(const conf::Sip& sip, std::string& error) {
         TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
         NUTAG_MEDIA_ENABLE(0),  // icegate owns SDP
         NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1), NUTAG_ENABLEMESSAGE(0),
-        NUTAG_SESSION_TIMER(0), NUTAG_APPL_METHOD("REGISTER, OPTIONS, UPDATE"),
+        NUTAG_SESSION_TIMER(0),
+        // RFC 4028's own minimum: JsSIP offers Session-Expires 90 and does not retry a 422.
+        NUTAG_MIN_SE(90), NUTAG_APPL_METHOD("REGISTER, OPTIONS, UPDATE"),
         // What icegate serves, replacing nua's longer default list (MESSAGE,
         // SUBSCRIBE, REFER... are not relayed). PRACK: nua runs 100rel itself.
         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REGISTER"),

@@ -92,7 +92,7 @@ struct Server::Impl {
     }
     last_refusal_log = now;
     if (refusals_unlogged) {
-      log().warn("WebSocket: {} (and {} more refused in the last second)", what, refusals_unlogged);
+      log().warn("WebSocket: {} (and {} more refused since the last such line)", what, refusals_unlogged);
     } else {
       log().warn("WebSocket: {}", what);
     }
@@ -391,6 +391,16 @@ void Server::Impl::accept(Acceptor& a) {
                                                      std::move(socket))
             ->run();
       }
+    }
+    if (ec) {
+      // Out of descriptors (EMFILE) and the like: the listening socket stays readable, so
+      // accepting again at once would spin. Try again in 100 ms.
+      refused("cannot accept on listener " + a.listener->name + ": " + ec.message());
+      auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(100));
+      timer->async_wait([this, &a, timer](beast::error_code e) {
+        if (!e) accept(a);
+      });
+      return;
     }
     accept(a);
   });
