@@ -13,15 +13,17 @@
 
 #include "conf/config.hpp"
 #include "sip/call/router.hpp"
-#include "tests/sip/call_fakes.hpp"
-#include "tests/sip/digest_client.hpp"
+#include "tests/sip/call_flow_fixture.hpp"
 
 namespace icegate::sip {
 namespace {
 
 using test::FakeMedia;
 using test::FakeSignalling;
+using test::load;
+using test::param;
 using test::Sent;
+using test::source;
 
 constexpr const char* kConfig = R"(<icegate>
   <sip><listener name="udp" transport="udp" address="127.0.0.1" port="5060"/>
@@ -43,24 +45,19 @@ constexpr const char* kConfig = R"(<icegate>
   <routes><route prefix="" trunk="pbx"/></routes>
 </icegate>)";
 
-std::string load(const std::string& name) {
-  std::ifstream in(std::string(ICEGATE_SOURCE_DIR) + "/tests/data/sdp/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // A browser's offer (Chromium's shape: BUNDLE, DTLS, rtcp-mux) with the given candidate lines.
 std::string browser_offer(const std::string& candidates, const std::string& connection = "0.0.0.0",
                           int port = 9) {
   return "v=0\r\no=- 3221381982447826681 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
          "a=group:BUNDLE 0\r\nm=audio " +
-         std::to_string(port) + " UDP/TLS/RTP/SAVPF 111 0 126\r\nc=IN IP4 " + connection +
-         "\r\n" + candidates +
+         std::to_string(port) + " UDP/TLS/RTP/SAVPF 111 0 126\r\nc=IN IP4 " + connection + "\r\n" +
+         candidates +
          "a=ice-ufrag:2qsL\r\na=ice-pwd:vjIh9plO21KEAuXjTHiTY2FD\r\na=ice-options:trickle\r\n"
          "a=fingerprint:sha-256 "
          "74:6E:96:D5:8C:CC:66:79:70:5B:A3:84:51:DD:8D:75:09:B4:3E:71:82:CB:D6:4D:F3:35:81:97:16:"
          "4C:05:DF\r\na=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n"
-         "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:126 telephone-event/8000\r\n";
+         "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:126 "
+         "telephone-event/8000\r\n";
 }
 
 const std::string kMdns =
@@ -84,103 +81,15 @@ const std::string kDeskAnswer =
     "v=0\r\no=- 1 2 IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\n"
     "m=audio 6100 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
 
-std::string param(const std::string& header, const std::string& name) {
-  const auto at = header.find(name + "=\"");
-  if (at == std::string::npos) return {};
-  const auto start = at + name.size() + 2;
-  return header.substr(start, header.find('"', start) - start);
-}
-
-Source source(const char* ip, std::uint16_t port) {
-  Source s;
-  s.address = TransportAddress{*acl::Address::parse(ip), port};
-  s.transport = conf::Transport::udp;
-  return s;
-}
-
-class NatFlow : public ::testing::Test {
+class NatFlow : public test::FlowFixture {
  protected:
-  NatFlow()
-      : cfg_(conf::load_string(kConfig, "flow.xml")->config),
-        auth_(cfg_->sip.registrar.realm),
-        registrar_(cfg_->sip.registrar),
-        trunks_(cfg_),
-        router_(sip_, media_, auth_, registrar_, trunks_, cfg_) {
-    media_.set_event_sink([this](const MediaEvent& ev) { router_.on_media_event(ev); });
-  }
-
-  void TearDown() override {
-    EXPECT_EQ(router_.active_calls(), 0U);
-    EXPECT_TRUE(sip_.live.empty()) << sip_.live.size() << " dialog handle(s) still held";
-    EXPECT_TRUE(media_.live.empty()) << media_.live.size() << " media session(s) still held";
-    EXPECT_EQ(sip_.armed_timers(), 0U);
-  }
-
-  void register_phone(const std::string& user, const char* ip, std::uint16_t port) {
-    RegisterRequest r;
-    r.user = user;
-    r.contacts.push_back({"sip:" + user + "@192.168.1.20:5060", std::nullopt});
-    r.call_id = "reg-" + user;
-    r.cseq = 1;
-    r.source = *acl::Address::parse(ip);
-    r.source_port = port;
-    r.profile = "udp";
-    ASSERT_EQ(registrar_.apply(r, Registrar::Clock::now()).status, 200);
-  }
-
-  InboundRequest invite_request(const std::string& to, const std::string& sdp, Source from) {
-    InboundRequest r;
-    r.call_id = "call-" + std::to_string(++calls_);
-    r.request_user = to;
-    r.request_uri = "sip:" + to + "@127.0.0.1";
-    r.from_user = "1001";
-    r.max_forwards = 70;
-    r.content_type = "application/sdp";
-    r.body = sdp;
-    r.source = from;
-    r.profile = "udp";
-    return r;
-  }
-
-  // Phone 1001's INVITE through the 407 round. Returns A's leg.
-  LegId phone_invite(const std::string& to, const std::string& sdp) {
-    auto req = invite_request(to, sdp, source("127.0.0.2", 5062));
-    const LegId first = sip_.incoming();
-    router_.on_invite(first, req);
-    const Sent* challenge = sip_.last(Sent::respond, first);
-    EXPECT_TRUE(challenge && challenge->status == 407);
-    const std::string nonce = challenge ? param(challenge->extra, "nonce") : "";
-    req.proxy_authorization = test::client_params("1001", "icegate", "1001secret", nonce, "INVITE",
-                                                  "sip:" + to + "@127.0.0.1");
-    const LegId a = sip_.incoming();
-    router_.on_invite(a, req);
-    return a;
-  }
+  NatFlow() : FlowFixture(kConfig) {}
 
   LegId trunk_invite(const std::string& to) {
     const LegId a = sip_.incoming();
     router_.on_invite(
         a, invite_request(to, load("synthetic/pbx-offer.sdp"), source("127.0.0.1", 5080)));
     return a;
-  }
-
-  const Call& call_of(LegId leg) {
-    const Call* c = router_.call_of(leg);
-    EXPECT_NE(c, nullptr);
-    return *c;
-  }
-
-  static InboundResponse response(int status, std::string body = {}) {
-    InboundResponse r;
-    r.status = status;
-    r.phrase = status == 200 ? "OK" : "Status";
-    r.body = std::move(body);
-    return r;
-  }
-
-  void both_terminated(LegId a, LegId b) {
-    if (b) router_.on_terminated(b);
-    if (a) router_.on_terminated(a);
   }
 
   // The browser's call to the trunk: ICE leg without candidates, answered once ICE and DTLS
@@ -217,15 +126,6 @@ class NatFlow : public ::testing::Test {
     router_.on_bye(a);
     both_terminated(a, b);
   }
-
-  std::shared_ptr<const conf::Config> cfg_;
-  DigestAuth auth_;
-  Registrar registrar_;
-  TrunkTable trunks_;
-  FakeSignalling sip_;
-  FakeMedia media_;
-  CallRouter router_;
-  int calls_ = 0;
 };
 
 TEST_F(NatFlow, BrowserOfferWithOnlyMdnsCandidatesConnects) {

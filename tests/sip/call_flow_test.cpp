@@ -10,15 +10,17 @@
 
 #include "conf/config.hpp"
 #include "sip/call/router.hpp"
-#include "tests/sip/call_fakes.hpp"
-#include "tests/sip/digest_client.hpp"
+#include "tests/sip/call_flow_fixture.hpp"
 
 namespace icegate::sip {
 namespace {
 
 using test::FakeMedia;
 using test::FakeSignalling;
+using test::load;
+using test::param;
 using test::Sent;
+using test::source;
 
 constexpr const char* kConfig = R"(<icegate>
   <sip><listener name="udp" transport="udp" address="127.0.0.1" port="5060"/>
@@ -43,12 +45,6 @@ constexpr const char* kConfig = R"(<icegate>
   <routes><route prefix="" trunk="pbx"/><route prefix="9" trunk="carrier"/></routes>
 </icegate>)";
 
-std::string load(const std::string& name) {
-  std::ifstream in(std::string(ICEGATE_SOURCE_DIR) + "/tests/data/sdp/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // A phone's plain offer (no ICE, no keys) on a loopback address the candidate ACL allows.
 const std::string kHoldOffer =
     "v=0\r\no=- 1 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
@@ -66,77 +62,9 @@ std::string baresip_answer() {
   return replaced(load("baresip-1.0-ice-dtls-answer.sdp"), "10.98.0.", "127.0.0.");
 }
 
-std::string param(const std::string& header, const std::string& name) {
-  const auto at = header.find(name + "=\"");
-  if (at == std::string::npos) return {};
-  const auto start = at + name.size() + 2;
-  return header.substr(start, header.find('"', start) - start);
-}
-
-Source source(const char* ip, std::uint16_t port) {
-  return Source{TransportAddress{*acl::Address::parse(ip), port}, conf::Transport::udp, std::nullopt};
-}
-
-class CallFlow : public ::testing::Test {
+class CallFlow : public test::FlowFixture {
  protected:
-  CallFlow()
-      : cfg_(conf::load_string(kConfig, "flow.xml")->config),
-        auth_(cfg_->sip.registrar.realm),
-        registrar_(cfg_->sip.registrar),
-        trunks_(cfg_),
-        router_(sip_, media_, auth_, registrar_, trunks_, cfg_) {
-    media_.set_event_sink([this](const MediaEvent& ev) { router_.on_media_event(ev); });
-  }
-
-  void TearDown() override {
-    // Nothing leaks: every dialog handle and media session the calls took was given back.
-    EXPECT_EQ(router_.active_calls(), 0U);
-    EXPECT_TRUE(sip_.live.empty()) << sip_.live.size() << " dialog handle(s) still held";
-    EXPECT_TRUE(media_.live.empty()) << media_.live.size() << " media session(s) still held";
-    EXPECT_EQ(sip_.armed_timers(), 0U);
-  }
-
-  void register_phone(const std::string& user, const char* ip, std::uint16_t port) {
-    RegisterRequest r;
-    r.user = user;
-    r.contacts.push_back({"sip:" + user + "@192.168.1.20:5060", std::nullopt});
-    r.call_id = "reg-" + user;
-    r.cseq = 1;
-    r.source = *acl::Address::parse(ip);
-    r.source_port = port;
-    r.profile = "udp";
-    ASSERT_EQ(registrar_.apply(r, Registrar::Clock::now()).status, 200);
-  }
-
-  InboundRequest invite_request(const std::string& to, const std::string& sdp, Source from) {
-    InboundRequest r;
-    r.call_id = "call-" + std::to_string(++calls_);
-    r.request_user = to;
-    r.request_uri = "sip:" + to + "@127.0.0.1";
-    r.from_user = "1001";
-    r.max_forwards = 70;
-    r.content_type = "application/sdp";
-    r.body = sdp;
-    r.source = from;
-    r.profile = "udp";
-    return r;
-  }
-
-  // A phone's INVITE through the 407 round. Returns A's leg.
-  LegId phone_invite(const std::string& to, const std::string& sdp) {
-    auto req = invite_request(to, sdp, source("127.0.0.2", 5062));
-    const LegId first = sip_.incoming();
-    router_.on_invite(first, req);
-    const Sent* challenge = sip_.last(Sent::respond, first);
-    EXPECT_TRUE(challenge && challenge->status == 407);
-    EXPECT_FALSE(sip_.live.count(first)) << "a challenged INVITE keeps no state";
-    const std::string nonce = challenge ? param(challenge->extra, "nonce") : "";
-    req.proxy_authorization = test::client_params("1001", "icegate", "1001secret", nonce, "INVITE",
-                                                  "sip:" + to + "@127.0.0.1");
-    const LegId a = sip_.incoming();
-    router_.on_invite(a, req);
-    return a;
-  }
+  CallFlow() : FlowFixture(kConfig) {}
 
   // The trunk calls phone 1002 (registered from 127.0.0.3:5064). Returns A's leg.
   LegId trunk_calls_phone() {
@@ -146,50 +74,6 @@ class CallFlow : public ::testing::Test {
         a, invite_request("1002", load("synthetic/pbx-offer.sdp"), source("127.0.0.1", 5080)));
     return a;
   }
-
-  const Call& call_of(LegId leg) {
-    const Call* c = router_.call_of(leg);
-    EXPECT_NE(c, nullptr);
-    return *c;
-  }
-
-  static InboundResponse response(int status, std::string body = {}, std::string realm = {}) {
-    InboundResponse r;
-    r.status = status;
-    r.phrase = std::string(sip_status_text(status));
-    r.body = std::move(body);
-    r.challenge_realm = std::move(realm);
-    return r;
-  }
-  static const char* sip_status_text(int status) {
-    switch (status) {
-      case 180:
-        return "Ringing";
-      case 183:
-        return "Session Progress";
-      case 200:
-        return "OK";
-      case 486:
-        return "Busy Here";
-      default:
-        return "Status";
-    }
-  }
-
-  // Both dialogs close as the stack would report it.
-  void both_terminated(LegId a, LegId b) {
-    if (b) router_.on_terminated(b);
-    if (a) router_.on_terminated(a);
-  }
-
-  std::shared_ptr<const conf::Config> cfg_;
-  DigestAuth auth_;
-  Registrar registrar_;
-  TrunkTable trunks_;
-  FakeSignalling sip_;
-  FakeMedia media_;
-  CallRouter router_;
-  int calls_ = 0;
 };
 
 TEST_F(CallFlow, PhoneToTrunkRingsAnswersAndHangsUp) {
@@ -647,8 +531,7 @@ TEST_F(CallFlow, InviteCredentialsCannotBeReplayedAndGuessingIsBanned) {
 // arrives and which types leave under another number: 101 -> 126 toward the browser, 126 -> 101
 // toward the trunk.
 TEST_F(CallFlow, PayloadTypesAreMappedBetweenABrowserAndATrunk) {
-  const std::string offer =
-      replaced(load("chromium-156-offer.sdp"), "10.97.0.2", "127.0.0.2");
+  const std::string offer = replaced(load("chromium-156-offer.sdp"), "10.97.0.2", "127.0.0.2");
   const LegId a = phone_invite("5555", offer);
   const LegId b = sip_.last_invite();
   ASSERT_NE(b, 0U);
