@@ -1,7 +1,5 @@
 #include "sip/ws/peers.hpp"
 
-#include <algorithm>
-
 namespace icegate::sip::ws {
 
 void Peers::add(std::uint16_t bridge_port, Peer peer) {
@@ -24,13 +22,6 @@ std::optional<Peer> Peers::find(std::uint16_t bridge_port) const {
 std::size_t Peers::size() const {
   std::lock_guard lock(mutex_);
   return by_port_.size();
-}
-
-std::size_t Peers::count_from(const acl::Address& address) const {
-  std::lock_guard lock(mutex_);
-  return static_cast<std::size_t>(
-      std::count_if(by_port_.begin(), by_port_.end(),
-                    [&](const auto& kv) { return kv.second.address == address; }));
 }
 
 }  // namespace icegate::sip::ws

@@ -33,8 +33,6 @@ class Peers {
   void remove(std::uint16_t bridge_port);
   std::optional<Peer> find(std::uint16_t bridge_port) const;
   std::size_t size() const;
-  // How many connections `address` holds right now (the per-source cap).
-  std::size_t count_from(const acl::Address& address) const;
 
  private:
   mutable std::mutex mutex_;
